@@ -1,0 +1,56 @@
+"""The ``tokenworks`` command line: a typer app that renders results; it computes nothing.
+
+Each command group lives in its own module with a ``register(app)`` function. User errors
+(``TokenworksError``) print one red line and exit 1; anything else is a bug and keeps its
+traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+
+from tokenworks.errors import TokenworksError
+
+app = typer.Typer(
+    name="tokenworks",
+    help="Model the AI token factory: silicon, memory, interconnect, serving, power, money.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+_err = Console(stderr=True)
+
+
+def _register_all() -> None:
+    from tokenworks.cli import catalog_cmds, claims_cmd, economics_cmds, estimate_cmd, simulate_cmds
+
+    for module in (estimate_cmd, catalog_cmds, claims_cmd, economics_cmds, simulate_cmds):
+        module.register(app)
+
+
+_register_all()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except TokenworksError as e:
+        _err.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
+        sys.exit(1)
+    except typer.Exit as e:
+        sys.exit(e.exit_code)
+    except typer.Abort:
+        _err.print("[red]aborted[/]")
+        sys.exit(1)
+    except Exception as e:  # click usage errors arrive here in non-standalone mode
+        import click
+
+        if isinstance(e, click.ClickException):
+            e.show()
+            sys.exit(e.exit_code if e.exit_code else 2)
+        raise

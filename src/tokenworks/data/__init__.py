@@ -1,0 +1,1 @@
+"""Packaged catalog data files (TOML and Hugging Face config.json); no code."""

@@ -1,0 +1,1 @@
+"""tokenworks.model layer."""

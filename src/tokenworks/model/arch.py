@@ -1,0 +1,119 @@
+"""Model architecture spec: the transformer (and SSM) shape tokenworks does its math on.
+
+``ModelArch`` is a frozen description of one model, built from a Hugging Face ``config.json``
+by ``tokenworks.model.config``. Layers are listed one by one (``LayerSpec``) so hybrids
+(Jamba, Nemotron-H), interleaved sliding windows (gpt-oss, Llama-4 chunked attention) and
+dense-then-MoE stacks (DeepSeek-V3's first 3 dense layers) need no special cases downstream.
+Counts are plain integers; no units here beyond element counts.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Literal
+
+Mixer = Literal["attention", "sliding_attention", "mamba", "none"]
+Ffn = Literal["dense", "moe", "none"]
+AttentionKind = Literal["mha", "gqa", "mqa", "mla"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LayerSpec:
+    """One decoder layer: its token mixer and its feed-forward block."""
+
+    mixer: Mixer
+    ffn: Ffn
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MlaSpec:
+    """Multi-head latent attention (DeepSeek-V2, arXiv:2405.04434 section 2.1)."""
+
+    q_lora_rank: int | None  # None: queries projected directly (DeepSeek-V2-Lite)
+    kv_lora_rank: int  # compressed latent c_KV width cached per token
+    qk_nope_head_dim: int
+    qk_rope_head_dim: int  # decoupled RoPE key width, also cached per token
+    v_head_dim: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MoeSpec:
+    """Mixture-of-experts feed-forward (routed experts plus optional shared experts)."""
+
+    num_experts: int  # routed experts per MoE layer
+    num_experts_per_tok: int  # top-k
+    expert_intermediate_size: int
+    num_shared_experts: int = 0
+    shared_expert_intermediate_size: int = 0  # per shared expert
+    expert_gated: bool = True  # SwiGLU (3 matrices) vs 2-matrix MLP
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MambaSpec:
+    """Selective state-space mixer (Mamba arXiv:2312.00752; Mamba-2 arXiv:2405.21060)."""
+
+    version: int  # 1 or 2
+    d_state: int
+    d_conv: int
+    expand: int
+    num_heads: int = 0  # Mamba-2 heads (0 for Mamba-1)
+    head_dim: int = 0
+    n_groups: int = 1
+    dt_rank: int = 0  # Mamba-1 dt projection rank
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ModelArch:
+    """Shape of a decoder-only language model; enough to count params, FLOPs and KV bytes."""
+
+    name: str
+    architecture: str  # HF "architectures"[0], e.g. "LlamaForCausalLM"
+    vocab_size: int
+    hidden_size: int
+    num_attention_heads: int
+    num_kv_heads: int
+    head_dim: int
+    intermediate_size: int  # dense FFN width (dense layers)
+    ffn_gated: bool  # SwiGLU/GeGLU: 3 matrices; plain MLP: 2
+    layers: tuple[LayerSpec, ...]
+    tie_word_embeddings: bool
+    max_context_tokens: int
+    sliding_window_tokens: int | None = None  # window of "sliding_attention" layers
+    mla: MlaSpec | None = None
+    moe: MoeSpec | None = None
+    mamba: MambaSpec | None = None
+    attention_bias: bool = False  # q/k/v projection biases (Qwen2, gpt-oss)
+    published_params_total: float | None = None  # from the model card, for checking
+    published_params_active: float | None = None
+    extra: tuple[tuple[str, str], ...] = field(default=())  # notes (e.g. ignored towers)
+
+    @property
+    def num_layers(self) -> int:
+        return len(self.layers)
+
+    @property
+    def attention_kind(self) -> AttentionKind:
+        if self.mla is not None:
+            return "mla"
+        if self.num_kv_heads == self.num_attention_heads:
+            return "mha"
+        if self.num_kv_heads == 1:
+            return "mqa"
+        return "gqa"
+
+    @property
+    def is_moe(self) -> bool:
+        return self.moe is not None and any(layer.ffn == "moe" for layer in self.layers)
+
+    def count_layers(self) -> Counter[tuple[str, str]]:
+        """How many layers of each (mixer, ffn) kind; math iterates over this, not layers."""
+        return Counter((layer.mixer, layer.ffn) for layer in self.layers)
+
+    @property
+    def num_attention_layers(self) -> int:
+        return sum(1 for layer in self.layers if layer.mixer in ("attention", "sliding_attention"))
+
+    @property
+    def num_moe_layers(self) -> int:
+        return sum(1 for layer in self.layers if layer.ffn == "moe")

@@ -1,0 +1,1 @@
+"""tokenworks.perf layer."""

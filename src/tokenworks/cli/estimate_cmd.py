@@ -1,9 +1,115 @@
-"""CLI command group (filled in by its owner)."""
+"""``tokenworks estimate``: the analytic answer for one deployment and request shape."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
+from rich.table import Table
+
+from tokenworks.api.estimate import Estimate, estimate
+from tokenworks.cli.render import console, fmt_bytes, fmt_count, fmt_s, fmt_usd, print_json
+from tokenworks.errors import ConfigError
+
+# The built-in default scenario: the question the README asks.
+DEFAULT_MODEL = "llama-3.1-70b"
+DEFAULT_HARDWARE = "h200"
+
+
+def _parse_batch(value: str) -> int | str:
+    if value.strip().lower() == "max":
+        return "max"
+    try:
+        return int(value)
+    except ValueError:
+        raise ConfigError(f"--batch {value!r} must be a positive integer or 'max'.") from None
+
+
+def estimate_command(
+    model: Annotated[str, typer.Option("--model", "-m", help="Catalog model name or path to a config.json.")] = DEFAULT_MODEL,
+    hardware: Annotated[str, typer.Option("--hardware", "-H", help="Accelerator catalog name.")] = DEFAULT_HARDWARE,
+    num_gpus: Annotated[int | None, typer.Option("--num-gpus", "-n", help="Accelerators in total (replicas = n / (tp×pp)). Default: tp×pp.")] = 8,
+    tp: Annotated[int, typer.Option(help="Tensor-parallel size per replica.")] = 8,
+    pp: Annotated[int, typer.Option(help="Pipeline-parallel size per replica.")] = 1,
+    ep: Annotated[int, typer.Option(help="Expert-parallel size (MoE).")] = 1,
+    weights_dtype: Annotated[str, typer.Option("--weights-dtype", help="bf16, fp16, fp8, int8, int4, fp4, nvfp4, mxfp4.")] = "fp8",
+    kv_dtype: Annotated[str | None, typer.Option("--kv-dtype", help="KV-cache precision (default: fp8 with 8/4-bit weights, else bf16).")] = None,
+    input_tokens: Annotated[int, typer.Option("--input-tokens", "-i", help="Prompt tokens per request.")] = 2048,
+    output_tokens: Annotated[int, typer.Option("--output-tokens", "-o", help="Output tokens per request.")] = 256,
+    batch: Annotated[str, typer.Option("--batch", "-b", help="Concurrent sequences per replica, or 'max' (largest that fits).")] = "max",
+    prefix_hit: Annotated[float, typer.Option("--prefix-hit", help="Fraction of prompt tokens served from the prefix cache (0–1).")] = 0.0,
+    usd_per_gpu_hour: Annotated[float | None, typer.Option("--usd-per-gpu-hour", help="Price per GPU-hour (default: catalog rental price).")] = None,
+    gpu_memory_utilization: Annotated[float, typer.Option("--gpu-memory-utilization", help="Fraction of HBM the engine may use (vLLM-style).")] = 0.9,
+    calibration: Annotated[str | None, typer.Option("--calibration", help="Calibration TOML (from `tokenworks calibrate`).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Estimate latency, throughput, $/M tokens and J/token for one deployment.
+
+    With no options it answers the built-in default scenario: Llama-3.1-70B on 8× H200 at
+    FP8 (TP8), 2,048 input / 256 output tokens, the largest batch that fits.
+    """
+    est = estimate(
+        model, hardware, num_gpus=num_gpus, tp=tp, pp=pp, ep=ep, weights_dtype=weights_dtype,
+        kv_dtype=kv_dtype, input_tokens=input_tokens, output_tokens=output_tokens,
+        batch=_parse_batch(batch), prefix_hit_frac=prefix_hit, usd_per_gpu_hour=usd_per_gpu_hour,
+        gpu_memory_utilization_frac=gpu_memory_utilization, calibration=calibration,
+    )
+    if as_json:
+        print_json(est.to_dict())
+        return
+    render_estimate(est)
+
+
+def render_estimate(e: Estimate) -> None:
+    m = e.memory
+    console.print(
+        f"[bold]{e.model}[/] on [bold]{e.num_gpus}× {e.hardware}[/] "
+        f"(tp={e.tp}, pp={e.pp}, ep={e.ep}; {e.num_replicas} replica{'s' if e.num_replicas > 1 else ''}), "
+        f"weights {e.weights_dtype}, KV {e.kv_dtype}, {e.input_tokens:,} in / {e.output_tokens:,} out"
+    )
+    mem = Table(title="Memory plan (per GPU)", show_header=True, header_style="bold")
+    mem.add_column("item")
+    mem.add_column("value", justify="right")
+    mem.add_column("note")
+    mem.add_row("HBM", fmt_bytes(m["gpu_memory_bytes"]), "")
+    mem.add_row("usable", fmt_bytes(m["usable_bytes_per_gpu"]),
+                f"gpu_memory_utilization = {m['gpu_memory_utilization_frac']:.2f}")
+    mem.add_row("weights", fmt_bytes(m["weight_bytes_per_gpu"]),
+                f"{fmt_count(e.params_total)} params ({fmt_count(e.params_active)} active), "
+                f"{fmt_bytes(e.weight_bytes)} total")
+    mem.add_row("activation workspace", fmt_bytes(m["activation_bytes_per_gpu"]), "")
+    mem.add_row("engine overhead", fmt_bytes(m["engine_overhead_bytes_per_gpu"]), "CUDA graphs, comm buffers, context")
+    mem.add_row("KV cache", fmt_bytes(m["kv_bytes_per_gpu"]),
+                f"{m['kv_capacity_tokens']:,} tokens = {m['num_kv_blocks']:,} blocks of {m['kv_block_size_tokens']}")
+    mem.add_row("KV per token", fmt_bytes(e.kv_bytes_per_token), "whole model, all layers")
+    mem.add_row("max concurrent sequences", f"{e.max_concurrent_sequences:,}",
+                f"at {e.input_tokens + e.output_tokens:,} tokens each")
+    console.print(mem)
+    perf = Table(title="Performance", show_header=True, header_style="bold")
+    perf.add_column("metric")
+    perf.add_column("value", justify="right")
+    perf.add_column("bound / note")
+    perf.add_row("batch (per replica)", f"{e.batch_size:,}", f"limited by {e.batch_limited_by}")
+    perf.add_row("TTFT at zero load", fmt_s(e.ttft_s), f"prefill {e.bound['prefill']}-bound")
+    perf.add_row("decode step", fmt_s(e.decode_step_time_s), f"decode {e.bound['decode']}-bound")
+    perf.add_row("TPOT at this batch", fmt_s(e.tpot_s), "incl. interleaved prefill")
+    perf.add_row("output tokens/s", f"{e.output_tokens_per_s:,.0f}",
+                 f"{e.output_tokens_per_s_per_gpu:,.0f} per GPU")
+    perf.add_row("total tokens/s", f"{e.total_tokens_per_s:,.0f}", "input + output")
+    console.print(perf)
+    money = Table(title="Cost and energy", show_header=True, header_style="bold")
+    money.add_column("metric")
+    money.add_column("value", justify="right")
+    money.add_column("note")
+    money.add_row("price per GPU-hour", fmt_usd(e.usd_per_gpu_hour), e.price_source)
+    money.add_row("$ / M input tokens", fmt_usd(e.usd_per_million_input_tokens), "prefill share of GPU time")
+    money.add_row("$ / M output tokens", fmt_usd(e.usd_per_million_output_tokens), "decode share of GPU time")
+    money.add_row("GPU power", f"{e.gpu_power_w:,.0f} W", "per GPU, at the decode utilization")
+    money.add_row("energy per output token", f"{e.energy_per_output_token_j:,.2f} J", "GPU power × cycle time")
+    console.print(money)
+    if e.defaults_used:
+        console.print("[dim]defaults used: " + "; ".join(e.defaults_used) + "[/]")
 
 
 def register(app: typer.Typer) -> None:
-    """Add this group's commands to the app."""
+    app.command("estimate")(estimate_command)

@@ -1,0 +1,82 @@
+"""Collect every ``# ASSUMPTION:`` comment in src/ into docs/assumptions.md.
+
+Usage: python scripts/collect_assumptions.py [--check]
+With --check, exit 1 if docs/assumptions.md is out of date (the test suite runs this).
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SRC = ROOT / "src" / "tokenworks"
+DOC = ROOT / "docs" / "assumptions.md"
+PATTERN = re.compile(r"#\s*ASSUMPTION:\s*(.*)")
+
+
+def collect() -> list[tuple[str, int, str]]:
+    found = []
+    files = sorted(SRC.rglob("*.py")) + sorted(SRC.rglob("*.toml"))
+    for path in files:
+        lines = path.read_text().splitlines()
+        i = 0
+        while i < len(lines):
+            m = PATTERN.search(lines[i])
+            if m:
+                text = m.group(1).strip()
+                # Continuation lines: following comment lines indented under the first.
+                j = i + 1
+                while j < len(lines):
+                    nxt = lines[j].strip()
+                    if nxt.startswith("#") and not PATTERN.search(nxt) and not nxt.startswith("# NOTE"):
+                        body = nxt.lstrip("#").strip()
+                        if not body:
+                            break
+                        text += " " + body
+                        j += 1
+                    else:
+                        break
+                found.append((str(path.relative_to(ROOT)), i + 1, text))
+                i = j
+            else:
+                i += 1
+    return found
+
+
+def render(items: list[tuple[str, int, str]]) -> str:
+    out = [
+        "# Modelling assumptions",
+        "",
+        "Every `# ASSUMPTION:` comment in the source, collected by "
+        "`python scripts/collect_assumptions.py` (a test fails when this page is stale).",
+        "Each is a choice where the physics or the sources leave room; change one by editing the",
+        "line it points to.",
+        "",
+        f"{len(items)} assumptions.",
+        "",
+    ]
+    current = None
+    for path, line, text in items:
+        if path != current:
+            out += ["", f"## `{path}`", ""]
+            current = path
+        out.append(f"- line {line}: {text}")
+    return "\n".join(out) + "\n"
+
+
+def main() -> int:
+    text = render(collect())
+    if "--check" in sys.argv:
+        if not DOC.exists() or DOC.read_text() != text:
+            print(f"{DOC} is out of date: run python scripts/collect_assumptions.py", file=sys.stderr)
+            return 1
+        return 0
+    DOC.write_text(text)
+    print(f"wrote {DOC} ({text.count(chr(10) + '- line')} assumptions)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

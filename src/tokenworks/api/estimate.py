@@ -1,0 +1,276 @@
+"""The analytic estimator: one deployment, one request shape, steady state.
+
+``estimate(...)`` answers "what does a token cost, how fast, on which hardware": a memory plan
+as an engine would make it, zero-load TTFT, TPOT at a batch, throughput, $/M tokens and J/token,
+and which resource bounds each phase. Units: SI inside (s, bytes, W, J, USD); display units only
+in the CLI.
+
+Steady state (continuous batching, offline max load) for a replica holding ``B`` sequences of
+``I`` input and ``O`` output tokens: in the time the batch emits ``B·O`` tokens it also prefills
+``B`` new prompts (Orca, OSDI'22; vLLM continuous batching), so
+
+    cycle_s = B · prefill_s(I, cached = h·I) + O · decode_step_s(B, I + O/2)
+    output_tokens_per_s = B · O / cycle_s          (per replica)
+
+and the mean time between a sequence's tokens is ``cycle_s / O`` (prefill work interleaves with
+decode steps, as with chunked prefill; Sarathi-Serve, OSDI'24).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from tokenworks.economics.power import accelerator_power_w
+from tokenworks.economics.token_cost import default_usd_per_gpu_hour, usd_per_million_tokens
+from tokenworks.errors import ConfigError, InfeasibleError, check_range
+from tokenworks.hardware import Accelerator, get_accelerator
+from tokenworks.model import ModelArch, get_model, kv_bytes_per_token, param_counts, weight_bytes
+from tokenworks.perf import (
+    Calibration,
+    MemoryPlan,
+    StepCostModel,
+    load_calibration,
+    make_deployment,
+    plan_memory,
+)
+from tokenworks.units import HOUR, MILLION
+
+# ASSUMPTION: "batch = max" is capped at 1,024 concurrent sequences, a typical engine limit
+# (vLLM V1 default max_num_seqs is 1024 on datacenter GPUs for the OpenAI server; TensorRT-LLM
+# max_batch_size defaults to 2048 in trtllm-bench). Overridable with max_num_seqs.
+DEFAULT_MAX_NUM_SEQS = 1024
+MAX_TOKENS = 10_000_000
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Estimate:
+    """The estimator's answer; every dimensional field carries its unit in its name."""
+
+    model: str
+    hardware: str
+    num_gpus: int
+    num_replicas: int
+    tp: int
+    pp: int
+    ep: int
+    weights_dtype: str
+    kv_dtype: str
+    compute_dtype: str
+    input_tokens: int
+    output_tokens: int
+    prefix_hit_frac: float
+    # memory plan
+    params_total: float
+    params_active: float
+    weight_bytes: float
+    weight_bytes_per_gpu: float
+    kv_bytes_per_token: float
+    memory: dict[str, Any]
+    max_concurrent_sequences: int
+    # the batch
+    batch_size: int
+    batch_limited_by: Literal["requested", "kv_capacity", "max_num_seqs"]
+    # latency
+    ttft_s: float
+    prefill_tokens_per_s: float
+    decode_step_time_s: float
+    tpot_s: float
+    e2e_s: float
+    # throughput
+    output_tokens_per_s: float
+    total_tokens_per_s: float
+    output_tokens_per_s_per_gpu: float
+    # money and energy
+    usd_per_gpu_hour: float
+    price_source: str
+    usd_per_million_output_tokens: float
+    usd_per_million_input_tokens: float
+    usd_per_million_tokens_blended: float
+    gpu_power_w: float
+    energy_per_output_token_j: float
+    # what limits each phase
+    bound: dict[str, str]
+    prefill_breakdown: dict[str, Any] = field(default_factory=dict)
+    decode_breakdown: dict[str, Any] = field(default_factory=dict)
+    defaults_used: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _positive_int(name: str, value: int, *, fix: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ConfigError(f"{name} = {value!r} must be an integer. {fix}")
+    check_range(name, value, low=1, high=MAX_TOKENS, unit="", fix=fix)
+    return value
+
+
+def estimate(
+    model: str | ModelArch,
+    hardware: str | Accelerator,
+    *,
+    num_gpus: int | None = None,
+    tp: int = 1,
+    pp: int = 1,
+    ep: int = 1,
+    weights_dtype: str = "bf16",
+    kv_dtype: str | None = None,
+    input_tokens: int = 2048,
+    output_tokens: int = 256,
+    batch: int | Literal["max"] = "max",
+    prefix_hit_frac: float = 0.0,
+    usd_per_gpu_hour: float | None = None,
+    gpu_memory_utilization_frac: float = 0.9,
+    max_num_seqs: int = DEFAULT_MAX_NUM_SEQS,
+    calibration: Calibration | str | None = None,
+) -> Estimate:
+    """Estimate latency, throughput, cost and energy for one deployment and request shape."""
+    defaults: list[str] = []
+    arch = get_model(model) if isinstance(model, str) else model
+    acc = get_accelerator(hardware) if isinstance(hardware, str) else hardware
+    _positive_int("input_tokens", input_tokens, fix="Give the prompt length in tokens, e.g. 2048.")
+    _positive_int("output_tokens", output_tokens, fix="Give the output length in tokens, e.g. 256.")
+    _positive_int("max_num_seqs", max_num_seqs, fix="Use e.g. 256 or 1024.")
+    check_range("prefix_hit_frac", prefix_hit_frac, low=0.0, high=1.0, high_inclusive=False,
+                fix="It is the fraction of prompt tokens served from the prefix cache.")
+    check_range("gpu_memory_utilization_frac", gpu_memory_utilization_frac, low=0.05, high=1.0,
+                fix="vLLM's default is 0.9.")
+    if usd_per_gpu_hour is not None:
+        check_range("usd_per_gpu_hour", usd_per_gpu_hour, low=0.0, low_inclusive=False, high=1000.0,
+                    unit="$/GPU-h", fix="Give a rental or TCO price per GPU-hour, e.g. 2.5.")
+    seq_len = input_tokens + output_tokens
+    if seq_len > arch.max_context_tokens:
+        raise ConfigError(
+            f"input_tokens + output_tokens = {seq_len} exceeds {arch.name}'s context window of "
+            f"{arch.max_context_tokens} tokens. Shorten the prompt or the output."
+        )
+    kv_dtype = kv_dtype or weights_dtype_default_kv(weights_dtype, defaults)
+    replica_gpus = tp * pp
+    if num_gpus is None:
+        num_gpus = replica_gpus
+    else:
+        _positive_int("num_gpus", num_gpus, fix="Give the number of accelerators, e.g. 8.")
+    if num_gpus % replica_gpus:
+        raise ConfigError(
+            f"num_gpus = {num_gpus} is not a multiple of tp × pp = {tp} × {pp} = {replica_gpus}. "
+            f"Each replica uses tp × pp GPUs; pick num_gpus in multiples of {replica_gpus}."
+        )
+    num_replicas = num_gpus // replica_gpus
+    dep = make_deployment(arch, acc, tp=tp, pp=pp, ep=ep, weights_dtype=weights_dtype,
+                          kv_dtype=kv_dtype)
+    cal = calibration if isinstance(calibration, Calibration) else load_calibration(calibration)
+    if calibration is None:
+        defaults.append("calibration: packaged fit (data/calibration.toml)")
+    plan: MemoryPlan = plan_memory(arch, dep, gpu_memory_utilization_frac=gpu_memory_utilization_frac,
+                                   max_seq_len_tokens=seq_len, max_num_seqs=max_num_seqs)
+    if plan.max_concurrent_sequences < 1:
+        raise InfeasibleError(
+            f"{arch.name} on {replica_gpus}× {acc.name} (tp={tp}, pp={pp}) leaves KV room for "
+            f"{plan.kv_capacity_tokens} tokens, less than one {seq_len}-token sequence. "
+            f"Use more GPUs (larger tp), fp8 weights/KV, or shorter sequences."
+        )
+    if batch == "max":
+        batch_size = min(plan.max_concurrent_sequences, max_num_seqs)
+        limited: Literal["requested", "kv_capacity", "max_num_seqs"] = (
+            "kv_capacity" if plan.max_concurrent_sequences <= max_num_seqs else "max_num_seqs")
+    else:
+        if isinstance(batch, str):
+            raise ConfigError(f"batch = {batch!r} must be a positive integer or 'max'.")
+        _positive_int("batch", batch, fix="Give a positive integer or 'max'.")
+        if batch > plan.max_concurrent_sequences:
+            raise InfeasibleError(
+                f"batch = {batch} sequences of {seq_len} tokens need "
+                f"{batch * seq_len:,} KV tokens; {arch.name} on {replica_gpus}× {acc.name} holds "
+                f"{plan.kv_capacity_tokens:,} (max batch {plan.max_concurrent_sequences}). "
+                f"Use --batch {plan.max_concurrent_sequences} or max, more GPUs, or fp8 KV."
+            )
+        batch_size = batch
+        limited = "requested"
+
+    cost = StepCostModel(arch, dep, cal)
+    cached = int(round(prefix_hit_frac * input_tokens))
+    ttft_s = float(cost.prefill_time_s(input_tokens, cached_tokens=cached))
+    mean_ctx = input_tokens + output_tokens / 2.0
+    decode_step_s = float(cost.decode_step_time_s(batch_size, mean_ctx))
+    cycle_s = batch_size * ttft_s + output_tokens * decode_step_s
+    tpot_s = cycle_s / output_tokens
+    out_tps_replica = batch_size * output_tokens / cycle_s
+    out_tps = out_tps_replica * num_replicas
+    total_tps = out_tps * (input_tokens + output_tokens) / output_tokens
+
+    if usd_per_gpu_hour is None:
+        usd_per_gpu_hour, price_source = default_usd_per_gpu_hour(acc)
+        defaults.append(f"usd_per_gpu_hour = {usd_per_gpu_hour:.2f} ({price_source})")
+    else:
+        price_source = "user input"
+    replica_usd_per_s = usd_per_gpu_hour * replica_gpus / HOUR
+    # Split the GPU time of one cycle between the phases: prefill time prices input tokens,
+    # decode time prices output tokens (the seeds' prefill/decode cost decomposition).
+    prefill_share_s = batch_size * ttft_s
+    decode_share_s = output_tokens * decode_step_s
+    usd_per_m_in = replica_usd_per_s * prefill_share_s / (batch_size * input_tokens) * MILLION
+    usd_per_m_out = replica_usd_per_s * decode_share_s / (batch_size * output_tokens) * MILLION
+    usd_per_m_blended = usd_per_million_tokens(usd_per_gpu_hour * num_gpus, total_tps)
+
+    pre = cost.breakdown(num_prefill_tokens=input_tokens - cached,
+                         prefill_attention_pairs=_pairs(input_tokens - cached, cached),
+                         prefill_kv_tokens=input_tokens)
+    dec = cost.breakdown(num_decode_seqs=batch_size, decode_kv_tokens=batch_size * mean_ctx)
+    # ASSUMPTION: during steady-state serving the GPU draws power in proportion to the
+    # busy fraction of its roofline (compute or bandwidth, whichever binds); see economics.power.
+    util = max(dec.utilization_frac, 0.0) if hasattr(dec, "utilization_frac") else 1.0
+    gpu_power_w = accelerator_power_w(acc, util)
+    energy_per_out_j = gpu_power_w * replica_gpus * cycle_s / (batch_size * output_tokens)
+
+    pc = param_counts(arch)
+    bound = {"prefill": pre.bound, "decode": dec.bound,
+             "batch": "capacity" if limited == "kv_capacity" else limited}
+    return Estimate(
+        model=arch.name, hardware=acc.name, num_gpus=num_gpus, num_replicas=num_replicas,
+        tp=tp, pp=pp, ep=ep, weights_dtype=weights_dtype, kv_dtype=kv_dtype,
+        compute_dtype=dep.compute_dtype or weights_dtype,
+        input_tokens=input_tokens, output_tokens=output_tokens, prefix_hit_frac=prefix_hit_frac,
+        params_total=pc.total, params_active=pc.active,
+        weight_bytes=weight_bytes(arch, weights_dtype), weight_bytes_per_gpu=plan.weight_bytes_per_gpu,
+        kv_bytes_per_token=kv_bytes_per_token(arch, kv_dtype), memory=_plan_dict(plan),
+        max_concurrent_sequences=plan.max_concurrent_sequences,
+        batch_size=batch_size, batch_limited_by=limited,
+        ttft_s=ttft_s, prefill_tokens_per_s=(input_tokens - cached) / ttft_s if ttft_s > 0 else 0.0,
+        decode_step_time_s=decode_step_s, tpot_s=tpot_s,
+        e2e_s=ttft_s + output_tokens * decode_step_s,
+        output_tokens_per_s=out_tps, total_tokens_per_s=total_tps,
+        output_tokens_per_s_per_gpu=out_tps / num_gpus,
+        usd_per_gpu_hour=usd_per_gpu_hour, price_source=price_source,
+        usd_per_million_output_tokens=usd_per_m_out, usd_per_million_input_tokens=usd_per_m_in,
+        usd_per_million_tokens_blended=usd_per_m_blended,
+        gpu_power_w=gpu_power_w, energy_per_output_token_j=energy_per_out_j,
+        bound=bound, prefill_breakdown=_bd_dict(pre), decode_breakdown=_bd_dict(dec),
+        defaults_used=defaults,
+    )
+
+
+def weights_dtype_default_kv(weights_dtype: str, defaults: list[str]) -> str:
+    """KV precision when none is given: the engine default is the activation dtype (bf16)."""
+    # ASSUMPTION: with no --kv-dtype the KV cache is bf16 (vLLM kv_cache_dtype="auto" uses the
+    # model's activation dtype), except that fp8 weights imply an fp8 KV cache as in the
+    # TensorRT-LLM and MLPerf FP8 recipes.
+    kv = "fp8" if weights_dtype in ("fp8", "fp4", "nvfp4", "mxfp4") else "bf16"
+    defaults.append(f"kv_dtype = {kv} (default for {weights_dtype} weights)")
+    return kv
+
+
+def _pairs(new_tokens: int, context_before: int) -> float:
+    # Causal attention: token j of the chunk attends to context_before + j keys.
+    return new_tokens * context_before + new_tokens * (new_tokens + 1) / 2.0
+
+
+def _plan_dict(plan: MemoryPlan) -> dict[str, Any]:
+    return asdict(plan)
+
+
+def _bd_dict(bd: Any) -> dict[str, Any]:
+    try:
+        return asdict(bd)
+    except TypeError:
+        return {"bound": getattr(bd, "bound", "unknown")}

@@ -20,8 +20,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 TRACE_DIR = Path(__file__).resolve().parents[2] / "shared" / "validation" / "traces" / "mooncake_fast25"
 if not TRACE_DIR.exists():
     TRACE_DIR = Path("/work/shared/validation/traces/mooncake_fast25")

@@ -47,6 +47,8 @@ class MoeSpec:
     num_shared_experts: int = 0
     shared_expert_intermediate_size: int = 0  # per shared expert
     expert_gated: bool = True  # SwiGLU (3 matrices) vs 2-matrix MLP
+    router_bias: bool = False  # router logits bias (gpt-oss) or score-correction bias (DeepSeek-V3)
+    shared_expert_gate: bool = False  # Qwen2-MoE: sigmoid gate Linear(hidden, 1) on the shared expert
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -84,6 +86,17 @@ class ModelArch:
     moe: MoeSpec | None = None
     mamba: MambaSpec | None = None
     attention_bias: bool = False  # q/k/v projection biases (Qwen2, gpt-oss)
+    attention_out_bias: bool = False  # o_proj bias (gpt-oss, GPT-3)
+    ffn_bias: bool = False  # biases on FFN / expert matrices (GPT-3, gpt-oss experts)
+    qk_norm: bool = False  # per-head RMSNorm on q and k with weights (Qwen3)
+    attention_sinks: bool = False  # one learned sink logit per head (gpt-oss)
+    norm_bias: bool = False  # LayerNorm with bias (GPT-2/3) instead of RMSNorm
+    num_position_embeddings: int = 0  # learned absolute position table rows (GPT-2/3)
+    norms_per_layer: int = 2  # pre-mixer + pre-FFN; 1 for single-block layers (Nemotron-H)
+    native_dtype: str = "bf16"  # torch_dtype of the checkpoint (embeddings, norms)
+    native_linear_dtype: str | None = None  # checkpoint linear weights if quantised (DeepSeek fp8)
+    native_expert_dtype: str | None = None  # routed experts if quantised apart (gpt-oss mxfp4)
+    num_mtp_layers: int = 0  # DeepSeek multi-token-prediction modules, not in the main count
     published_params_total: float | None = None  # from the model card, for checking
     published_params_active: float | None = None
     extra: tuple[tuple[str, str], ...] = field(default=())  # notes (e.g. ignored towers)

@@ -1,1 +1,45 @@
-"""tokenworks.perf layer."""
+"""tokenworks.perf: deployment spec, memory plan, roofline step time, calibration.
+
+Layer rule: imports only ``tokenworks.model`` and ``tokenworks.hardware`` (plus the top-level
+``units``, ``dtypes``, ``errors``, ``catalog``).
+"""
+
+from tokenworks.perf.calibration import (
+    Calibration,
+    CalibrationOverride,
+    calibration_to_toml,
+    default_calibration,
+    load_calibration,
+    save_calibration,
+)
+from tokenworks.perf.deployment import Deployment, derive_compute_dtype, make_deployment
+from tokenworks.perf.memory import MemoryPlan, plan_memory
+from tokenworks.perf.shape import ShardedShape, sharded_shape
+from tokenworks.perf.step import (
+    OpCost,
+    StepBreakdown,
+    StepCostModel,
+    causal_pairs,
+    pipeline_bubble_frac,
+)
+
+__all__ = [
+    "Calibration",
+    "CalibrationOverride",
+    "Deployment",
+    "MemoryPlan",
+    "OpCost",
+    "ShardedShape",
+    "StepBreakdown",
+    "StepCostModel",
+    "calibration_to_toml",
+    "causal_pairs",
+    "default_calibration",
+    "derive_compute_dtype",
+    "load_calibration",
+    "make_deployment",
+    "pipeline_bubble_frac",
+    "plan_memory",
+    "save_calibration",
+    "sharded_shape",
+]

@@ -1,0 +1,144 @@
+"""Per-GPU shape of a deployed model: parameter and KV bytes after tp/pp/ep sharding.
+
+The one place the perf layer reads ``tokenworks.model`` counts; ``memory`` and ``step`` both
+build on ``ShardedShape``. Units: parameters (elements), bytes, FLOPs per token or per pair.
+Every quantity is *per GPU summed over all pipeline stages* unless named ``_stage``: with
+balanced stages a GPU in one stage holds 1/pp of it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tokenworks.dtypes import get_dtype
+from tokenworks.model.arch import ModelArch
+from tokenworks.model.kv import kv_bytes_per_token_by_layer_kind, ssm_state_bytes
+from tokenworks.model.params import param_counts
+from tokenworks.perf.deployment import Deployment
+
+# ASSUMPTION: activations, collectives and the lm_head/embedding run in bf16 even when the
+# linear weights are quantised (ModelOpt/llm-compressor FP8 and FP4 checkpoints leave lm_head
+# unquantised by default).
+ACT_DTYPE = "bf16"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ShardedShape:
+    """Parameter, byte and FLOP constants of one deployment, per GPU (all stages summed)."""
+
+    # Linear weights read every step (attention projections, dense FFN, shared experts,
+    # router, Mamba projections), per GPU.
+    dense_params_per_gpu: float
+    routed_expert_params_one: float  # one routed expert of one layer, unsharded
+    num_moe_layers: int
+    num_experts: int
+    num_experts_per_tok: int
+    lm_head_params_per_gpu: float
+    embedding_params_per_gpu: float
+    weight_bytes_per_param: float
+    act_bytes: float  # activation element width
+    hidden_size: int
+    vocab_size: int
+    num_layers: int
+    num_full_attention_layers: int
+    num_sliding_attention_layers: int
+    sliding_window_tokens: int | None
+    attention_flops_per_pair_per_layer: float  # prefill form, whole model width (before /tp)
+    decode_attention_flops_per_pair_per_layer: float  # decode form (absorbed MLA)
+    kv_bytes_per_token_full_per_gpu: float  # all full-attention layers, per GPU
+    kv_bytes_per_token_sliding_per_gpu: float  # all sliding-window layers, per GPU
+    ssm_state_bytes_per_seq_per_gpu: float
+    act_bytes_per_token_per_gpu: float  # activation traffic of the linear layers, all layers
+    weight_bytes_per_gpu: float  # all weights resident on the busiest GPU
+
+
+def _kv_shard(model: ModelArch, tp: int) -> int:
+    """How many ways the KV cache is split by tensor parallelism."""
+    if model.mla is not None:
+        # ASSUMPTION: the MLA latent (c_KV + rope key) has no head dimension, so TP ranks each
+        # hold the full latent (vLLM without data-parallel attention replicates it).
+        return 1
+    # Replicated KV heads when tp > num_kv_heads: each rank still holds one head.
+    return min(tp, max(model.num_kv_heads, 1))
+
+
+def attention_flops_per_pair(model: ModelArch, *, absorbed: bool) -> float:
+    """FLOPs per (query, key) pair per attention layer: QK^T plus PV, 2 FLOPs per MAC.
+
+    Vaswani et al. 2017 / Kaplan et al. 2020 (arXiv:2001.08361 table 1): 2·d_attn per pair for
+    scores and 2·d_attn for the weighted sum. MLA (arXiv:2405.04434 §2.1) scores on
+    qk_nope+qk_rope and sums v_head_dim; with absorbed projections (decode) both run on the
+    kv_lora_rank latent.
+    """
+    h = model.num_attention_heads
+    if model.mla is None:
+        return 4.0 * h * model.head_dim
+    m = model.mla
+    if absorbed:
+        return 2.0 * h * (m.kv_lora_rank + m.qk_rope_head_dim) + 2.0 * h * m.kv_lora_rank
+    return 2.0 * h * (m.qk_nope_head_dim + m.qk_rope_head_dim) + 2.0 * h * m.v_head_dim
+
+
+def sharded_shape(model: ModelArch, dep: Deployment) -> ShardedShape:
+    """Compute ``ShardedShape`` for ``model`` on ``dep``."""
+    tp, pp = dep.tp, dep.pp
+    wb = get_dtype(dep.weights_dtype).bytes
+    ab = get_dtype(ACT_DTYPE).bytes
+    pc = param_counts(model)
+    # Router and norms stay bf16 in quantised checkpoints (tokenworks.model.weight_bytes).
+    dense = pc.attention + pc.dense_ffn + pc.shared_experts + pc.mamba
+    tables_params = pc.router + pc.norms
+    moe = model.moe if pc.num_expert_layers else None
+    n_moe = pc.num_expert_layers
+    expert_one = pc.routed_experts / (n_moe * pc.num_experts) if moe is not None else 0.0
+    lm_head = pc.lm_head if pc.lm_head else pc.embedding  # tied: the embedding is the head
+    emb = pc.embedding
+    # ASSUMPTION: routed experts are split evenly over the tp GPUs of a stage, whether by
+    # slicing each expert (ep=1) or placing whole experts (ep=tp); ep changes communication,
+    # not the resident bytes. Load imbalance between experts is ignored.
+    hb = get_dtype(ACT_DTYPE).bytes
+    per_gpu_layers = ((dense + pc.routed_experts) * wb + tables_params * hb) / tp
+    # Embedding on the first stage, lm_head on the last (Megatron-LM, Shoeybi et al. 2019);
+    # vocabulary-parallel over tp. The busiest GPU holds its layers plus the larger table.
+    tables = (emb + pc.lm_head) if pp == 1 else max(emb, lm_head)
+    weight_bytes_per_gpu = per_gpu_layers / pp + tables * hb / tp
+    kv = kv_bytes_per_token_by_layer_kind(model, dep.kv_dtype)
+    shard = _kv_shard(model, tp)
+    h, inter = model.hidden_size, model.intermediate_size
+    qkv = (model.num_attention_heads + 2 * model.num_kv_heads) * model.head_dim
+    n_attn = model.num_attention_layers
+    n_dense_ffn = sum(1 for layer in model.layers if layer.ffn == "dense")
+    moe_inter = (moe.num_experts_per_tok * moe.expert_intermediate_size
+                 + moe.num_shared_experts * moe.shared_expert_intermediate_size) if moe else 0
+    # ASSUMPTION: activation traffic of the linear layers per token per layer: read/write the
+    # residual stream ~4·H, write q/k/v, and gate+up write plus down read ~3·I (fused kernels
+    # keep the rest on chip); split over tp like the weights.
+    act_elems = (4.0 * h * model.num_layers + qkv * n_attn + 3.0 * inter * n_dense_ffn
+                 + 3.0 * moe_inter * n_moe)
+    window = model.sliding_window_tokens
+    n_sliding = sum(1 for layer in model.layers if layer.mixer == "sliding_attention")
+    return ShardedShape(
+        dense_params_per_gpu=dense / tp,
+        routed_expert_params_one=expert_one,
+        num_moe_layers=n_moe,
+        num_experts=moe.num_experts if moe else 0,
+        num_experts_per_tok=moe.num_experts_per_tok if moe else 0,
+        lm_head_params_per_gpu=lm_head / tp,
+        embedding_params_per_gpu=emb / tp,
+        weight_bytes_per_param=wb,
+        act_bytes=ab,
+        hidden_size=h,
+        vocab_size=model.vocab_size,
+        num_layers=model.num_layers,
+        num_full_attention_layers=n_attn - n_sliding,
+        num_sliding_attention_layers=n_sliding,
+        sliding_window_tokens=window,
+        attention_flops_per_pair_per_layer=attention_flops_per_pair(model, absorbed=False),
+        decode_attention_flops_per_pair_per_layer=attention_flops_per_pair(model, absorbed=True),
+        kv_bytes_per_token_full_per_gpu=float(kv.get("attention", 0.0)) / shard,
+        kv_bytes_per_token_sliding_per_gpu=float(kv.get("sliding_attention", 0.0)) / shard,
+        # ASSUMPTION: Mamba state is split over tp like the heads it belongs to.
+        ssm_state_bytes_per_seq_per_gpu=float(ssm_state_bytes(model, ACT_DTYPE)) / tp,
+        act_bytes_per_token_per_gpu=act_elems * ab / tp,
+        weight_bytes_per_gpu=weight_bytes_per_gpu,
+    )

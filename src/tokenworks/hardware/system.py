@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from tokenworks.catalog import Sourced, data_path, read_toml, validate_entries
 from tokenworks.errors import CatalogError, unknown_name
@@ -43,6 +43,16 @@ class SystemEntry(Sourced):
     rack_power_kw: float | None = Field(default=None, gt=0)
     cooling: Cooling
     list_price_usd: float | None = Field(default=None, gt=0)
+    # A second accelerator kind in the same unit, dedicated to prefill (e.g. Rubin CPX in a
+    # Vera Rubin NVL144 CPX rack). node power covers both kinds.
+    prefill_accelerator: str | None = None
+    num_prefill_accelerators: int = Field(default=0, ge=0)
+
+    @model_validator(mode="after")
+    def _prefill_pair(self) -> SystemEntry:
+        if (self.prefill_accelerator is None) != (self.num_prefill_accelerators == 0):
+            raise ValueError("give prefill_accelerator and num_prefill_accelerators >= 1 together")
+        return self
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -72,6 +82,8 @@ class System:
     source_url: str
     source_title: str
     as_of: str
+    prefill_accelerator: str | None = None  # second accelerator kind dedicated to prefill
+    num_prefill_accelerators: int = 0
 
 
 def _to_spec(e: SystemEntry) -> System:
@@ -91,6 +103,8 @@ def _to_spec(e: SystemEntry) -> System:
         rack_power_w=None if e.rack_power_kw is None else e.rack_power_kw * KW,
         cooling=e.cooling, list_price_usd=e.list_price_usd,
         source_url=e.source_url, source_title=e.source_title, as_of=e.as_of,
+        prefill_accelerator=e.prefill_accelerator,
+        num_prefill_accelerators=e.num_prefill_accelerators,
     )
 
 

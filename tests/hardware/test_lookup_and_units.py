@@ -30,7 +30,7 @@ def test_miss_suggests_close_names():
         get_accelerator("h100")
     msg = str(exc.value)
     assert "Did you mean" in msg and "h100-sxm" in msg and "'h100'" in msg
-    with pytest.raises(UnknownNameError, match="Did you mean.*gb200-nvl72"):
+    with pytest.raises(UnknownNameError, match=r"Did you mean.*gb200-nvl72"):
         get_system("gb200-nvl")
 
 

@@ -97,6 +97,7 @@ class ModelArch:
     native_linear_dtype: str | None = None  # checkpoint linear weights if quantised (DeepSeek fp8)
     native_expert_dtype: str | None = None  # routed experts if quantised apart (gpt-oss mxfp4)
     num_mtp_layers: int = 0  # DeepSeek multi-token-prediction modules, not in the main count
+    ignored_params: float = 0.0  # towers not modelled (Llama-4 vision encoder), for comparison only
     published_params_total: float | None = None  # from the model card, for checking
     published_params_active: float | None = None
     extra: tuple[tuple[str, str], ...] = field(default=())  # notes (e.g. ignored towers)

@@ -31,9 +31,12 @@ class ModelEntry(Sourced):
     published_params_active_b: float = Field(gt=0)
     # Whether the published active count includes the input embedding (gpt-oss excludes it).
     published_active_includes_embedding: bool = True
-    # The published figures are rounded to this many billions (e.g. 1 for "37B"); the check
-    # tolerance widens to half of it when that exceeds 1%.
-    published_params_rounding_b: float = Field(default=0.0, ge=0)
+    # The published figures are printed to this resolution in billions (1 for "37B", 0.01 for
+    # "6.74B"); a figure may be rounded or truncated, so the check allows one unit of it when
+    # that exceeds 1%.
+    published_params_resolution_b: float = Field(default=0.0, ge=0)
+    # The published total counts a tower tokenworks does not model (Llama-4 vision encoder).
+    published_total_includes_vision: bool = False
     params_source_url: str | None = None
     params_source_title: str | None = None
 

@@ -208,9 +208,26 @@ def _llama4(c: _Cfg, *, name: str, architecture: str) -> ModelArch:
         intermediate_size=int(t.get("intermediate_size_mlp", inter)),
         sliding_window_tokens=int(chunk) if chunk else None,
         native_dtype=_TORCH_DTYPES.get(str(c.get("torch_dtype", "bfloat16")), "bf16"),
+        ignored_params=_llama4_vision_params(c.raw.get("vision_config"), int(t.req("hidden_size"))),
         extra=(("ignored", "vision tower and projector not counted"),)
         if "vision_config" in c.raw else (),
     )
+
+
+def _llama4_vision_params(vc: dict[str, Any] | None, text_hidden: int) -> float:
+    """Llama-4 vision encoder + adapter + projector parameters (module shapes of transformers
+    Llama4VisionModel / Llama4MultiModalProjector); only compared with published totals."""
+    if not vc:
+        return 0.0
+    d, inter = int(vc["hidden_size"]), int(vc["intermediate_size"])
+    patch, image = int(vc["patch_size"]), int(vc["image_size"])
+    n_pos = (image // patch) ** 2 + 1
+    layer = 4 * (d * d + d) + (d * inter + inter) + (inter * d + d) + 4 * d  # attn, MLP, 2 LN
+    stem = int(vc.get("num_channels", 3)) * patch * patch * d + d + n_pos * d + 4 * d
+    adapter = inter * int(vc["projector_input_dim"]) + int(vc["projector_input_dim"]) * int(
+        vc["projector_output_dim"])
+    projector = int(vc["vision_output_dim"]) * text_hidden
+    return float(int(vc["num_hidden_layers"]) * layer + stem + adapter + projector)
 
 
 def _jamba(c: _Cfg, *, name: str, architecture: str) -> ModelArch:

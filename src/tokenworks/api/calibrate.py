@@ -20,19 +20,24 @@ requests (or steps) of |predicted / measured − 1|.
 
 from __future__ import annotations
 
+import json
 import math
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 import numpy as np
 
-from tokenworks.errors import ConfigError
+from tokenworks.api.measurements import MeasuredRun, Measurements, read_measurements
+from tokenworks.errors import ConfigError, SimulationError
 from tokenworks.model.arch import ModelArch
-from tokenworks.perf.calibration import Calibration, default_calibration
+from tokenworks.perf.calibration import Calibration, default_calibration, save_calibration
 from tokenworks.perf.deployment import Deployment
 from tokenworks.perf.step import StepCostModel
+from tokenworks.units import MS
 
 DEFAULT_PARAMS = ("compute_efficiency_frac", "memory_efficiency_frac", "step_overhead_s")
 # Search bounds per parameter (log space is used inside the fit, so lower bounds are > 0).
@@ -235,3 +240,144 @@ def fit_step_times(model: ModelArch, deployment: Deployment, steps: StepTimings,
 
     return _finish(b, fitted, params, err(b), err(fitted), evals, t0,
                    f"tokenworks calibrate: {source}", [])
+
+
+# ---------------------------------------------------------------------------------------------
+# Per-request measurements, replayed through the simulator
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServingSetup:
+    """The deployment the measurements were taken on (what the replay simulates)."""
+
+    model: str
+    hardware: str
+    tp: int = 1
+    pp: int = 1
+    num_replicas: int = 1
+    weights_dtype: str = "bf16"
+    kv_dtype: str | None = None
+    max_num_batched_tokens: int = 8192
+    max_num_seqs: int = 256
+    chunked_prefill: bool = True
+    prefix_cache: str = "none"
+    gpu_memory_utilization_frac: float = 0.9
+
+    def scenario(self, trace_path: str, calibration_path: str, seed: int) -> dict[str, object]:
+        kv = self.kv_dtype or self.weights_dtype
+        return {
+            "name": "calibration-replay", "model": self.model,
+            "hardware": {"accelerator": self.hardware},
+            "deployment": {"tp": self.tp, "pp": self.pp, "num_replicas": self.num_replicas,
+                           "weights_dtype": self.weights_dtype, "kv_dtype": kv,
+                           "gpu_memory_utilization_frac": self.gpu_memory_utilization_frac},
+            "scheduler": {"max_num_batched_tokens": self.max_num_batched_tokens,
+                          "max_num_seqs": self.max_num_seqs,
+                          "chunked_prefill": self.chunked_prefill},
+            "cache": {"prefix_cache": self.prefix_cache},
+            "router": {"kind": "least_outstanding"},
+            "trace": {"path": trace_path, "format": "mooncake"},
+            "calibration": calibration_path, "seed": seed,
+        }
+
+
+def _write_trace(run: MeasuredRun, path: Path) -> None:
+    """The run's arrivals and lengths as a Mooncake-format JSONL trace (no shared prefixes)."""
+    with path.open("w") as f:
+        for a, i, o in zip(run.arrival_s, run.input_tokens, run.output_tokens, strict=True):
+            f.write(json.dumps({"timestamp": float(a) / MS, "input_length": int(i),
+                                "output_length": int(o), "hash_ids": []}) + "\n")
+
+
+def replay_run(setup: ServingSetup, run: MeasuredRun, cal: Calibration, workdir: Path, *,
+               seed: int = 0, trace: Path | None = None) -> dict[str, np.ndarray]:
+    """Simulate one measured run with ``cal``; per-request ``ttft_s``, ``tpot_s``, ``e2e_s``
+    aligned with the run's rows (NaN where the simulated request did not finish).
+    ``trace`` is the run already written with ``_write_trace`` (written here when None)."""
+    from tokenworks.api.simulate import simulate
+
+    if trace is None:
+        trace = workdir / "run_trace.jsonl"
+        _write_trace(run, trace)
+    cal_path = save_calibration(cal, workdir / "candidate.toml")
+    res = simulate(setup.scenario(str(trace), str(cal_path), seed), seed=seed)
+    t = res.requests
+    arrived = np.asarray(t.column("arrived_at_s").to_numpy(zero_copy_only=False), np.float64)
+    rid = np.asarray(t.column("request_id").to_numpy(zero_copy_only=False), np.float64)
+    order = np.lexsort((rid, arrived))
+    out: dict[str, np.ndarray] = {}
+    for k in ("ttft_s", "tpot_s", "e2e_s"):
+        col = np.asarray(t.column(k).to_numpy(zero_copy_only=False), np.float64)[order]
+        if col.size != run.num_requests:
+            raise SimulationError(f"replay of run '{run.label}' returned {col.size} requests for "
+                                  f"{run.num_requests} measured; the trace replay lost rows.")
+        out[k] = col
+    return out
+
+
+def _take(run: MeasuredRun, n: int | None) -> MeasuredRun:
+    if n is None or n >= run.num_requests:
+        return run
+    return replace(run, arrival_s=run.arrival_s[:n], input_tokens=run.input_tokens[:n],
+                   output_tokens=run.output_tokens[:n], ttft_s=run.ttft_s[:n],
+                   e2e_s=run.e2e_s[:n])
+
+
+def calibrate(measurements: Measurements | str | Path, setup: ServingSetup, *,
+              base: Calibration | None = None, params: Sequence[str] = DEFAULT_PARAMS,
+              max_requests: int | None = None, max_evaluations: int = 40,
+              seed: int = 0) -> CalibrationFit:
+    """Replay the measured runs through the simulator and fit ``params`` to their TTFT and
+    TPOT. ``max_requests`` keeps the first N requests of each run (by arrival)."""
+    t0 = time.perf_counter()
+    params = _check_params(params)
+    if not isinstance(measurements, Measurements):
+        measurements = read_measurements(measurements)
+    if max_requests is not None and max_requests < 1:
+        raise ConfigError(f"max_requests = {max_requests}; it must be >= 1 (or omitted for all).")
+    runs = [_take(r, max_requests) for r in measurements.runs]
+    from tokenworks.hardware import get_accelerator
+
+    acc = get_accelerator(setup.hardware)
+    b = default_calibration(acc.name) if base is None else base.for_accelerator(acc.name,
+                                                                               acc.vendor)
+    meas_ttft = np.concatenate([r.ttft_s for r in runs])
+    meas_tpot = np.concatenate([r.tpot_s for r in runs])
+    meas_e2e = np.concatenate([r.e2e_s for r in runs])
+    has_tpot = np.isfinite(meas_tpot) & (meas_tpot > 0)
+    notes = [f"{sum(r.num_requests for r in runs)} requests in {len(runs)} run(s) from "
+             f"{measurements.path} ({measurements.format})"]
+    notes += [f"run '{r.label}': arrivals redrawn from request_rate (file has no send times)"
+              for r in runs if not r.arrivals_measured]
+    with tempfile.TemporaryDirectory(prefix="tokenworks-calibrate-") as tmp:
+        work = Path(tmp)
+        traces = [work / f"run{i}_trace.jsonl" for i in range(len(runs))]
+        for r, path in zip(runs, traces, strict=True):
+            _write_trace(r, path)
+
+        def predict(cal: Calibration) -> dict[str, np.ndarray]:
+            parts = [replay_run(setup, r, cal, work, seed=seed, trace=path)
+                     for r, path in zip(runs, traces, strict=True)]
+            return {k: np.concatenate([p[k] for p in parts]) for k in ("ttft_s", "tpot_s",
+                                                                      "e2e_s")}
+
+        def residuals(cal: Calibration) -> np.ndarray:
+            p = predict(cal)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                r_ttft = np.log(p["ttft_s"] / meas_ttft)
+                r_tpot = np.log(p["tpot_s"][has_tpot] / meas_tpot[has_tpot])
+            return np.concatenate([r_ttft, r_tpot])
+
+        def err(cal: Calibration) -> FitError:
+            p = predict(cal)
+            return FitError(ttft_frac=median_abs_err(p["ttft_s"], meas_ttft),
+                            tpot_frac=median_abs_err(p["tpot_s"], meas_tpot),
+                            e2e_frac=median_abs_err(p["e2e_s"], meas_e2e),
+                            num_samples=int(meas_ttft.size))
+
+        before = err(b)
+        fitted, evals = _least_squares(residuals, b, params, max_evaluations=max_evaluations)
+        after = err(fitted)
+    return _finish(b, fitted, params, before, after, evals + 2, t0,
+                   f"tokenworks calibrate: {Path(measurements.path).name} on {setup.model}, "
+                   f"{setup.hardware} tp={setup.tp}", notes)

@@ -200,3 +200,35 @@ def check_param(name: str, value: float) -> float:
     p = finance_param(name)
     return check_range(name, value, low=p.valid_low, high=p.valid_high, unit=p.unit,
                        fix=f"Default is {p.value:g} {p.unit} ({p.source_title}, {p.as_of}).")
+
+
+def resolve_params(
+    names: tuple[str, ...] | list[str], overrides: dict[str, float | None]
+) -> tuple[dict[str, float], tuple[str, ...]]:
+    """Values for ``names``: each override checked against its valid range, else the default.
+
+    Returns (values, defaults_used) so outputs can say which sourced defaults were applied.
+    """
+    unknown = set(overrides) - set(names)
+    if unknown:
+        raise CatalogError(f"unknown input(s) {sorted(unknown)}; valid: {', '.join(names)}.")
+    values: dict[str, float] = {}
+    used: list[str] = []
+    for n in names:
+        v = overrides.get(n)
+        if v is None:
+            values[n] = finance_default(n)
+            used.append(n)
+        else:
+            values[n] = check_param(n, float(v))
+    return values, tuple(used)
+
+
+def describe_defaults(names: tuple[str, ...] | list[str]) -> list[str]:
+    """One line per default used: 'name = value unit (source, as_of)'."""
+    out = []
+    for n in names:
+        p = finance_param(n)
+        tag = " [assumption]" if p.basis == "assumption" else ""
+        out.append(f"{n} = {p.value:g} {p.unit}{tag} ({p.source_title}, {p.as_of})")
+    return out

@@ -1,0 +1,408 @@
+"""Economics orchestration: flat inputs (flags + scenario) -> economics results, with defaults.
+
+Each ``*_report(inputs)`` takes a flat dict of overrides (keys as in
+``tokenworks.economics.scenario.SCENARIO_KEYS[command]``; missing keys fall back to sourced
+catalog defaults) and returns a result whose ``defaults_used`` lists every default applied,
+with its source. Fleet sizing combines perf (``estimate``) with economics, so it lives here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from tokenworks.api.estimate import Estimate, estimate
+from tokenworks.economics.catalog import (
+    describe_defaults,
+    finance_default,
+    get_api_price,
+    get_grid,
+    resolve_params,
+)
+from tokenworks.economics.fleet import (
+    FleetPlan,
+    PowerBudgetCapacity,
+    capacity_for_power_budget,
+    size_fleet,
+)
+from tokenworks.economics.pnl import (
+    DepreciationRiskCase,
+    MarketInputs,
+    Pnl,
+    depreciation_risk,
+    neocloud_pnl,
+)
+from tokenworks.economics.power import PowerReport, deployment_power, host_overhead_frac
+from tokenworks.economics.sensitivity import Grid2, TornadoRow, grid2, tornado
+from tokenworks.economics.tco import (
+    TCO_PARAMS,
+    TcoBreakdown,
+    TcoInputs,
+    VendorCase,
+    tco_inputs,
+    tco_per_accelerator_hour,
+    vendor_financing_case,
+)
+from tokenworks.economics.token_cost import (
+    Margin,
+    TokenCost,
+    default_usd_per_gpu_hour,
+    margin_at_list_price,
+    token_cost,
+    usd_per_million_tokens,
+)
+from tokenworks.economics.training import (
+    ChinchillaPoint,
+    TrainingRun,
+    chinchilla_optimal,
+    training_run,
+)
+from tokenworks.errors import ConfigError
+from tokenworks.hardware import get_accelerator, get_system
+from tokenworks.model import get_model, param_counts
+from tokenworks.units import DAY, MW
+
+DEFAULT_ACCELERATOR = "h100-sxm"
+DEFAULT_GRID = "us"
+
+
+def build_tco_inputs(inputs: dict[str, Any]) -> TcoInputs:
+    """TcoInputs from flat overrides (accelerator, facility, capex and any TCO_PARAMS)."""
+    return tco_inputs(inputs.get("accelerator", DEFAULT_ACCELERATOR),
+                      server_capex_usd_per_accelerator=inputs.get(
+                          "server_capex_usd_per_accelerator"),
+                      facility=inputs.get("facility", "colocation"),
+                      **{k: inputs.get(k) for k in TCO_PARAMS})
+
+
+def _describe(t: TcoInputs, extra: list[str] | None = None) -> list[str]:
+    """Lines naming every default a result used, with value and source."""
+    finance = [n for n in t.defaults_used if n != "server_capex_usd_per_accelerator"]
+    lines = describe_defaults(finance)
+    if "server_capex_usd_per_accelerator" in t.defaults_used:
+        lines += [s for s in t.sources if s.startswith("server capex")]
+    return lines + (extra or [])
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TcoReport:
+    inputs: TcoInputs
+    breakdown: TcoBreakdown
+    token_cost: TokenCost | None
+    usd_per_million_tokens_at_throughput: float | None
+    vendor_case: VendorCase
+    margin: Margin | None
+    list_price: str | None
+    defaults_used: list[str] = field(default_factory=list)
+
+
+def tco_report(inputs: dict[str, Any]) -> TcoReport:
+    """TCO per accelerator-hour; optional $/M tokens at a throughput; the vendor-finance case."""
+    t = build_tco_inputs(inputs)
+    b = tco_per_accelerator_hour(t)
+    tps = inputs.get("output_tokens_per_s")
+    usd_mtok = (usd_per_million_tokens(b.breakeven_usd_per_sold_hour, tps)
+                if tps is not None else None)
+    vc = vendor_financing_case(t, capex_premium_usd_per_server=inputs.get(
+        "capex_premium_usd_per_server", 7500.0))
+    extra = [] if "accelerator" in inputs else [f"accelerator = {DEFAULT_ACCELERATOR}"]
+    tc: TokenCost | None = None
+    margin: Margin | None = None
+    if inputs.get("model") is not None:
+        basis = inputs.get("price_basis", "tco")
+        if basis == "tco":
+            price = b.breakeven_usd_per_sold_hour
+        elif basis == "rental":
+            price, src = default_usd_per_gpu_hour(t.accelerator)
+            extra.append(f"rental price {price:g} $/h ({src})")
+        else:
+            raise ConfigError(f"price_basis = '{basis}' is not valid: use 'tco' or 'rental'.")
+        kw = dict(tp=int(inputs.get("tp", 8)), pp=int(inputs.get("pp", 1)),
+                  ep=int(inputs.get("ep", 1)), weights_dtype=inputs.get("weights_dtype", "fp8"),
+                  kv_dtype=inputs.get("kv_dtype"),
+                  input_tokens=int(inputs.get("input_tokens", 2048)),
+                  output_tokens=int(inputs.get("output_tokens", 256)),
+                  batch=int(inputs["batch"]) if inputs.get("batch") else "max",
+                  usd_per_gpu_hour=price)
+        est = estimate(inputs["model"], t.accelerator,
+                       prefix_hit_frac=float(inputs.get("prefix_hit_frac", 0.0)), **kw)
+        est0 = estimate(inputs["model"], t.accelerator, prefix_hit_frac=0.0,
+                        **{**kw, "batch": est.batch_size})
+        tc = token_cost_from_estimate(est0, est)
+        if inputs.get("list_price"):
+            margin = margin_for(tc, list_price=inputs["list_price"],
+                                input_tokens=est.input_tokens, output_tokens=est.output_tokens)
+    return TcoReport(inputs=t, breakdown=b, token_cost=tc,
+                     usd_per_million_tokens_at_throughput=usd_mtok, vendor_case=vc,
+                     margin=margin, list_price=inputs.get("list_price"),
+                     defaults_used=_describe(t, extra))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PnlReport:
+    inputs: TcoInputs
+    market: MarketInputs
+    pnl: Pnl
+    depreciation_risk: tuple[DepreciationRiskCase, ...]
+    defaults_used: list[str] = field(default_factory=list)
+
+
+MARKET_PARAMS = ("price_decline_frac_per_year", "utilization_year1_frac", "ramp_years",
+                 "reserved_share_frac", "reserved_discount_frac", "contract_years",
+                 "spot_share_frac", "spot_discount_frac", "tax_rate_frac",
+                 "sga_frac_of_revenue", "discount_rate_frac")
+
+
+def pnl_report(inputs: dict[str, Any]) -> PnlReport:
+    """Fleet P&L over its life plus the depreciation-risk comparison."""
+    t = build_tco_inputs(inputs)
+    vals, used = resolve_params(MARKET_PARAMS, {k: inputs.get(k) for k in MARKET_PARAMS})
+    extra: list[str] = []
+    price = inputs.get("on_demand_usd_per_hour")
+    if price is None:
+        price, src = default_usd_per_gpu_hour(t.accelerator)
+        extra.append(f"on_demand_usd_per_hour = {price:g} $/h ({src})")
+    n = int(inputs.get("num_accelerators") or 1024)
+    if inputs.get("num_accelerators") is None:
+        extra.append("num_accelerators = 1024 (illustrative fleet)")
+    market = MarketInputs(
+        on_demand_usd_per_hour=price,
+        price_decline_frac_per_year=vals["price_decline_frac_per_year"],
+        utilization_year1_frac=vals["utilization_year1_frac"],
+        utilization_mature_frac=t.utilization_frac, ramp_years=int(vals["ramp_years"]),
+        reserved_share_frac=vals["reserved_share_frac"],
+        reserved_discount_frac=vals["reserved_discount_frac"],
+        contract_years=int(vals["contract_years"]), spot_share_frac=vals["spot_share_frac"],
+        spot_discount_frac=vals["spot_discount_frac"])
+    method = inputs.get("depreciation_method", "straight_line")
+    p = neocloud_pnl(t, market, num_accelerators=n, years=inputs.get("years"),
+                     depreciation_method=method, tax_rate_frac=vals["tax_rate_frac"],
+                     sga_frac_of_revenue=vals["sga_frac_of_revenue"],
+                     discount_rate_frac=vals["discount_rate_frac"])
+    risk = depreciation_risk(t, market, num_accelerators=n)
+    return PnlReport(inputs=t, market=market, pnl=p, depreciation_risk=risk,
+                     defaults_used=_describe(t, describe_defaults(used) + extra))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FleetReport:
+    plan: FleetPlan
+    estimate: Estimate | None
+    power_budget: PowerBudgetCapacity | None
+    defaults_used: list[str] = field(default_factory=list)
+
+
+def fleet_report(inputs: dict[str, Any]) -> FleetReport:
+    """Demand -> deployment (from ``estimate`` unless per-replica throughput is given) -> fleet."""
+    extra: list[str] = []
+    tco_in = dict(inputs)
+    est: Estimate | None = None
+    per_replica = inputs.get("output_tokens_per_s_per_replica")
+    acc_per_replica = inputs.get("accelerators_per_replica")
+    if per_replica is None:
+        model = inputs.get("model", "llama-3.1-70b")
+        acc = inputs.get("accelerator", DEFAULT_ACCELERATOR)
+        tp = int(inputs.get("tp", 8))
+        if "model" not in inputs:
+            extra.append("model = llama-3.1-70b (illustrative)")
+        est = estimate(model, acc, tp=tp, pp=int(inputs.get("pp", 1)),
+                       ep=int(inputs.get("ep", 1)),
+                       weights_dtype=inputs.get("weights_dtype", "fp8"),
+                       kv_dtype=inputs.get("kv_dtype"),
+                       input_tokens=int(inputs.get("input_tokens", 2048)),
+                       output_tokens=int(inputs.get("output_tokens", 256)),
+                       batch=int(inputs["batch"]) if inputs.get("batch") else "max",
+                       prefix_hit_frac=float(inputs.get("prefix_hit_frac", 0.0)))
+        per_replica = est.output_tokens_per_s / est.num_replicas
+        acc_per_replica = est.tp * est.pp
+        extra += [f"estimate: {d}" for d in est.defaults_used
+                  if not d.startswith("usd_per_gpu_hour")]
+    elif acc_per_replica is None:
+        raise ConfigError("output_tokens_per_s_per_replica needs accelerators_per_replica too "
+                          "(--accelerators-per-replica).")
+    demand = inputs.get("demand_output_tokens_per_s")
+    if demand is None and inputs.get("demand_output_tokens_per_day") is not None:
+        demand = inputs["demand_output_tokens_per_day"] / DAY
+    if demand is None:
+        demand = 1.0e6
+        extra.append("demand_output_tokens_per_s = 1,000,000 (illustrative)")
+    t = build_tco_inputs(tco_in)
+    grid = get_grid(inputs.get("grid", DEFAULT_GRID))
+    if "grid" not in inputs:
+        extra.append(f"grid = {grid.name}: {grid.carbon_g_per_kwh:g} gCO2/kWh "
+                     f"({grid.source_title}, {grid.as_of})")
+    wue = inputs.get("wue_l_per_kwh")
+    if wue is None:
+        wue = finance_default("wue_l_per_kwh")
+        extra += describe_defaults(["wue_l_per_kwh"])
+    peak = float(inputs.get("peak_to_average", 1.0))
+    plan = size_fleet(tco=t, demand_output_tokens_per_s=float(demand),
+                      output_tokens_per_s_per_replica=float(per_replica),
+                      accelerators_per_replica=int(acc_per_replica), peak_to_average=peak,
+                      carbon_g_per_kwh=grid.carbon_g_per_kwh, grid=grid.name, wue_l_per_kwh=wue)
+    budget = None
+    if inputs.get("power_budget_mw") is not None:
+        budget = capacity_for_power_budget(
+            tco=t, facility_power_w=float(inputs["power_budget_mw"]) * MW,
+            output_tokens_per_s_per_replica=float(per_replica),
+            accelerators_per_replica=int(acc_per_replica))
+    # The fleet's utilization is computed from demand, so the catalog default is not used.
+    t = replace(t, defaults_used=tuple(d for d in t.defaults_used if d != "utilization_frac"))
+    return FleetReport(plan=plan, estimate=est, power_budget=budget,
+                       defaults_used=_describe(t, extra))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TrainReport:
+    run: TrainingRun
+    chinchilla: ChinchillaPoint
+    carbon_g: float
+    grid: str
+    defaults_used: list[str] = field(default_factory=list)
+
+
+def train_report(inputs: dict[str, Any]) -> TrainReport:
+    """6·N·D training run on a cluster at an MFU: days, GPU-hours, cost, energy, carbon."""
+    extra: list[str] = []
+    acc_name = inputs.get("accelerator", DEFAULT_ACCELERATOR)
+    active = inputs.get("active_params")
+    if active is None:
+        model = inputs.get("model", "llama-3.1-405b")
+        if "model" not in inputs:
+            extra.append("model = llama-3.1-405b (illustrative)")
+        active = param_counts(get_model(model)).active
+    vals, used = resolve_params(("mfu_frac", "chinchilla_tokens_per_param"),
+                                {"mfu_frac": inputs.get("mfu_frac")})
+    tokens = inputs.get("tokens")
+    if tokens is None:
+        tokens = vals["chinchilla_tokens_per_param"] * active
+        extra.append(f"tokens = {tokens:.3g} (Chinchilla-optimal, 20 tokens/param)")
+    n = int(inputs.get("num_accelerators") or 16384)
+    if inputs.get("num_accelerators") is None:
+        extra.append("num_accelerators = 16384 (Llama 3 405B scale)")
+    t = build_tco_inputs({**inputs, "accelerator": acc_name, "utilization_frac":
+                          inputs.get("utilization_frac", 1.0)})
+    price = inputs.get("usd_per_gpu_hour")
+    if price is None:
+        price, src = default_usd_per_gpu_hour(acc_name)
+        extra.append(f"usd_per_gpu_hour = {price:g} ({src})")
+    acc = get_accelerator(acc_name)
+    overhead, _ = host_overhead_frac(acc)
+    # ASSUMPTION: a training cluster runs its accelerators at TDP (utilization 1).
+    facility_w = acc.tdp_w * (1 + overhead) * t.pue
+    run = training_run(acc, active_params=float(active), tokens=float(tokens),
+                       num_accelerators=n, mfu_frac=vals["mfu_frac"],
+                       usd_per_accelerator_hour=float(price),
+                       facility_power_w_per_accelerator=facility_w,
+                       precision=inputs.get("precision", "bf16"),
+                       tokens_per_param=vals["chinchilla_tokens_per_param"])
+    grid = get_grid(inputs.get("grid", DEFAULT_GRID))
+    budget = inputs.get("compute_flops") or run.flops
+    return TrainReport(run=run, chinchilla=chinchilla_optimal(
+        budget, tokens_per_param=vals["chinchilla_tokens_per_param"]),
+        carbon_g=run.energy_mwh * 1000 * grid.carbon_g_per_kwh, grid=grid.name,
+        defaults_used=describe_defaults([u for u in used if u != "chinchilla_tokens_per_param"]
+                                        + (["pue"] if "pue" in t.defaults_used else []))
+        + extra)
+
+
+def power_report(inputs: dict[str, Any]) -> tuple[PowerReport, list[str]]:
+    """Power, energy, carbon and water of ``num_accelerators`` at a utilization."""
+    extra: list[str] = []
+    acc = inputs.get("accelerator", DEFAULT_ACCELERATOR)
+    vals, used = resolve_params(("utilization_frac", "pue", "idle_power_frac", "wue_l_per_kwh"),
+                                {k: inputs.get(k) for k in ("utilization_frac", "pue",
+                                                           "idle_power_frac", "wue_l_per_kwh")})
+    grid = get_grid(inputs.get("grid", DEFAULT_GRID))
+    if "grid" not in inputs:
+        extra.append(f"grid = {grid.name}: {grid.carbon_g_per_kwh:g} gCO2/kWh "
+                     f"({grid.source_title}, {grid.as_of})")
+    n = int(inputs.get("num_accelerators") or 1024)
+    if inputs.get("num_accelerators") is None:
+        extra.append("num_accelerators = 1024 (illustrative)")
+    system = get_system(inputs["system"]) if inputs.get("system") else None
+    rep = deployment_power(acc, num_accelerators=n, utilization_frac=vals["utilization_frac"],
+                           pue=vals["pue"], carbon_g_per_kwh=grid.carbon_g_per_kwh,
+                           grid=grid.name, wue_l_per_kwh=vals["wue_l_per_kwh"], system=system,
+                           tokens_per_s=inputs.get("tokens_per_s"),
+                           idle_power_frac=vals["idle_power_frac"])
+    return rep, describe_defaults(list(used)) + extra
+
+
+# Metrics the sensitivity command can rank inputs by.
+def _tco_total(t: TcoInputs) -> float:
+    return tco_per_accelerator_hour(t).total_usd_per_hour
+
+
+SENSITIVITY_METRICS = {"tco_usd_per_hour": _tco_total,
+                       "breakeven_usd_per_sold_hour":
+                           lambda t: tco_per_accelerator_hour(t).breakeven_usd_per_sold_hour}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SensitivityReport:
+    metric: str
+    base: float
+    tornado: tuple[TornadoRow, ...]
+    grid: Grid2 | None
+    defaults_used: list[str] = field(default_factory=list)
+
+
+def sensitivity_report(
+    inputs: dict[str, Any],
+    *,
+    metric: str = "tco_usd_per_hour",
+    vary: list[str] | None = None,
+    low_mult: float = 0.8,
+    high_mult: float = 1.2,
+    grid_x: tuple[str, list[float]] | None = None,
+    grid_y: tuple[str, list[float]] | None = None,
+) -> SensitivityReport:
+    """Tornado over TCO inputs (default: every numeric input) and an optional two-way grid."""
+    if metric not in SENSITIVITY_METRICS:
+        raise ConfigError(f"metric '{metric}' is not known. Valid: "
+                          f"{', '.join(SENSITIVITY_METRICS)}.")
+    t = build_tco_inputs(inputs)
+    fn = SENSITIVITY_METRICS[metric]
+    names = vary or [n for n in (*TCO_PARAMS, "server_capex_usd_per_accelerator")
+                     if n not in ("loan_term_years",)]
+    base, rows = tornado(t, fn, names, low_mult=low_mult, high_mult=high_mult)
+    g = None
+    if grid_x is not None and grid_y is not None:
+        g = grid2(t, fn, x_input=grid_x[0], x_values=grid_x[1], y_input=grid_y[0],
+                  y_values=grid_y[1])
+    return SensitivityReport(metric=metric, base=base, tornado=rows, grid=g,
+                             defaults_used=_describe(t))
+
+
+def token_cost_from_estimate(
+    est_hit0: Estimate, est: Estimate, *, usd_per_gpu_hour: float | None = None
+) -> TokenCost:
+    """The seeds' decomposition for an estimate: prefill without hits (``est_hit0``) and decode.
+
+    Both estimates must be the same deployment and batch; ``est`` carries the hit rate.
+    """
+    price = est.usd_per_gpu_hour if usd_per_gpu_hour is None else usd_per_gpu_hour
+    replica_gpus = est.tp * est.pp
+    return token_cost(usd_per_gpu_hour=price, num_gpus=replica_gpus,
+                      prefill_s=est.batch_size * est_hit0.ttft_s,
+                      decode_s=est.output_tokens * est.decode_step_time_s,
+                      batch_size=est.batch_size, input_tokens=est.input_tokens,
+                      output_tokens=est.output_tokens, prefix_hit_frac=est.prefix_hit_frac)
+
+
+def margin_for(cost: TokenCost, *, list_price: str, input_tokens: int, output_tokens: int
+               ) -> Margin:
+    """Margin of one request at a catalog API list price (``prices.toml`` [[api_price]])."""
+    p = get_api_price(list_price)
+    return margin_at_list_price(cost, input_tokens=input_tokens, output_tokens=output_tokens,
+                                input_usd_per_mtok=p.input_usd_per_mtok,
+                                output_usd_per_mtok=p.output_usd_per_mtok,
+                                cached_input_usd_per_mtok=p.cached_input_usd_per_mtok)
+
+
+__all__ = [
+    "FleetReport", "PnlReport", "SensitivityReport", "TcoReport", "TrainReport",
+    "build_tco_inputs", "fleet_report", "margin_for", "pnl_report", "power_report",
+    "sensitivity_report", "tco_report", "token_cost_from_estimate", "train_report",
+]

@@ -76,3 +76,11 @@ def test_negative_context_rejected():
 def test_unknown_kv_dtype():
     with pytest.raises(ConfigError, match="fp7"):
         kv_bytes_per_token(get_model("llama-3.1-8b"), "fp7")
+
+
+def test_nemotron_h_state_and_kv():
+    """Nemotron-H-8B: 4 attention blocks × 2 × 8 × 128 × 2 B = 16,384 B/token KV;
+    24 Mamba-2 blocks × (conv (8192 + 2·8·128) × 3 + state 128 heads × 64 × 128) × 2 B."""
+    arch = get_model("nemotron-h-8b")
+    assert kv_bytes_per_token(arch, "bf16") == 16_384
+    assert ssm_state_bytes(arch) == 24 * ((8192 + 2048) * 3 + 128 * 64 * 128) * 2

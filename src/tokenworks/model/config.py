@@ -49,7 +49,7 @@ def _common(c: _Cfg, *, name: str, architecture: str, layers: list[LayerSpec],
         name=name, architecture=architecture, vocab_size=int(c.req("vocab_size")),
         hidden_size=hidden, num_attention_heads=heads,
         num_kv_heads=int(c.get("num_key_value_heads", heads)),
-        head_dim=int(c.get("head_dim", hidden // heads)),
+        head_dim=int(c.get("head_dim", c.get("attention_head_dim", hidden // heads))),
         intermediate_size=int(c.req("intermediate_size")), ffn_gated=True, layers=tuple(layers),
         tie_word_embeddings=bool(c.get("tie_word_embeddings", False)),
         max_context_tokens=int(c.req("max_position_embeddings")), native_dtype=dtype,
@@ -250,23 +250,32 @@ def _jamba(c: _Cfg, *, name: str, architecture: str) -> ModelArch:
 
 
 def _nemotron_h(c: _Cfg, *, name: str, architecture: str) -> ModelArch:
-    """Nemotron-H: one block per pattern character, M = Mamba-2, * = attention, - = MLP."""
+    """Nemotron-H: one block per pattern character: M Mamba-2, * attention, - MLP, E MoE."""
     pattern = str(c.req("hybrid_override_pattern"))
     kinds = {"M": LayerSpec(mixer="mamba", ffn="none"), "*": LayerSpec(mixer="attention", ffn="none"),
-             "-": LayerSpec(mixer="none", ffn="dense")}
+             "-": LayerSpec(mixer="none", ffn="dense"), "E": LayerSpec(mixer="none", ffn="moe")}
     bad = sorted(set(pattern) - set(kinds))
     if bad:
         raise ConfigError(f"hybrid_override_pattern has unknown block kinds {bad} in {c.source}; "
-                          f"supported: M (Mamba-2), * (attention), - (MLP).")
+                          f"supported: M (Mamba-2), * (attention), - (MLP), E (MoE).")
     hidden = int(c.req("hidden_size"))
     nh, hd = int(c.req("mamba_num_heads")), int(c.req("mamba_head_dim"))
     mamba = MambaSpec(version=2, d_state=int(c.req("ssm_state_size")),
                       d_conv=int(c.get("conv_kernel", 4)), expand=max(1, nh * hd // hidden),
                       num_heads=nh, head_dim=hd, n_groups=int(c.get("n_groups", 1)))
+    moe = None
+    if "E" in pattern:
+        shared = int(c.get("moe_shared_expert_intermediate_size", 0))
+        moe = MoeSpec(num_experts=int(c.req("n_routed_experts")),
+                      num_experts_per_tok=int(c.req("num_experts_per_tok")),
+                      expert_intermediate_size=int(c.req("moe_intermediate_size")),
+                      num_shared_experts=1 if shared else 0, shared_expert_intermediate_size=shared,
+                      expert_gated=False, router_bias=True)
     # Nemotron-H MLP is squared-ReLU, up + down (arXiv:2504.03624 section 2.1): not gated.
     return _common(c, name=name, architecture=architecture, layers=[kinds[k] for k in pattern],
-                   mamba=mamba, ffn_gated=False, norms_per_layer=1,
+                   mamba=mamba, moe=moe, ffn_gated=False, norms_per_layer=1,
                    attention_bias=bool(c.get("attention_bias", False)),
+                   attention_out_bias=bool(c.get("attention_bias", False)),
                    ffn_bias=bool(c.get("mlp_bias", False)))
 
 

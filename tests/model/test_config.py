@@ -8,7 +8,7 @@ import pytest
 
 from tokenworks.catalog import data_path
 from tokenworks.errors import ConfigError, UnsupportedArchitectureError
-from tokenworks.model import SUPPORTED, arch_from_config, get_model, load_config_file
+from tokenworks.model import SUPPORTED, arch_from_config, get_model, load_config_file, param_counts
 from tokenworks.model.catalog import model_entries
 
 TINY_LLAMA = {
@@ -126,3 +126,36 @@ def test_layer_types_length_mismatch():
     cfg = dict(TINY_LLAMA, layer_types=["full_attention"])
     with pytest.raises(ConfigError, match="layer_types"):
         arch_from_config(cfg, name="t")
+
+
+def test_deepseek_v2_lite_without_q_lora():
+    """DeepSeek-V2-Lite (q_lora_rank null, 2 shared experts, first layer dense): 15.7B total,
+    2.4B activated (arXiv:2405.04434 appendix B); the activated figure excludes the input
+    embedding (2.45B computed)."""
+    cfg = dict(architectures=["DeepseekV2ForCausalLM"], model_type="deepseek_v2",
+               hidden_size=2048, num_hidden_layers=27, num_attention_heads=16,
+               num_key_value_heads=16, kv_lora_rank=512, q_lora_rank=None, qk_nope_head_dim=128,
+               qk_rope_head_dim=64, v_head_dim=128, moe_intermediate_size=1408,
+               n_routed_experts=64, n_shared_experts=2, num_experts_per_tok=6,
+               first_k_dense_replace=1, moe_layer_freq=1, intermediate_size=10944,
+               vocab_size=102400, max_position_embeddings=163840)
+    arch = arch_from_config(cfg, name="v2-lite")
+    assert arch.mla.q_lora_rank is None and arch.num_moe_layers == 26
+    pc = param_counts(arch)
+    assert pc.total == pytest.approx(15.7e9, rel=0.01)
+    assert pc.active_non_embedding == pytest.approx(2.4e9, rel=0.1 / 2.4)
+
+
+def test_qwen2_moe_shared_expert():
+    """Qwen1.5-MoE-A2.7B: 60 experts top-4 + a gated shared expert of 5632; 14.3B total,
+    2.7B activated (Qwen blog "Qwen1.5-MoE", 2024-03-28)."""
+    cfg = dict(architectures=["Qwen2MoeForCausalLM"], model_type="qwen2_moe", hidden_size=2048,
+               num_hidden_layers=24, num_attention_heads=16, num_key_value_heads=16,
+               intermediate_size=5632, moe_intermediate_size=1408,
+               shared_expert_intermediate_size=5632, num_experts=60, num_experts_per_tok=4,
+               decoder_sparse_step=1, vocab_size=151936, max_position_embeddings=8192)
+    arch = arch_from_config(cfg, name="qwen1.5-moe")
+    assert arch.moe.shared_expert_gate and arch.attention_bias
+    pc = param_counts(arch)
+    assert pc.total == pytest.approx(14.3e9, rel=0.01)
+    assert pc.active == pytest.approx(2.7e9, rel=0.02)

@@ -1,1 +1,30 @@
-"""tokenworks.serving layer."""
+"""tokenworks.serving: the discrete-event serving simulator (replica engine and cluster).
+
+Engine core (docs/simulator-engine.md): ``Environment`` (event heap), ``Request``,
+``Replica``/``ReplicaConfig`` (continuous batching, paged KV, prefix cache, KV tiers),
+``StepCost`` (the protocol the perf layer's ``StepCostModel`` satisfies) and metrics.
+"""
+
+from tokenworks.serving.block_manager import BlockManager, blocks_for_tokens
+from tokenworks.serving.events import Environment, EventHandle, Priority
+from tokenworks.serving.kv_tiers import TierSpec
+from tokenworks.serving.metrics import ReplicaStats
+from tokenworks.serving.prefix_cache import LruBlockCache, RadixCache
+from tokenworks.serving.replica import Replica, ReplicaConfig, StepCost
+from tokenworks.serving.request import Request
+
+__all__ = [
+    "BlockManager",
+    "Environment",
+    "EventHandle",
+    "LruBlockCache",
+    "Priority",
+    "RadixCache",
+    "Replica",
+    "ReplicaConfig",
+    "ReplicaStats",
+    "Request",
+    "StepCost",
+    "TierSpec",
+    "blocks_for_tokens",
+]

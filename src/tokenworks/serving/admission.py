@@ -1,0 +1,212 @@
+"""Memory-side primitives the batching policy calls: admit, grow, preempt, swap (a Replica mixin).
+
+Units: tokens and KV blocks; swap and tier-load times in seconds. Admission follows vLLM: look
+up the longest cached prefix (HBM first, then the lower KV tiers), require the blocks of the
+rest of the prompt plus the promoted blocks to fit above the watermark, then allocate blocks
+chunk by chunk as the prompt is computed. Preemption follows vLLM too: recompute frees the
+blocks (full prefix blocks stay cached) and puts the sequence back at the front of the queue;
+swap copies its KV to the first tier and back, charged at that tier's bandwidth.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from tokenworks.serving.block_manager import blocks_for_tokens
+from tokenworks.serving.events import Priority
+from tokenworks.serving.scheduler import Seq, SeqState, StepPlan
+
+if TYPE_CHECKING:
+    from tokenworks.serving.replica import Replica
+
+__all__ = ["AdmissionMixin"]
+
+
+class AdmissionMixin:
+    """Methods of ``Replica`` used by ``scheduler.schedule``."""
+
+    def _lookup(self: Replica, seq: Seq) -> tuple[int, list[tuple[int, int]], int, int]:
+        """(HBM hit blocks, lower-tier hits, blocks to take, evictable blocks the hit pins)."""
+        req = seq.req
+        hashes, pbt = req.prefix_hashes, req.prefix_block_tokens
+        k0, hits, pinned = 0, [], 0
+        if hashes and self.config.prefix_cache != "none":
+            # vLLM recomputes at least the last prompt token to get its logits.
+            max_units = min(len(hashes), (seq.target - 1) // pbt)
+            k0 = self.cache.match(hashes, max_units)
+            if self.tiers:
+                j = k0
+                while j < max_units:
+                    tier = self.tiers.find(hashes[j])
+                    if tier is None:
+                        break
+                    hits.append((hashes[j], tier))
+                    j += 1
+            entries = self.cache.entries
+            for h in hashes[:k0]:
+                e = entries[h]
+                if e.refs == 0:
+                    pinned += e.blocks
+        cached = (k0 + len(hits)) * pbt
+        need = blocks_for_tokens(seq.target - cached, self.block_size)
+        need += len(hits) * (pbt // self.block_size)
+        return k0, hits, need, pinned
+
+    def _fits(self: Replica, need: int, pinned: int = 0) -> bool:
+        return self.blocks.num_available_blocks - pinned - need >= self.watermark_blocks
+
+    def can_admit_head(self: Replica) -> bool:
+        """Would the next queued sequence be admitted now (read-only)?"""
+        if len(self.running) >= self.config.max_num_seqs:
+            return False
+        if self._transferred:
+            r = self._transferred[0].req
+            return self._fits(blocks_for_tokens(r.prompt_tokens + r.num_output_done - 1,
+                                                self.block_size))
+        if self.swapped:
+            return self._fits(blocks_for_tokens(self.swapped[0].swapped_tokens, self.block_size))
+        if not self.waiting:
+            return False
+        _, _, need, pinned = self._lookup(self.waiting.peek())
+        return self._fits(need, pinned)
+
+    def admit(self: Replica, seq: Seq, budget: int, plan: StepPlan) -> int | None:
+        """Admit the queue head; return its first chunk (0 while its KV loads) or None."""
+        k0, hits, need, pinned = self._lookup(seq)
+        if not self._fits(need, pinned):
+            return None
+        req, cfg = seq.req, self.config
+        pbt = req.prefix_block_tokens
+        cached = (k0 + len(hits)) * pbt
+        if not cfg.chunked_prefill and seq.target - cached > budget and not plan.empty:
+            return None
+        hashes = req.prefix_hashes
+        if k0:
+            self.cache.acquire(hashes[:k0])
+        unit_blocks = pbt // self.block_size
+        for i, (h, _) in enumerate(hits, start=k0):
+            self.cache.insert_promoted(h, hashes[i - 1] if i else None, unit_blocks)
+        seq.shared = list(hashes[: k0 + len(hits)])
+        seq.shared_tokens = seq.computed = cached
+        load_s, by_tier = 0.0, {}
+        if hits:
+            load_s, by_tier = self.tiers.load(
+                hits, unit_blocks * self.block_size * self.kv_bytes_per_token, pbt)
+        first = req.scheduled_at_s is None
+        if first:
+            req.scheduled_at_s = self.env.now_s
+            req.cached_tokens = cached
+            req.cached_tokens_by_tier = {"hbm": k0 * pbt, **by_tier} if cached else {}
+        self.rec.admitted(req, k0 * pbt, cached, first)
+        self.running[seq.serial] = seq
+        if load_s > 0.0 and cfg.tier_load == "blocking":
+            seq.state = SeqState.LOADING
+            seq.load_handle = self.env.schedule(load_s, Priority.LOAD_DONE, self._load_done, seq)
+            return 0
+        seq.state = SeqState.PREFILL
+        seq.load_s = load_s  # overlapped: the step running its first chunk lasts at least this
+        self.prefilling.append(seq)
+        return self.chunk_for(seq, budget, plan)
+
+    def _load_done(self: Replica, seq: Seq) -> None:
+        seq.load_handle = None
+        if seq.state is SeqState.LOADING:
+            seq.state = SeqState.PREFILL
+            self.prefilling.append(seq)
+            self._poke()
+
+    def admit_transferred(self: Replica) -> None:
+        """Role "decode": sequences whose prompt KV arrived start decoding if they fit."""
+        while self._transferred and len(self.running) < self.config.max_num_seqs:
+            seq = self._transferred[0]
+            req = seq.req
+            kv_tokens = req.prompt_tokens + req.num_output_done - 1
+            need = blocks_for_tokens(kv_tokens, self.block_size)
+            if not self._fits(need):
+                return
+            self._transferred.popleft()
+            self.blocks.allocate(need)
+            seq.private_blocks = need
+            seq.target = seq.computed = kv_tokens
+            self.running[seq.serial] = seq
+            self.rec.admitted(req, 0, 0, False)
+            self._join_decode(seq)
+
+    def chunk_for(self: Replica, seq: Seq, budget: int, plan: StepPlan) -> int:
+        """Prompt tokens of ``seq`` to run this step within ``budget``."""
+        remaining = seq.target - seq.computed
+        if self.config.chunked_prefill:
+            return min(remaining, budget)
+        # Unchunked: the whole prompt, alone in the step if it exceeds the budget.
+        return remaining if remaining <= budget or plan.empty else 0
+
+    def blocks_for_chunk(self: Replica, seq: Seq, chunk: int) -> int:
+        tokens = seq.computed + chunk - seq.shared_tokens
+        return blocks_for_tokens(tokens, self.block_size) - seq.private_blocks
+
+    def take_chunk_blocks(self: Replica, seq: Seq, chunk: int, need: int) -> None:
+        self.blocks.allocate(need)
+        seq.private_blocks += need
+
+    def pick_victim(self: Replica) -> Seq:
+        """The newest running sequence (FCFS) or the lowest-priority, latest one (priority)."""
+        if self.config.queue == "priority":
+            return max(self.running.values(),
+                       key=lambda s: (s.req.priority, s.req.arrived_at_s, s.serial))
+        return next(reversed(self.running.values()))
+
+    def preempt(self: Replica, seq: Seq, plan: StepPlan) -> None:
+        """Evict a running sequence's KV by recompute or swap (vLLM semantics)."""
+        req = seq.req
+        req.num_preemptions += 1
+        self.rec.num_preemptions += 1
+        state = seq.state
+        if state is SeqState.DECODE:
+            self._leave_decode(seq)
+            kv_tokens = req.prompt_tokens + req.num_output_done - 1
+        else:
+            kv_tokens = seq.computed
+            if state is SeqState.PREFILL:
+                self.prefilling.remove(seq)
+            elif seq.load_handle is not None:
+                self.env.cancel(seq.load_handle)
+                seq.load_handle = None
+        if self.config.preemption == "swap" and state is not SeqState.LOADING:
+            nbytes = kv_tokens * self.kv_bytes_per_token
+            plan.extra_s += self.tiers.swap_time_s(nbytes, write=True)
+            self.rec.swap_bytes += nbytes
+            self._release(seq)
+            seq.swapped_tokens = seq.computed = kv_tokens
+            if state is SeqState.DECODE:
+                seq.target = kv_tokens  # computed == target marks "resume decoding"
+            seq.state = SeqState.SWAPPED
+            self.swapped.appendleft(seq)  # older victims end up first
+            return
+        self._cache_units(seq, kv_tokens)  # computed full blocks stay cached (vLLM)
+        self._release(seq)
+        seq.state = SeqState.WAITING
+        seq.target = req.prompt_tokens + req.num_output_done
+        seq.computed = 0
+        self.waiting.push_front(seq)
+
+    def swap_in(self: Replica, seq: Seq, plan: StepPlan) -> bool:
+        """Bring the first swapped sequence back if its blocks fit above the watermark."""
+        need = blocks_for_tokens(seq.swapped_tokens, self.block_size)
+        if not self._fits(need):
+            return False
+        self.swapped.popleft()
+        self.blocks.allocate(need)
+        seq.private_blocks = need
+        nbytes = seq.swapped_tokens * self.kv_bytes_per_token
+        plan.extra_s += self.tiers.swap_time_s(nbytes, write=False)
+        self.rec.swap_bytes += nbytes
+        self.running[seq.serial] = seq
+        if seq.computed == seq.target:  # it was decoding
+            if plan.num_decode_seqs:
+                self._pending_decoders.append(seq)  # joins after this step's decode round
+            else:
+                self._join_decode(seq)
+        else:
+            seq.state = SeqState.PREFILL
+            self.prefilling.append(seq)
+        return True

@@ -1,0 +1,152 @@
+"""The discrete-event core: a clock and a heap of callbacks (STYLE.md section 5).
+
+Units: every instant is ``*_at_s``/``time_s`` in seconds since the start of the simulation.
+Events are ordered by the heap key ``(time_s, priority, seq)``: equal times are broken by a
+named ``Priority`` (arrivals before transfers before step ends before scheduling), then by a
+sequence number from a counter owned by the ``Environment`` (first scheduled, first run). There
+is no global state: two environments can be stepped interleaved and each behaves as if alone.
+A handler's exception propagates out of ``run``.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Callable
+from enum import IntEnum
+from typing import Any
+
+from tokenworks.errors import SimulationError
+
+__all__ = ["Environment", "EventHandle", "Priority"]
+
+
+class Priority(IntEnum):
+    """Tie-break for events at the same instant: lower runs first."""
+
+    ARRIVAL = 0  # a request reaches a router or replica
+    TRANSFER_DONE = 10  # a KV transfer (disaggregation) or tier load completes
+    LOAD_DONE = 20  # a tier load (KV warehouse → HBM) completes
+    STEP_END = 30  # a replica finishes a forward step (or a jump of decode steps)
+    TOOL_DONE = 40  # an agentic tool call on the CPU pool completes
+    SCHEDULE = 50  # an idle replica forms its next batch
+    MONITOR = 90  # sampling / progress callbacks, after everything else at that instant
+
+
+class EventHandle:
+    """A scheduled callback; pass it to ``Environment.cancel`` to drop it."""
+
+    __slots__ = ("args", "callback", "cancelled", "priority", "seq", "time_s")
+
+    def __init__(
+        self, time_s: float, priority: int, seq: int, callback: Callable[..., Any], args: tuple
+    ) -> None:
+        self.time_s = time_s
+        self.priority = priority
+        self.seq = seq
+        self.callback = callback
+        self.args = args
+        self.cancelled = False
+
+    def __repr__(self) -> str:
+        name = getattr(self.callback, "__qualname__", repr(self.callback))
+        state = " cancelled" if self.cancelled else ""
+        return f"EventHandle(t={self.time_s:.9g}s, priority={self.priority}, seq={self.seq}, {name}{state})"
+
+
+class Environment:
+    """Clock plus event heap. ``now_s`` only moves forward."""
+
+    __slots__ = ("_heap", "_seq", "current_priority", "now_s", "num_events_run")
+
+    def __init__(self, start_s: float = 0.0) -> None:
+        if not math.isfinite(start_s):
+            raise SimulationError(f"Environment start_s = {start_s!r} must be finite.")
+        self.now_s: float = float(start_s)
+        # Priority of the event being handled (None outside a handler); replicas use it to
+        # decide whether a step boundary at exactly ``now_s`` has already been processed.
+        self.current_priority: int | None = None
+        self.num_events_run = 0
+        self._heap: list[tuple[float, int, int, EventHandle]] = []
+        self._seq = 0
+
+    def schedule(
+        self, delay_s: float, priority: int, callback: Callable[..., Any], *args: Any
+    ) -> EventHandle:
+        """Run ``callback(*args)`` ``delay_s`` seconds from now."""
+        # NOTE: `not delay_s >= 0` is also true for NaN; one comparison for performance.
+        if not delay_s >= 0.0:
+            raise SimulationError(
+                f"cannot schedule {getattr(callback, '__qualname__', callback)} with delay "
+                f"{delay_s!r} s at t={self.now_s!r} s: delays must be >= 0 and not NaN."
+            )
+        return self._push(self.now_s + delay_s, priority, callback, args)
+
+    def schedule_at(
+        self, time_s: float, priority: int, callback: Callable[..., Any], *args: Any
+    ) -> EventHandle:
+        """Run ``callback(*args)`` at absolute time ``time_s`` (not in the past)."""
+        if not time_s >= self.now_s:
+            raise SimulationError(
+                f"cannot schedule {getattr(callback, '__qualname__', callback)} at t={time_s!r} s: "
+                f"it is before now ({self.now_s!r} s) or NaN."
+            )
+        return self._push(float(time_s), priority, callback, args)
+
+    def _push(
+        self, time_s: float, priority: int, callback: Callable[..., Any], args: tuple
+    ) -> EventHandle:
+        if time_s == math.inf:
+            raise SimulationError(f"cannot schedule {callback!r} at infinite time.")
+        seq = self._seq
+        self._seq = seq + 1
+        handle = EventHandle(time_s, int(priority), seq, callback, args)
+        heapq.heappush(self._heap, (time_s, handle.priority, seq, handle))
+        return handle
+
+    def cancel(self, handle: EventHandle) -> None:
+        """Drop a pending event (lazy deletion; cancelling twice or after it ran is a no-op)."""
+        handle.cancelled = True
+
+    def peek_s(self) -> float | None:
+        """Time of the next pending (not cancelled) event, or None when the heap is empty."""
+        heap = self._heap
+        while heap and heap[0][3].cancelled:
+            heapq.heappop(heap)
+        return heap[0][0] if heap else None
+
+    @property
+    def num_pending(self) -> int:
+        """Events in the heap, including cancelled ones not yet discarded."""
+        return len(self._heap)
+
+    def run(self, until_s: float | None = None, max_events: int | None = None) -> int:
+        """Process events in key order; return how many ran.
+
+        Stops when the heap is empty, when the next event is later than ``until_s`` (the clock
+        is then set to ``until_s``), or after ``max_events`` events. Events scheduled exactly at
+        ``until_s`` run.
+        """
+        if until_s is not None and not until_s >= self.now_s:
+            raise SimulationError(f"run(until_s={until_s!r}) is before now ({self.now_s!r} s).")
+        heap = self._heap
+        pop = heapq.heappop
+        limit = math.inf if until_s is None else until_s
+        budget = -1 if max_events is None else int(max_events)
+        count = 0
+        while heap and count != budget:
+            time_s, priority, _, handle = heap[0]
+            if time_s > limit:
+                break
+            pop(heap)
+            if handle.cancelled:
+                continue
+            self.now_s = time_s
+            self.current_priority = priority
+            handle.callback(*handle.args)
+            count += 1
+        self.current_priority = None
+        self.num_events_run += count
+        if until_s is not None and count != budget and (not heap or heap[0][0] > until_s):
+            self.now_s = float(until_s)
+        return count

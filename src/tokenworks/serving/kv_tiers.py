@@ -1,0 +1,142 @@
+"""The tiered KV warehouse below HBM: host DRAM → local NVMe → remote pool.
+
+Units: bytes, bytes/s, seconds. Each tier is a capacity-limited LRU store of prefix blocks keyed
+by their chained hash (the unit of the prefix cache). A prefix block evicted from HBM is
+demoted into the first tier; a tier that overflows demotes its least recently used block into
+the next one; the last tier drops it. A lookup that misses HBM continues down the tiers; the
+blocks found are promoted back into HBM and the request pays the load time
+
+    t_load = sum over tiers touched of (bytes_read / read_bytes_per_s + latency_s)
+
+as in Mooncake's store (Qin et al., FAST 2025, arXiv:2407.00079) and LMCache
+(https://docs.lmcache.ai). Capacities and bandwidths come from the system catalog.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from tokenworks.errors import ConfigError, check_range
+
+__all__ = ["TierSpec", "TierStats", "TieredStore"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TierSpec:
+    """One KV tier below HBM."""
+
+    name: str
+    capacity_bytes: float
+    read_bytes_per_s: float
+    write_bytes_per_s: float
+    latency_s: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not self.name or self.name == "hbm":
+            raise ConfigError(f"KV tier name {self.name!r} is reserved or empty; use e.g. 'dram'.")
+        check_range(f"kv tier {self.name} capacity_bytes", self.capacity_bytes, low=0.0, unit="B")
+        check_range(f"kv tier {self.name} read_bytes_per_s", self.read_bytes_per_s, low=0.0,
+                    low_inclusive=False, unit="B/s")
+        check_range(f"kv tier {self.name} write_bytes_per_s", self.write_bytes_per_s, low=0.0,
+                    low_inclusive=False, unit="B/s")
+        check_range(f"kv tier {self.name} latency_s", self.latency_s, low=0.0, unit="s")
+
+
+@dataclass(slots=True)
+class TierStats:
+    """Counters for one tier (mutable simulation state)."""
+
+    num_hit_blocks: int = 0
+    num_hit_tokens: int = 0
+    num_demoted_blocks: int = 0
+    num_dropped_blocks: int = 0
+    bytes_read: float = 0.0
+    bytes_written: float = 0.0
+    load_time_s: float = 0.0
+
+
+class TieredStore:
+    """The chain of lower tiers with LRU demotion."""
+
+    __slots__ = ("_stores", "_used_bytes", "specs", "stats")
+
+    def __init__(self, specs: tuple[TierSpec, ...]) -> None:
+        names = [s.name for s in specs]
+        if len(set(names)) != len(names):
+            raise ConfigError(f"KV tier names must be unique; got {names}.")
+        self.specs = tuple(specs)
+        self._stores: list[OrderedDict[int, float]] = [OrderedDict() for _ in specs]
+        self._used_bytes = [0.0 for _ in specs]
+        self.stats = {s.name: TierStats() for s in specs}
+
+    def __bool__(self) -> bool:
+        return bool(self.specs)
+
+    def used_bytes(self, tier: int) -> float:
+        return self._used_bytes[tier]
+
+    def find(self, block_hash: int) -> int | None:
+        """Index of the highest tier holding ``block_hash`` (read-only), or None."""
+        for i, store in enumerate(self._stores):
+            if block_hash in store:
+                return i
+        return None
+
+    def demote(self, block_hash: int, num_bytes: float, tier: int = 0) -> None:
+        """Write a block evicted from the tier above into ``tier`` (LRU on overflow)."""
+        if tier >= len(self.specs):
+            return
+        spec, store = self.specs[tier], self._stores[tier]
+        stats = self.stats[spec.name]
+        if block_hash in store:
+            store.move_to_end(block_hash)
+            return
+        if num_bytes > spec.capacity_bytes:
+            stats.num_dropped_blocks += 1
+            self.demote(block_hash, num_bytes, tier + 1)
+            return
+        # ASSUMPTION: demotion writes run asynchronously (copy engines / storage threads) and
+        # never delay a forward step; only their bytes are counted.
+        store[block_hash] = num_bytes
+        self._used_bytes[tier] += num_bytes
+        stats.num_demoted_blocks += 1
+        stats.bytes_written += num_bytes
+        while self._used_bytes[tier] > spec.capacity_bytes:
+            victim, victim_bytes = store.popitem(last=False)
+            self._used_bytes[tier] -= victim_bytes
+            stats.num_dropped_blocks += 1
+            self.demote(victim, victim_bytes, tier + 1)
+
+    def load(self, hits: list[tuple[int, int]], num_bytes_per_block: float,
+             tokens_per_block: int) -> tuple[float, dict[str, int]]:
+        """Read blocks ``(hash, tier)`` for promotion; return (load time s, tokens by tier).
+
+        ASSUMPTION: lower tiers keep their copy on promotion (inclusive caching, as LMCache's
+        local CPU backend), so a block evicted again from HBM is already there.
+        """
+        per_tier: dict[int, int] = {}
+        for h, tier in hits:
+            self._stores[tier].move_to_end(h)
+            per_tier[tier] = per_tier.get(tier, 0) + 1
+        load_s = 0.0
+        tokens_by_tier: dict[str, int] = {}
+        for tier, count in sorted(per_tier.items()):
+            spec = self.specs[tier]
+            stats = self.stats[spec.name]
+            num_bytes = count * num_bytes_per_block
+            # t = bytes / read bandwidth + access latency, once per tier touched (module docstring).
+            t = num_bytes / spec.read_bytes_per_s + spec.latency_s
+            load_s += t
+            stats.num_hit_blocks += count
+            stats.num_hit_tokens += count * tokens_per_block
+            stats.bytes_read += num_bytes
+            stats.load_time_s += t
+            tokens_by_tier[spec.name] = count * tokens_per_block
+        return load_s, tokens_by_tier
+
+    def swap_time_s(self, num_bytes: float, *, write: bool) -> float:
+        """Time to move ``num_bytes`` to/from the first tier (swap preemption)."""
+        spec = self.specs[0]
+        bw = spec.write_bytes_per_s if write else spec.read_bytes_per_s
+        return num_bytes / bw + spec.latency_s

@@ -1,0 +1,399 @@
+"""One serving replica: an engine loop around the batching policy (scheduler.py).
+
+Units: seconds, tokens, KV blocks, bytes. A replica runs forward steps back to back while it
+has work; each step's latency comes from one call to ``cost.step_time_s`` (the perf layer's
+``StepCostModel`` or any object with that method). Requests enter with ``submit`` at
+``env.now_s`` and leave through ``on_finish`` (finished or rejected).
+
+Decode state is kept as running sums, so a step costs O(changes), not O(batch): a global
+decode-round counter ``rounds`` (every running decode advances one token per decode step),
+each decoder's ``base`` (its output count is ``rounds - base``), the sum of contexts, a count of
+decoders per KV-block residue (who needs a new block at which round) and a heap of finish
+rounds. When the batch is pure decode and nothing can change, fastpath.py jumps many steps at
+once; ``config.exact=True`` runs every step through the same code for checking.
+
+Token conventions (vLLM): the step that computes the last prompt token also samples the first
+output token; a decode step for a sequence with ``d`` tokens out writes the KV of token ``d``
+and reads a context of ``prompt + d`` tokens; a finished sequence held ``prompt + n - 1`` KV
+tokens.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from tokenworks.errors import ConfigError, SimulationError
+from tokenworks.serving import fastpath
+from tokenworks.serving.admission import AdmissionMixin
+from tokenworks.serving.block_manager import BlockManager, blocks_for_tokens
+from tokenworks.serving.events import Environment, EventHandle, Priority
+from tokenworks.serving.kv_tiers import TieredStore, TierSpec
+from tokenworks.serving.metrics import ReplicaStats, ReplicaStatsRecorder
+from tokenworks.serving.prefix_cache import PREFIX_CACHES
+from tokenworks.serving.request import Request
+from tokenworks.serving.scheduler import QUEUES, Seq, SeqState, StepPlan, schedule
+
+__all__ = ["Replica", "ReplicaConfig", "StepCost"]
+
+
+class StepCost(Protocol):
+    """The one coupling to perf: latency of a step (floats or numpy arrays, broadcast)."""
+
+    def step_time_s(self, *, num_prefill_tokens=0, prefill_attention_pairs=0.0,
+                    prefill_kv_tokens=0, num_decode_seqs=0, decode_kv_tokens=0): ...
+
+
+_CHOICES = {
+    "policy": ("prefill_first", "decode_first"),
+    "preemption": ("recompute", "swap"),
+    "queue": tuple(QUEUES),
+    "prefix_cache": tuple(PREFIX_CACHES),
+    "tier_load": ("blocking", "overlapped"),
+    "role": ("both", "prefill", "decode"),
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReplicaConfig:
+    """Scheduler and cache settings of one replica (vLLM names where they exist)."""
+
+    max_num_batched_tokens: int = 8192
+    max_num_seqs: int = 256
+    chunked_prefill: bool = True
+    policy: str = "decode_first"
+    preemption: str = "recompute"
+    queue: str = "fcfs"
+    watermark_frac: float = 0.01
+    prefix_cache: str = "none"
+    kv_tiers: tuple[TierSpec, ...] = ()
+    tier_load: str = "blocking"
+    role: str = "both"
+    exact: bool = False  # step-by-step (no decode jumps), for checking the fast path
+
+    def __post_init__(self) -> None:
+        for name, options in _CHOICES.items():
+            value = getattr(self, name)
+            if value not in options:
+                raise ConfigError(
+                    f"replica {name} = {value!r} is not valid; choose one of {', '.join(options)}."
+                )
+        if self.max_num_seqs < 1:
+            raise ConfigError(f"max_num_seqs = {self.max_num_seqs}; it must be >= 1.")
+        if self.max_num_batched_tokens < self.max_num_seqs:
+            raise ConfigError(
+                f"max_num_batched_tokens = {self.max_num_batched_tokens} is below max_num_seqs = "
+                f"{self.max_num_seqs}; every running decode needs a token each step (vLLM rule). "
+                "Raise max_num_batched_tokens or lower max_num_seqs."
+            )
+        if not 0.0 <= self.watermark_frac < 1.0:
+            raise ConfigError(f"watermark_frac = {self.watermark_frac}; it must be in [0, 1).")
+        if self.preemption == "swap" and not self.kv_tiers:
+            raise ConfigError(
+                "preemption = 'swap' needs a host tier to swap into; add a TierSpec (e.g. 'dram') "
+                "to kv_tiers or use preemption = 'recompute'."
+            )
+
+
+class Replica(AdmissionMixin):
+    """A model replica (one engine instance) serving requests with continuous batching."""
+
+    def __init__(self, *, replica_id: int, env: Environment, cost: StepCost,
+                 kv_capacity_blocks: int, kv_block_size_tokens: int, kv_bytes_per_token: float,
+                 config: ReplicaConfig | None = None, on_finish: Callable[[Request], None],
+                 on_prefill_done: Callable[[Request], None] | None = None) -> None:
+        self.replica_id = replica_id
+        self.env = env
+        self.cost = cost
+        self.config = config = config or ReplicaConfig()
+        if not kv_bytes_per_token > 0:
+            raise ConfigError(f"kv_bytes_per_token = {kv_bytes_per_token}; it must be > 0.")
+        self.kv_bytes_per_token = float(kv_bytes_per_token)
+        self.on_finish = on_finish
+        self.on_prefill_done = on_prefill_done
+        self.blocks = BlockManager(kv_capacity_blocks, kv_block_size_tokens)
+        self.block_size = bs = self.blocks.block_size_tokens
+        self.watermark_blocks = int(config.watermark_frac * self.blocks.num_total_blocks)
+        self.tiers = TieredStore(config.kv_tiers)
+        self.cache = PREFIX_CACHES[config.prefix_cache](
+            self.blocks, self._demote if config.kv_tiers else None)
+        self.waiting = QUEUES[config.queue]()
+        self.swapped: deque[Seq] = deque()
+        self.prefilling: list[Seq] = []
+        self.running: dict[int, Seq] = {}  # admission order (FCFS victims come from the end)
+        self._transferred: deque[Seq] = deque()
+        self._pending_decoders: list[Seq] = []
+        self._serial = 0
+        # decode running sums
+        self.rounds = 0
+        self.num_decoding = 0
+        self._sum_prompt_minus_base = 0
+        self._residue_count = [0] * bs
+        self._finish_heap: list[tuple[int, Seq]] = []
+        self._recording: dict[int, Seq] = {}
+        # engine loop
+        self._busy = False
+        self._wake_handle: EventHandle | None = None
+        self.jump: fastpath.Jump | None = None
+        self.rec = ReplicaStatsRecorder(replica_id)
+
+    # ------------------------------------------------------------------ public API
+    def submit(self, request: Request) -> None:
+        """A request reaches this replica at ``env.now_s``."""
+        request.validate()
+        cfg, bs = self.config, self.block_size
+        if cfg.prefix_cache != "none" and request.prefix_hashes and \
+                request.prefix_block_tokens % bs:
+            raise ConfigError(
+                f"request {request.request_id}: prefix_block_tokens = "
+                f"{request.prefix_block_tokens} is not a multiple of the KV block size {bs}; "
+                "prefix blocks must cover whole KV blocks."
+            )
+        self._serial += 1
+        seq = Seq(request, self._serial)
+        total = self.blocks.num_total_blocks
+        need_all = blocks_for_tokens(request.prompt_tokens + request.output_tokens - 1, bs)
+        need_prompt = blocks_for_tokens(seq.target, bs)
+        if need_all > total or need_prompt > total - self.watermark_blocks:
+            request.rejected = True
+            request.reject_reason = (
+                f"kv_capacity: needs {need_all} KV blocks of {bs} tokens; replica "
+                f"{self.replica_id} has {total} ({self.watermark_blocks} kept as watermark)"
+            )
+            self.rec.num_rejected += 1
+            self.on_finish(request)
+            return
+        if request.record_token_times and request.token_times_s is None:
+            request.token_times_s = []
+        self.rec.num_submitted += 1
+        if cfg.role == "decode":
+            if request.num_output_done >= request.output_tokens:
+                self._finish_now(seq)
+                return
+            self._transferred.append(seq)
+        else:
+            self.waiting.push(seq)
+        self._poke()
+
+    @property
+    def num_waiting(self) -> int:
+        return len(self.waiting) + len(self.swapped) + len(self._transferred)
+
+    @property
+    def num_running(self) -> int:
+        return len(self.running)
+
+    @property
+    def num_outstanding(self) -> int:
+        return self.num_waiting + self.num_running
+
+    @property
+    def kv_usage_frac(self) -> float:
+        """KV blocks held by running sequences (private + referenced cache) over total."""
+        used = self.blocks.num_total_blocks - self.blocks.num_available_blocks
+        if self.jump is not None:
+            used += fastpath.blocks_started(self)
+        return min(1.0, used / self.blocks.num_total_blocks)
+
+    def cached_prefix_tokens(self, request: Request) -> int:
+        """Prompt tokens this replica could serve from cache (HBM or lower tiers); read-only."""
+        pbt = request.prefix_block_tokens
+        hashes = request.prefix_hashes
+        max_units = min(len(hashes), (request.prompt_tokens - 1) // pbt)
+        j = self.cache.match(hashes, max_units)
+        if self.tiers and self.config.prefix_cache != "none":
+            while j < max_units and self.tiers.find(hashes[j]) is not None:
+                j += 1
+        return j * pbt
+
+    def stats(self) -> ReplicaStats:
+        return self.rec.snapshot(self)
+
+    def drain_check(self) -> None:
+        """Raise SimulationError unless the replica is idle with every private block returned."""
+        self.blocks.check()
+        if self.num_outstanding or self._busy or self.blocks.num_private_blocks:
+            raise SimulationError(
+                f"replica {self.replica_id} not drained: {self.num_waiting} waiting, "
+                f"{self.num_running} running, busy={self._busy}, "
+                f"{self.blocks.num_private_blocks} private KV blocks still held."
+            )
+        referenced = self.blocks.num_cached_blocks - self.cache.num_evictable_blocks
+        if referenced:
+            raise SimulationError(f"replica {self.replica_id}: {referenced} cached KV blocks "
+                                  "still referenced after draining.")
+
+    # ------------------------------------------------------------------ engine loop
+    def _poke(self) -> None:
+        """New work: wake an idle engine, or cut a decode jump at the step in progress."""
+        if self.jump is not None:
+            fastpath.interrupt(self)
+        elif not self._busy and self._wake_handle is None:
+            self._wake_handle = self.env.schedule(0.0, Priority.SCHEDULE, self._wake)
+
+    def _wake(self) -> None:
+        self._wake_handle = None
+        if not self._busy:
+            self._next_step()
+
+    def _next_step(self) -> None:
+        if not self.config.exact and fastpath.try_jump(self):
+            return
+        plan = schedule(self)
+        if plan.empty and self.num_decoding:
+            # Swapped-in decoders joined after the decode round was formed: form it again.
+            again = schedule(self)
+            again.extra_s += plan.extra_s
+            plan = again
+        if plan.empty:
+            self._busy = False
+            return
+        dt = self.cost.step_time_s(
+            num_prefill_tokens=plan.num_prefill_tokens,
+            prefill_attention_pairs=plan.prefill_attention_pairs,
+            prefill_kv_tokens=plan.prefill_kv_tokens,
+            num_decode_seqs=plan.num_decode_seqs,
+            decode_kv_tokens=plan.decode_kv_tokens,
+        )
+        dt = max(float(dt), plan.min_s) + plan.extra_s
+        self._busy = True
+        self.rec.step_started(plan, dt)
+        self.env.schedule(dt, Priority.STEP_END, self._step_end, plan)
+
+    def _step_end(self, plan: StepPlan) -> None:
+        now = self.env.now_s
+        if plan.num_decode_seqs:
+            self.advance_rounds(1, (now,))
+        for seq, chunk in plan.prefills:
+            seq.computed += chunk
+            if seq.computed == seq.target:
+                self._prefill_complete(seq, now)
+        self._join_pending()
+        self.rec.sample_kv(now, self.kv_usage_frac)
+        self._next_step()
+
+    def advance_rounds(self, k: int, times) -> None:
+        """Commit k decode rounds (their blocks were allocated) and finish who is done."""
+        for seq in self._recording.values():
+            seq.req.token_times_s.extend(times)
+        self.rounds += k
+        heap, now = self._finish_heap, self.env.now_s
+        while heap and heap[0][0] <= self.rounds:
+            r, seq = heapq.heappop(heap)
+            if seq.state is SeqState.DECODE and seq.finish_round == r:
+                if r != self.rounds:
+                    raise SimulationError(f"sequence {seq.req.request_id} overshot its finish.")
+                self._leave_decode(seq)
+                self._finish(seq, now)
+
+    # ------------------------------------------------------------------ decode running sums
+    def decode_blocks_needed(self) -> int:
+        return self._residue_count[self.rounds % self.block_size]
+
+    def decode_kv_tokens(self) -> int:
+        return self._sum_prompt_minus_base + self.num_decoding * self.rounds
+
+    def _join_decode(self, seq: Seq) -> None:
+        req = seq.req
+        seq.state = SeqState.DECODE
+        seq.base = self.rounds - req.num_output_done
+        # New block needed when private tokens before the step, P + d - 1 - shared, hit a multiple
+        # of the block size, with d = rounds - base.
+        seq.residue = (seq.base + seq.shared_tokens + 1 - req.prompt_tokens) % self.block_size
+        seq.finish_round = seq.base + req.output_tokens
+        self._residue_count[seq.residue] += 1
+        self._sum_prompt_minus_base += req.prompt_tokens - seq.base
+        self.num_decoding += 1
+        heapq.heappush(self._finish_heap, (seq.finish_round, seq))
+        if req.token_times_s is not None:
+            self._recording[seq.serial] = seq
+
+    def _leave_decode(self, seq: Seq) -> None:
+        req = seq.req
+        req.num_output_done = self.rounds - seq.base
+        seq.private_blocks = blocks_for_tokens(
+            req.prompt_tokens + req.num_output_done - 1 - seq.shared_tokens, self.block_size)
+        self._residue_count[seq.residue] -= 1
+        self._sum_prompt_minus_base -= req.prompt_tokens - seq.base
+        self.num_decoding -= 1
+        self._recording.pop(seq.serial, None)
+
+    def _join_pending(self) -> None:
+        for seq in self._pending_decoders:
+            self._join_decode(seq)
+        self._pending_decoders.clear()
+
+    # ------------------------------------------------------------------ lifecycle
+    def _prefill_complete(self, seq: Seq, now: float) -> None:
+        req = seq.req
+        self.prefilling.remove(seq)
+        req.num_output_done += 1
+        if req.first_token_at_s is None:
+            req.first_token_at_s = now
+            req.prefill_replica_id = self.replica_id
+        if req.token_times_s is not None:
+            req.token_times_s.append(now)
+        self._cache_units(seq, seq.target)
+        if self.config.role == "prefill":
+            # ASSUMPTION: the KV leaves HBM as soon as the prefill ends (transfer buffers are
+            # not modelled); the cluster layer times the transfer.
+            self._release(seq)
+            seq.state = SeqState.DONE
+            self.rec.num_prefilled += 1
+            if self.on_prefill_done is not None:
+                self.on_prefill_done(req)
+            return
+        if req.num_output_done >= req.output_tokens:
+            self._finish(seq, now)
+        else:
+            self._pending_decoders.append(seq)
+
+    def _finish(self, seq: Seq, now: float) -> None:
+        req = seq.req
+        kv_tokens = req.prompt_tokens + req.num_output_done - 1
+        self._cache_units(seq, kv_tokens)
+        self._release(seq)
+        self._finish_now(seq)
+
+    def _finish_now(self, seq: Seq) -> None:
+        req = seq.req
+        seq.state = SeqState.DONE
+        req.finished_at_s = self.env.now_s
+        req.replica_id = self.replica_id
+        self.rec.request_finished(req)
+        self.on_finish(req)
+
+    def _release(self, seq: Seq) -> None:
+        """Return a sequence's KV: private blocks freed, cache references dropped."""
+        self.running.pop(seq.serial, None)
+        self.blocks.free(seq.private_blocks)
+        seq.private_blocks = 0
+        if seq.shared:
+            self.cache.release(seq.shared)
+            seq.shared = []
+            seq.shared_tokens = 0
+
+    def _cache_units(self, seq: Seq, kv_tokens: int) -> None:
+        """Register the sequence's full prefix blocks (its hashes) in the prefix cache."""
+        req = seq.req
+        hashes, pbt = req.prefix_hashes, req.prefix_block_tokens
+        if not hashes or self.config.prefix_cache == "none":
+            return
+        unit_blocks = pbt // self.block_size
+        i, n = len(seq.shared), min(len(hashes), kv_tokens // pbt)
+        # Full blocks only: the scheduler holds private blocks for every computed token.
+        while i < n and seq.private_blocks >= unit_blocks:
+            h, parent = hashes[i], hashes[i - 1] if i else None
+            if not self.cache.insert(h, parent, unit_blocks, refs=1):
+                self.cache.acquire((h,))  # already resident: share it, drop our duplicate
+                self.blocks.free(unit_blocks)
+            seq.private_blocks -= unit_blocks
+            seq.shared.append(h)
+            seq.shared_tokens += pbt
+            i += 1
+
+    def _demote(self, block_hash: int, num_blocks: int) -> None:
+        self.tiers.demote(block_hash, num_blocks * self.block_size * self.kv_bytes_per_token)

@@ -1,0 +1,75 @@
+"""Neocloud P&L: revenue arithmetic, contract repricing, margins, returns, depreciation risk."""
+
+from __future__ import annotations
+
+import pytest
+
+from tokenworks.economics.pnl import MarketInputs, depreciation_risk, neocloud_pnl
+from tokenworks.economics.tco import HOURS_PER_YEAR, tco_inputs
+from tokenworks.errors import ConfigError
+
+
+def _market(**kw):
+    base = dict(on_demand_usd_per_hour=4.0, price_decline_frac_per_year=0.0,
+                utilization_year1_frac=0.5, utilization_mature_frac=0.5, reserved_share_frac=0.0,
+                spot_share_frac=0.0)
+    return MarketInputs(**{**base, **kw})
+
+
+def test_flat_revenue_golden():
+    """10 GPUs x 8,760 h x 50% x $4 = $175,200 per year."""
+    p = neocloud_pnl(tco_inputs("h100-sxm"), _market(), num_accelerators=10)
+    assert p.years[0].revenue_usd == pytest.approx(10 * HOURS_PER_YEAR * 0.5 * 4.0)
+    assert all(y.revenue_usd == pytest.approx(p.years[0].revenue_usd) for y in p.years)
+
+
+def test_reserved_price_locked_then_repriced():
+    """2-year contracts at 25% off: years 1-2 pay 0.75 x $4; year 3 reprices to 0.75 x 4 x 0.8^2."""
+    m = _market(reserved_share_frac=1.0, reserved_discount_frac=0.25, contract_years=2,
+                price_decline_frac_per_year=0.2)
+    assert m.reserved_price(1) == pytest.approx(3.0)
+    assert m.reserved_price(2) == pytest.approx(3.0)
+    assert m.reserved_price(3) == pytest.approx(3.0 * 0.64)
+
+
+def test_utilization_ramp():
+    m = _market(utilization_year1_frac=0.3, utilization_mature_frac=0.6, ramp_years=2)
+    assert [m.utilization(y) for y in (1, 2, 3, 4)] == pytest.approx([0.3, 0.45, 0.6, 0.6])
+
+
+def test_pnl_identities():
+    p = neocloud_pnl(tco_inputs("h100-sxm"), _market(), num_accelerators=100)
+    for y in p.years:
+        assert y.gross_profit_usd == pytest.approx(y.revenue_usd - y.cash_cost_of_revenue_usd)
+        assert y.ebit_usd == pytest.approx(y.ebitda_usd - y.depreciation_usd)
+        assert y.net_income_usd == pytest.approx(y.ebit_usd - y.interest_usd - y.tax_usd)
+    assert sum(y.depreciation_usd for y in p.years) == pytest.approx(p.capex_usd * 0.9)
+
+
+def test_higher_price_higher_irr():
+    t = tco_inputs("h100-sxm")
+    lo = neocloud_pnl(t, _market(on_demand_usd_per_hour=3.0), num_accelerators=10)
+    hi = neocloud_pnl(t, _market(on_demand_usd_per_hour=6.0), num_accelerators=10)
+    assert hi.project_irr_frac > (lo.project_irr_frac if lo.project_irr_frac is not None else -1)
+    assert hi.payback_years is not None and hi.npv_usd > lo.npv_usd
+
+
+def test_depreciation_risk_shapes():
+    """Shorter book life -> lower reported profit in years 1-3; a new generation -> lower
+    cumulative profit and a shorter economic life."""
+    t = tco_inputs("h100-sxm")
+    cases = depreciation_risk(t, _market(on_demand_usd_per_hour=4.0, utilization_mature_frac=0.7,
+                                         utilization_year1_frac=0.7),
+                              num_accelerators=10, lives_years=(6, 3),
+                              new_generation_year=3, new_generation_speedup=4.0)
+    by = {(c.life_years, c.new_generation_year): c for c in cases}
+    assert by[(3, None)].net_income_first3_usd < by[(6, None)].net_income_first3_usd
+    assert by[(6, 3)].cumulative_net_income_usd < by[(6, None)].cumulative_net_income_usd
+    assert by[(6, 3)].economic_life_years <= by[(6, None)].economic_life_years
+
+
+def test_bad_market_inputs():
+    with pytest.raises(ConfigError, match="reserved_share_frac \\+ spot_share_frac"):
+        _market(reserved_share_frac=0.8, spot_share_frac=0.5)
+    with pytest.raises(ConfigError, match="on_demand_usd_per_hour = -1"):
+        _market(on_demand_usd_per_hour=-1)

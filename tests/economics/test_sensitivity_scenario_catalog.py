@@ -1,0 +1,115 @@
+"""Sensitivity tables, scenario files and the economics catalogs (lint)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from tokenworks.economics.catalog import (
+    api_price_entries,
+    finance_entries,
+    get_grid,
+    gpu_price_entries,
+    grid_entries,
+    resolve_params,
+)
+from tokenworks.economics.scenario import merge, parse_set_options, read_scenario
+from tokenworks.economics.sensitivity import grid2, tornado
+from tokenworks.economics.tco import tco_inputs, tco_per_accelerator_hour
+from tokenworks.errors import ConfigError, ScenarioError, UnknownNameError
+from tokenworks.hardware import get_accelerator
+
+
+def _metric(t):
+    return tco_per_accelerator_hour(t).total_usd_per_hour
+
+
+def test_tornado_sorted_and_meaningful():
+    t = tco_inputs("h100-sxm")
+    base, rows = tornado(t, _metric, ["server_capex_usd_per_accelerator", "pue", "staff_usd_per_accelerator_year"])
+    assert base == pytest.approx(_metric(t))
+    swings = [r.swing for r in rows]
+    assert swings == sorted(swings, reverse=True)
+    assert rows[0].input == "server_capex_usd_per_accelerator"
+    assert rows[0].metric_at_high > base > rows[0].metric_at_low
+
+
+def test_tornado_clamps_fractions():
+    t = tco_inputs("h100-sxm", utilization_frac=0.95)
+    _, rows = tornado(t, _metric, ["utilization_frac"], high_mult=1.5)
+    assert rows[0].high_value == 1.0
+
+
+def test_grid2_shape():
+    t = tco_inputs("h100-sxm")
+    g = grid2(t, _metric, x_input="utilization_frac", x_values=[0.3, 0.6, 0.9],
+              y_input="electricity_usd_per_kwh", y_values=[0.05, 0.15])
+    assert len(g.metric) == 2 and len(g.metric[0]) == 3
+    assert g.metric[1][2] > g.metric[0][2]  # dearer power costs more
+
+
+def test_sensitivity_unknown_input():
+    with pytest.raises(ConfigError, match="cannot vary"):
+        tornado(tco_inputs("h100-sxm"), _metric, ["accelerator"])
+
+
+def test_scenario_toml_and_yaml(tmp_path):
+    p = tmp_path / "s.toml"
+    p.write_text('accelerator = "h200"\npue = 1.15\n')
+    assert read_scenario(p, "tco") == {"accelerator": "h200", "pue": 1.15}
+    y = tmp_path / "s.yaml"
+    y.write_text("num_accelerators: 64\nutilization_frac: 0.7\n")
+    assert read_scenario(y, "pnl") == {"num_accelerators": 64, "utilization_frac": 0.7}
+
+
+def test_scenario_unknown_key_lists_valid(tmp_path):
+    p = tmp_path / "s.toml"
+    p.write_text("puee = 1.2\n")
+    with pytest.raises(ScenarioError, match=r"unknown key\(s\) puee .*Valid keys: .*pue"):
+        read_scenario(p, "tco")
+
+
+def test_set_options_and_merge():
+    s = parse_set_options(["pue=1.2", "accelerator=h200"], "tco")
+    assert s == {"pue": 1.2, "accelerator": "h200"}
+    assert merge({"pue": 1.5, "x": 1}, s, {"pue": None}) == {"pue": 1.2, "x": 1,
+                                                             "accelerator": "h200"}
+    with pytest.raises(ScenarioError, match="key=value"):
+        parse_set_options(["pue"], "tco")
+
+
+def test_resolve_params_reports_defaults():
+    values, used = resolve_params(("pue", "electricity_usd_per_kwh"), {"pue": 1.1})
+    assert values["pue"] == 1.1 and used == ("electricity_usd_per_kwh",)
+    with pytest.raises(ConfigError, match=r"pue = 0\.5"):
+        resolve_params(("pue",), {"pue": 0.5})
+
+
+# --- catalog lint ------------------------------------------------------------------------
+
+def test_every_entry_is_sourced():
+    for e in (*gpu_price_entries(), *api_price_entries(), *finance_entries(), *grid_entries()):
+        assert e.source_url.startswith("http") and len(e.source_title) > 5 and len(e.as_of) >= 4
+
+
+def test_gpu_prices_plausible_and_known():
+    for e in gpu_price_entries():
+        get_accelerator(e.accelerator)  # must exist in the accelerator catalog
+        assert 0.2 < e.rental_usd_per_hour < 50
+        if e.server_capex_usd_per_accelerator:
+            assert 5_000 < e.server_capex_usd_per_accelerator < 500_000
+
+
+def test_finance_params_inside_their_ranges():
+    names = [e.name for e in finance_entries()]
+    assert len(names) == len(set(names))
+    for e in finance_entries():
+        assert e.valid_low <= e.value <= e.valid_high
+        assert math.isfinite(e.value)
+
+
+def test_grids():
+    assert 0 < get_grid("norway").carbon_g_per_kwh < get_grid("india").carbon_g_per_kwh
+    with pytest.raises(UnknownNameError, match="Did you mean"):
+        get_grid("frnace")

@@ -1,0 +1,114 @@
+"""A cluster of replicas behind routers: co-located serving, or disaggregated prefill/decode.
+
+Co-located: one pool; the router picks a replica, which prefills and decodes the request.
+Disaggregated: a prefill pool and a decode pool (possibly different hardware); the prefill
+replica hands the request back after its first token, its KV travels over the prefill
+replica's egress link (:class:`~tokenworks.serving.disagg.SharedLink`), and the decode router
+places it on a decode replica once the KV has arrived. The cluster also samples queue length
+and KV usage over time. Units: seconds, tokens, bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from tokenworks.serving.disagg import SharedLink
+from tokenworks.serving.events import Environment, Priority
+from tokenworks.serving.request import Request
+from tokenworks.serving.routing import Router
+
+
+@dataclass(slots=True)
+class Pool:
+    """Replicas of one kind (``role`` both, prefill or decode) and the router in front."""
+
+    name: str
+    replicas: Sequence
+    router: Router
+    kv_bytes_per_token: float = 0.0  # whole-replica KV bytes per token (for hand-offs)
+    links: list[SharedLink] = field(default_factory=list)  # one egress link per replica
+
+    @property
+    def num_outstanding(self) -> int:
+        return sum(r.num_outstanding for r in self.replicas)
+
+    def kv_usage_frac(self) -> float:
+        reps = self.replicas
+        return sum(r.kv_usage_frac for r in reps) / len(reps) if reps else 0.0
+
+
+@dataclass(slots=True)
+class Sample:
+    time_s: float
+    num_outstanding: int
+    num_in_transfer: int
+    kv_usage_frac: float
+
+
+class Cluster:
+    """Routes requests into pools and collects finished ones through ``on_finish``."""
+
+    def __init__(self, *, env: Environment, pools: Sequence[Pool],
+                 on_finish: Callable[[Request], None]) -> None:
+        if len(pools) not in (1, 2):
+            raise ValueError("a cluster has one pool (co-located) or two (prefill, decode)")
+        self.env = env
+        self.pools = list(pools)
+        self.on_finish = on_finish
+        self.disaggregated = len(pools) == 2
+        self.num_submitted = 0
+        self.num_in_transfer = 0
+        self.samples: list[Sample] = []
+        self._sampling = False
+
+    # -- request flow -------------------------------------------------------------------------
+    def submit(self, req: Request) -> None:
+        self.num_submitted += 1
+        pool = self.pools[0]
+        i = pool.router.choose(req, pool.replicas)
+        pool.replicas[i].submit(req)
+
+    def prefill_done(self, req: Request) -> None:
+        """A prefill replica produced the first token: ship the KV to the decode pool."""
+        prefill = self.pools[0]
+        src = req.prefill_replica_id if req.prefill_replica_id is not None else req.replica_id
+        link = prefill.links[_local_index(prefill, src)]
+        self.num_in_transfer += 1
+        # The KV of every prompt token (and the first output token) moves once.
+        num_bytes = (req.prompt_tokens + 1) * prefill.kv_bytes_per_token
+        link.send(num_bytes, lambda: self._kv_arrived(req))
+
+    def _kv_arrived(self, req: Request) -> None:
+        self.num_in_transfer -= 1
+        decode = self.pools[1]
+        i = decode.router.choose(req, decode.replicas)
+        decode.replicas[i].submit(req)
+
+    @property
+    def num_outstanding(self) -> int:
+        return sum(p.num_outstanding for p in self.pools) + self.num_in_transfer
+
+    # -- monitoring ---------------------------------------------------------------------------
+    def start_sampling(self, interval_s: float, keep_going: Callable[[], bool]) -> None:
+        """Record queue length and KV usage every ``interval_s`` while ``keep_going()``."""
+        self._sampling = True
+
+        def tick() -> None:
+            self.samples.append(Sample(
+                time_s=self.env.now_s, num_outstanding=self.num_outstanding,
+                num_in_transfer=self.num_in_transfer,
+                kv_usage_frac=max(p.kv_usage_frac() for p in self.pools)))
+            if keep_going():
+                self.env.schedule(interval_s, Priority.MONITOR, tick)
+            else:
+                self._sampling = False
+
+        self.env.schedule(0.0, Priority.MONITOR, tick)
+
+
+def _local_index(pool: Pool, replica_id: int | None) -> int:
+    for i, r in enumerate(pool.replicas):
+        if r.replica_id == replica_id:
+            return i
+    return 0

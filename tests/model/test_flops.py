@@ -108,3 +108,13 @@ def test_training_flops_6nd():
 def test_all_logits_for_training_style_forward():
     arch = get_model("llama-3.1-8b")
     assert forward_flops(arch, new_tokens=8, all_logits=True).lm_head == 8 * 2 * 128256 * 4096
+
+
+def test_mla_absorbed_pair_cost():
+    """Absorbed MLA decode: 2·128·(512+64) + 2·128·512 per pair; dense models ignore the flag."""
+    from tokenworks.model import attention_flops_per_pair
+
+    assert attention_flops_per_pair(get_model("deepseek-v3"), absorbed=True) == (
+        2 * 128 * 576 + 2 * 128 * 512)
+    llama = get_model("llama-3.1-8b")
+    assert attention_flops_per_pair(llama, absorbed=True) == attention_flops_per_pair(llama)

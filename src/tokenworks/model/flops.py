@@ -87,13 +87,19 @@ def attention_pairs(new_tokens: float, context_before: float = 0,
     return float(out) if out.ndim == 0 else out  # type: ignore[return-value]
 
 
-def attention_flops_per_pair(arch: ModelArch) -> float:
-    """FLOPs per (query, key) pair in one attention layer: 2·H·d_qk (QK^T) + 2·H·d_v (AV)."""
+def attention_flops_per_pair(arch: ModelArch, *, absorbed: bool = False) -> float:
+    """FLOPs per (query, key) pair in one attention layer: 2·H·d_qk (QK^T) + 2·H·d_v (AV).
+
+    ``absorbed`` (MLA only) costs the weight-absorbed decode form, which scores on the
+    kv_lora_rank + rope latent and sums over kv_lora_rank (arXiv:2405.04434 §2.1.2).
+    """
     h = arch.num_attention_heads
     if arch.mla is not None:
         m = arch.mla
-        # ASSUMPTION: MLA attention is costed in its expanded form (qk = nope + rope, v_head_dim),
-        # as in prefill; absorbed decode kernels score on the kv_lora_rank latent instead.
+        if absorbed:
+            return 2.0 * h * (m.kv_lora_rank + m.qk_rope_head_dim) + 2.0 * h * m.kv_lora_rank
+        # ASSUMPTION: forward_flops costs MLA attention in its expanded form (qk = nope + rope,
+        # v_head_dim), as in prefill; absorbed decode kernels score on the latent instead.
         return 2.0 * h * (m.qk_nope_head_dim + m.qk_rope_head_dim) + 2.0 * h * m.v_head_dim
     # Kaplan et al. 2020 (arXiv:2001.08361) Table 1: 2·n_ctx·d_attn per token per layer = 4·H·d_h
     # per (query, key) pair for scores plus weighted sum.

@@ -8,6 +8,7 @@ attention adds the QK^T and AV matmuls over the (query, key) pairs of causal att
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -38,14 +39,20 @@ def linear_params_by_kind(arch: ModelArch) -> dict[str, float]:
     Keys: 'attention' (all layers' Q/K/V/O), 'dense_ffn' (all dense layers), 'shared_experts'
     (all MoE layers), 'routed_expert_one' (one expert, one layer), 'router' (all MoE layers),
     'mamba' (all Mamba layers' projections), 'lm_head' (computed even when tied), and
-    'num_moe_layers' (a count, for convenience).
+    'num_moe_layers' (a count, for convenience). A fresh dict each call.
     """
+    return dict(_linear_params_by_kind(arch))
+
+
+# NOTE: memoised on the frozen ModelArch for performance (perf calls it per step shape).
+@lru_cache(maxsize=256)
+def _linear_params_by_kind(arch: ModelArch) -> tuple[tuple[str, float], ...]:
     n_attn = arch.num_attention_layers
     n_mamba = sum(1 for layer in arch.layers if layer.mixer == "mamba")
     n_dense = sum(1 for layer in arch.layers if layer.ffn == "dense")
     n_moe = arch.num_moe_layers
     router_one = arch.hidden_size * arch.moe.num_experts if arch.moe is not None else 0
-    return {
+    return tuple({
         "attention": n_attn * attention_layer_params(arch, with_extras=False),
         "dense_ffn": n_dense * ffn_params(arch, arch.intermediate_size, gated=arch.ffn_gated,
                                           with_bias=False),
@@ -55,7 +62,7 @@ def linear_params_by_kind(arch: ModelArch) -> dict[str, float]:
         "mamba": n_mamba * mamba_layer_params(arch, with_extras=False),
         "lm_head": float(arch.vocab_size * arch.hidden_size),
         "num_moe_layers": float(n_moe),
-    }
+    }.items())
 
 
 def active_linear_params(arch: ModelArch) -> float:

@@ -8,6 +8,7 @@ published figures (tests/model/test_params.py). Units: parameters, bytes.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from tokenworks.dtypes import get_dtype
 from tokenworks.model.arch import ModelArch
@@ -136,6 +137,9 @@ def router_params(arch: ModelArch) -> float:
     return float(arch.hidden_size * e + (e if arch.moe.router_bias else 0))
 
 
+# NOTE: memoised on the frozen (hashable) ModelArch for performance: planners call this per
+# candidate deployment.
+@lru_cache(maxsize=256)
 def param_counts(arch: ModelArch) -> ParamCounts:
     """Count every parameter of ``arch`` by component (MTP modules and vision towers excluded)."""
     d = arch.hidden_size

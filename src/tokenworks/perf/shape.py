@@ -9,6 +9,7 @@ balanced stages a GPU in one stage holds 1/pp of it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from tokenworks.dtypes import get_dtype
 from tokenworks.model.arch import ModelArch
@@ -79,6 +80,9 @@ def attention_flops_per_pair(model: ModelArch, *, absorbed: bool) -> float:
     return 2.0 * h * (m.qk_nope_head_dim + m.qk_rope_head_dim) + 2.0 * h * m.v_head_dim
 
 
+# NOTE: memoised for performance (the calibration fit builds thousands of StepCostModels);
+# both arguments are frozen, hashable specs.
+@lru_cache(maxsize=1024)
 def sharded_shape(model: ModelArch, dep: Deployment) -> ShardedShape:
     """Compute ``ShardedShape`` for ``model`` on ``dep``."""
     tp, pp = dep.tp, dep.pp

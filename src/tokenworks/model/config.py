@@ -88,8 +88,8 @@ def _dense_family(c: _Cfg, *, name: str, architecture: str) -> ModelArch:
     """Llama, Mistral, Qwen2, Qwen3: every layer attention + gated dense FFN."""
     n = _num_layers(c)
     mix, window = _mixers(c, n)
-    qwen2 = str(c.get("model_type", "")).startswith("qwen2")
-    qwen3 = str(c.get("model_type", "")).startswith("qwen3")
+    qwen2 = architecture.startswith("Qwen2")
+    qwen3 = architecture.startswith("Qwen3")
     return _common(
         c, name=name, architecture=architecture,
         layers=[LayerSpec(mixer=m, ffn="dense") for m in mix],  # type: ignore[arg-type]
@@ -105,9 +105,8 @@ def _moe_family(c: _Cfg, *, name: str, architecture: str) -> ModelArch:
     """Mixtral, Qwen2-MoE, Qwen3-MoE: attention + routed experts (optionally a shared one)."""
     n = _num_layers(c)
     mix, window = _mixers(c, n)
-    mt = str(c.get("model_type", ""))
     num_experts = int(c.req("num_local_experts", "num_experts"))
-    if mt == "mixtral":
+    if architecture == "MixtralForCausalLM":
         expert_inter = int(c.req("intermediate_size"))
         moe_layer = [True] * n
     else:
@@ -123,8 +122,8 @@ def _moe_family(c: _Cfg, *, name: str, architecture: str) -> ModelArch:
     layers = [LayerSpec(mixer=m, ffn="moe" if e else "dense")  # type: ignore[arg-type]
               for m, e in zip(mix, moe_layer, strict=True)]
     return _common(c, name=name, architecture=architecture, layers=layers, moe=moe,
-                   sliding_window_tokens=window, qk_norm=mt.startswith("qwen3"),
-                   attention_bias=mt.startswith("qwen2"))
+                   sliding_window_tokens=window, qk_norm=architecture.startswith("Qwen3"),
+                   attention_bias=architecture.startswith("Qwen2"))
 
 
 def _deepseek(c: _Cfg, *, name: str, architecture: str) -> ModelArch:

@@ -49,6 +49,11 @@ def _clean(o: Any) -> Any:
     return o
 
 
+def _value(attr: Any) -> Any:
+    """A ReplicaStats figure that may be a property or a method."""
+    return attr() if callable(attr) else attr
+
+
 def _price(sc: Scenario, plans) -> tuple[float, str]:
     if sc.spec.price is not None:
         return sc.spec.price.usd_per_gpu_hour, "scenario price.usd_per_gpu_hour"
@@ -117,7 +122,7 @@ def summarize(*, sc: Scenario, seed: int, plans, pools, requests: pa.Table, time
             "replica_id": s.replica_id, "role": plan.role, "accelerator": plan.accelerator.name,
             "num_gpus": gpus, "num_finished": s.num_finished, "num_rejected": s.num_rejected,
             "num_preemptions": s.num_preemptions, "busy_frac": busy, "num_steps": s.num_steps,
-            "kv_usage_mean_frac": s.kv_usage_mean_frac,
+            "kv_usage_mean_frac": _value(s.kv_usage_mean_frac),
             "mfu_frac": None if s.flops is None or duration <= 0 else s.flops * gpus
             / (peak * duration),
             "hbm_bandwidth_utilization_frac": None if s.hbm_bytes is None or duration <= 0

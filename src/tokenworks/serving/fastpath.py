@@ -12,14 +12,16 @@ engine would also only see it at that step's end).
 
 from __future__ import annotations
 
+import bisect
 import heapq
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from tokenworks.serving.events import EventHandle, Priority
-from tokenworks.serving.scheduler import SeqState
+from tokenworks.serving.scheduler import Seq, SeqState
 
 if TYPE_CHECKING:
     from tokenworks.serving.replica import Replica
@@ -28,6 +30,7 @@ __all__ = ["MAX_JUMP_STEPS", "Jump", "blocks_started", "interrupt", "try_jump"]
 
 # NOTE: cap on steps per jump, for memory (one float per step); long decodes take a few jumps.
 MAX_JUMP_STEPS = 4096
+SCALAR_STEPS = 8
 
 
 @dataclass(slots=True)
@@ -35,12 +38,19 @@ class Jump:
     """A decode jump in flight."""
 
     start_s: float
-    times_s: np.ndarray  # end time of each step
+    times_s: list[float]  # end time of each step
     num_steps: int  # may shrink when interrupted
     num_seqs: int
     round0: int
     kv_tokens0: int
     handle: EventHandle
+    seq: Seq | None = None  # the prompt whose chunks run in this jump, if any
+    chunks: list[int] = field(default_factory=list)
+    need_cum: list[int] = field(default_factory=list)  # blocks taken by end of step j (prefill)
+
+    def blocks_through(self, r: Replica, k: int) -> int:
+        """KV blocks the first k steps take (decode growth plus prompt chunks)."""
+        return self.need_cum[k - 1] if self.seq is not None else blocks_needed(r, k)
 
 
 def blocks_needed(r: Replica, num_steps: int) -> int:
@@ -78,26 +88,85 @@ def _steps_to_first_finish(r: Replica) -> int:
 
 
 def try_jump(r: Replica) -> bool:
-    """Start a jump if the batch is pure decode and nothing can change; return True if so."""
-    if not r.num_decoding or r.prefilling or r._pending_decoders or r.can_admit_head():
-        return False
-    k = min(_steps_to_first_finish(r), _steps_until_blocks_run_out(r), MAX_JUMP_STEPS)
-    if k < 2:
+    """Start a jump if nothing can join the batch for at least two steps; True if started."""
+    if r._pending_decoders or r.can_admit_head():
         return False
     n = r.num_decoding
+    if not r.prefilling:
+        if not n:
+            return False
+        k = min(_steps_to_first_finish(r), _steps_until_blocks_run_out(r), MAX_JUMP_STEPS)
+        if k < 2:
+            return False
+        return _start(r, k, n, None, ())
+    return _try_prefill_jump(r, n)
+
+
+def _try_prefill_jump(r: Replica, n: int) -> bool:
+    """Decodes plus the chunks of one prompt, up to the step that completes it."""
+    cfg = r.config
+    seq = r.prefilling[0]
+    chunk_budget = cfg.max_num_batched_tokens - n
+    if (len(r.prefilling) > 1 or seq.load_s > 0.0 or not cfg.chunked_prefill
+            or cfg.policy != "decode_first" or chunk_budget <= 0):
+        return False
+    k_max = _steps_to_first_finish(r) if n else MAX_JUMP_STEPS
+    avail, bs, counts, r0 = r.blocks.num_available_blocks, r.block_size, r._residue_count, r.rounds
+    computed, private, shared = seq.computed, seq.private_blocks, seq.shared_tokens
+    chunks: list[int] = []
+    need_cum: list[int] = []
+    need = 0
+    while computed < seq.target and len(chunks) < k_max:
+        c = min(seq.target - computed, chunk_budget)
+        chunk_blocks = -(-(computed + c - shared) // bs) - private
+        step_need = counts[(r0 + len(chunks)) % bs] + chunk_blocks
+        if need + step_need > avail:
+            break
+        need += step_need
+        private += chunk_blocks
+        computed += c
+        chunks.append(c)
+        need_cum.append(need)
+    if len(chunks) < 2:
+        return False
+    return _start(r, len(chunks), n, seq, chunks, need_cum)
+
+
+def _start(r: Replica, k: int, n: int, seq: Seq | None, chunks: Sequence[int],
+           need_cum: Sequence[int] = ()) -> bool:
     kv0 = r.decode_kv_tokens()
-    dts = r.cost.step_time_s(num_prefill_tokens=0, prefill_attention_pairs=0.0,
-                             prefill_kv_tokens=0, num_decode_seqs=n,
-                             decode_kv_tokens=kv0 + n * np.arange(k, dtype=np.float64))
-    dts = np.broadcast_to(np.asarray(dts, dtype=np.float64), (k,))
-    steps = np.empty(k + 1)
-    steps[0] = r.env.now_s
-    steps[1:] = dts
-    # NOTE: np.cumsum adds left to right like the step-by-step clock, for identical timelines.
-    times = np.cumsum(steps)[1:]
-    handle = r.env.schedule_at(float(times[-1]), Priority.STEP_END, _jump_end, r)
+    step_time_s = r.cost.step_time_s
+    t = r.env.now_s
+    times: list[float] = []
+    if seq is not None:
+        p = seq.computed
+        for j, c in enumerate(chunks):
+            # Same arithmetic as StepPlan.add_chunk: c·p + c(c+1)/2 causal pairs.
+            t += step_time_s(num_prefill_tokens=c,
+                             prefill_attention_pairs=0.0 + (c * p + c * (c + 1) / 2),
+                             prefill_kv_tokens=p + c, num_decode_seqs=n,
+                             decode_kv_tokens=kv0 + n * j)
+            times.append(t)
+            p += c
+    elif k <= SCALAR_STEPS:
+        # NOTE: a few scalar calls beat one numpy call (~10x its per-call cost), for performance.
+        for j in range(k):
+            t += step_time_s(num_prefill_tokens=0, prefill_attention_pairs=0.0,
+                             prefill_kv_tokens=0, num_decode_seqs=n, decode_kv_tokens=kv0 + n * j)
+            times.append(t)
+    else:
+        steps = np.empty(k + 1)
+        steps[0] = t
+        steps[1:] = step_time_s(num_prefill_tokens=0, prefill_attention_pairs=0.0,
+                                prefill_kv_tokens=0, num_decode_seqs=n,
+                                decode_kv_tokens=kv0 + n * np.arange(k, dtype=np.float64))
+        # NOTE: np.cumsum adds left to right like the step-by-step clock (t += dt), so both
+        # modes produce identical timelines.
+        times = np.cumsum(steps)[1:].tolist()
+    handle = r.env.schedule_at(times[-1], Priority.STEP_END, _jump_end, r)
     r.jump = Jump(start_s=r.env.now_s, times_s=times, num_steps=k, num_seqs=n,
-                  round0=r.rounds, kv_tokens0=kv0, handle=handle)
+                  round0=r.rounds, kv_tokens0=kv0, handle=handle, seq=seq,
+                  chunks=list(chunks), need_cum=list(need_cum))
     r._busy = True
     return True
 
@@ -106,9 +175,15 @@ def _steps_begun(r: Replica, jump: Jump) -> int:
     """Steps of the jump already started at ``now`` (the one in progress included)."""
     env = r.env
     passed_ties = env.current_priority is not None and env.current_priority > Priority.STEP_END
-    side = "right" if passed_ties else "left"
-    passed = int(np.searchsorted(jump.times_s[: jump.num_steps], env.now_s, side=side))
+    search = bisect.bisect_right if passed_ties else bisect.bisect_left
+    passed = search(jump.times_s, env.now_s, 0, jump.num_steps)
     return min(passed + 1, jump.num_steps)
+
+
+def invalidated(r: Replica) -> bool:
+    """Could the work that just arrived change the batch before the jump ends?"""
+    in_jump = 0 if r.jump.seq is None else 1
+    return len(r.prefilling) > in_jump or r.can_admit_head()
 
 
 def interrupt(r: Replica) -> None:
@@ -118,21 +193,29 @@ def interrupt(r: Replica) -> None:
     if k < jump.num_steps:
         r.env.cancel(jump.handle)
         jump.num_steps = k
-        jump.handle = r.env.schedule_at(float(jump.times_s[k - 1]), Priority.STEP_END,
+        jump.handle = r.env.schedule_at(jump.times_s[k - 1], Priority.STEP_END,
                                         _jump_end, r)
 
 
 def blocks_started(r: Replica) -> int:
     """Blocks the step-by-step engine would have allocated by now within the jump."""
-    return blocks_needed(r, _steps_begun(r, r.jump))
+    return r.jump.blocks_through(r, _steps_begun(r, r.jump))
 
 
 def _jump_end(r: Replica) -> None:
     jump, r.jump = r.jump, None
-    k = jump.num_steps
-    r.blocks.append_slot(blocks_needed(r, k))
+    k, seq = jump.num_steps, jump.seq
+    r.blocks.append_slot(jump.blocks_through(r, k))
     r.rec.jump_done(jump, k)
-    times = jump.times_s[:k].tolist() if r._recording else ()
-    r.advance_rounds(k, times)
+    if jump.num_seqs:
+        times = jump.times_s[:k] if r._recording else ()
+        r.advance_rounds(k, times)
+    if seq is not None:
+        done = sum(jump.chunks[:k])
+        seq.private_blocks += r.blocks_for_chunk(seq, done)
+        seq.computed += done
+        if seq.computed == seq.target:
+            r._prefill_complete(seq, r.env.now_s)
+            r._join_pending()
     r.rec.sample_kv(r.env.now_s, r.kv_usage_frac)
     r._next_step()

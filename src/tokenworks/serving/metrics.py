@@ -109,6 +109,13 @@ class ReplicaStatsRecorder:
         self.num_decode_tokens += n * k
         # Contexts grow by n per step: sum_{j<k} (S0 + n j) = k S0 + n k (k-1) / 2.
         self.decode_kv_tokens += k * jump.kv_tokens0 + n * k * (k - 1) / 2
+        if jump.seq is not None:
+            p = jump.seq.computed
+            for c in jump.chunks[:k]:
+                self.num_prefill_tokens += c
+                self.prefill_attention_pairs += c * p + c * (c + 1) / 2
+                self.prefill_kv_tokens += p + c
+                p += c
 
     def sample_kv(self, time_s: float, usage_frac: float) -> None:
         self._kv_t.append(time_s)

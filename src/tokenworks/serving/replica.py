@@ -230,7 +230,10 @@ class Replica(AdmissionMixin):
     def _poke(self) -> None:
         """New work: wake an idle engine, or cut a decode jump at the step in progress."""
         if self.jump is not None:
-            fastpath.interrupt(self)
+            # Blocked now (with the jump's blocks not yet taken) means blocked until it ends:
+            # during a jump free blocks only shrink. Otherwise cut the jump.
+            if fastpath.invalidated(self):
+                fastpath.interrupt(self)
         elif not self._busy and self._wake_handle is None:
             self._wake_handle = self.env.schedule(0.0, Priority.SCHEDULE, self._wake)
 

@@ -123,3 +123,18 @@ def test_time_for_sequences_and_prefill_helpers() -> None:
     assert chunked > whole  # four steps pay four overheads and re-read the weights
     assert s.prefill_time_s(4096, cached_tokens=4096) == 0.0
     assert s.prefill_time_s(4096, cached_tokens=2048) < whole
+
+
+def test_moe_bytes_follow_model_expected_distinct_experts() -> None:
+    """Expert bytes read = E·(1 − (1 − k/E)^T) experts × expert bytes, per tokenworks.model."""
+    from tokenworks.model import expected_distinct_experts
+
+    s = _model("qwen3-30b-a3b", tp=2)  # 128 experts, top-8
+    m = s.model.moe
+    for t in (1, 7, 64, 500):
+        op = s.breakdown(num_decode_seqs=t, decode_kv_tokens=t * 100).op("moe_experts")
+        touched = expected_distinct_experts(m.num_experts, m.num_experts_per_tok, t)
+        per_expert = (s.shape.routed_expert_params_one * s.shape.weight_bytes_per_param
+                      * s.shape.num_moe_layers / 2)
+        assert op.bytes == pytest.approx(touched * per_expert, rel=1e-9)
+

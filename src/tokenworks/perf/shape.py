@@ -13,6 +13,7 @@ from functools import lru_cache
 
 from tokenworks.dtypes import get_dtype
 from tokenworks.model.arch import ModelArch
+from tokenworks.model.flops import attention_flops_per_pair
 from tokenworks.model.kv import kv_bytes_per_token_by_layer_kind, ssm_state_bytes
 from tokenworks.model.params import param_counts
 from tokenworks.perf.deployment import Deployment
@@ -61,23 +62,6 @@ def _kv_shard(model: ModelArch, tp: int) -> int:
         return 1
     # Replicated KV heads when tp > num_kv_heads: each rank still holds one head.
     return min(tp, max(model.num_kv_heads, 1))
-
-
-def attention_flops_per_pair(model: ModelArch, *, absorbed: bool) -> float:
-    """FLOPs per (query, key) pair per attention layer: QK^T plus PV, 2 FLOPs per MAC.
-
-    Vaswani et al. 2017 / Kaplan et al. 2020 (arXiv:2001.08361 table 1): 2·d_attn per pair for
-    scores and 2·d_attn for the weighted sum. MLA (arXiv:2405.04434 §2.1) scores on
-    qk_nope+qk_rope and sums v_head_dim; with absorbed projections (decode) both run on the
-    kv_lora_rank latent.
-    """
-    h = model.num_attention_heads
-    if model.mla is None:
-        return 4.0 * h * model.head_dim
-    m = model.mla
-    if absorbed:
-        return 2.0 * h * (m.kv_lora_rank + m.qk_rope_head_dim) + 2.0 * h * m.kv_lora_rank
-    return 2.0 * h * (m.qk_nope_head_dim + m.qk_rope_head_dim) + 2.0 * h * m.v_head_dim
 
 
 # NOTE: memoised for performance (the calibration fit builds thousands of StepCostModels);

@@ -37,6 +37,7 @@ import numpy as np
 
 from tokenworks.dtypes import get_dtype
 from tokenworks.model.arch import ModelArch
+from tokenworks.model.flops import attention_pairs
 from tokenworks.perf.calibration import Calibration, default_calibration
 from tokenworks.perf.deployment import Deployment
 from tokenworks.perf.shape import sharded_shape
@@ -74,9 +75,12 @@ def pipeline_bubble_frac(pp: int, num_microbatches: int) -> float:
 
 
 def causal_pairs(new_tokens, context_before):
-    """Query-key pairs of ``new_tokens`` appended after ``context_before`` (causal mask)."""
-    # Each new token i (1-based) attends to context_before + i keys.
-    return new_tokens * context_before + new_tokens * (new_tokens + 1) / 2.0
+    """Query-key pairs of ``new_tokens`` appended after ``context_before`` (causal mask).
+
+    Same as ``tokenworks.model.attention_pairs`` (no window): each new token i (1-based)
+    attends to context_before + i keys, so pairs = n·c + n(n+1)/2. Floats or arrays.
+    """
+    return attention_pairs(new_tokens, context_before)
 
 
 def _vec(*xs) -> bool:
@@ -222,14 +226,49 @@ class StepCostModel:
             a = [np.asarray(x, dtype=float) for x in args]
             total = sum(self._terms(*a, np.maximum))
             return np.where(a[0] + a[3] > 0, total, 0.0)
-        # NOTE: scalar fast path with builtin max, for performance (no numpy dispatch).
-        tp_, nd = float(num_prefill_tokens), float(num_decode_seqs)
-        if tp_ + nd <= 0:
+        return self._scalar(float(num_prefill_tokens), float(prefill_attention_pairs),
+                            float(prefill_kv_tokens), float(num_decode_seqs),
+                            float(decode_kv_tokens))
+
+    def _scalar(self, tp_: float, pairs: float, kv_pre: float, nd: float, kv_dec: float) -> float:
+        """Same arithmetic as ``_terms`` on plain floats.
+
+        NOTE: written out with builtin max/min and no numpy dispatch, for performance (the
+        simulator calls it once per engine step); ``test_vectorised_equals_scalar`` pins it to
+        the array path.
+        """
+        t = tp_ + nd
+        if t <= 0.0:
             return 0.0
-        lin, moe, att, head, comm, over = self._terms(
-            tp_, float(prefill_attention_pairs), float(prefill_kv_tokens), nd,
-            float(decode_kv_tokens), max)
-        return lin + moe + att + head + comm + over
+        bw = self._bw
+        lin_c = self._lin_flops_per_tok * tp_ / self._c_pre + self._lin_flops_per_tok * nd / self._c_dec
+        lin_m = (self._lin_bytes_fixed + self._lin_bytes_per_tok * t) / bw
+        total = lin_c if lin_c > lin_m else lin_m
+        if self._moe:
+            moe_c = self._moe_flops_per_tok * (tp_ / self._c_pre + nd / self._c_dec)
+            moe_m = (self._moe_e - self._moe_e * self._moe_q ** t) * self._moe_bytes_per_expert / bw
+            total += moe_c if moe_c > moe_m else moe_m
+        w = self._window
+        if w:
+            sl_pairs, sl_dec, sl_pre_kv = min(pairs, tp_ * w), min(kv_dec, nd * w), \
+                min(kv_pre, tp_ * w)
+        else:
+            sl_pairs = sl_dec = sl_pre_kv = 0.0
+        if tp_ > 0.0:
+            a_c = (self._att_pre_flops_full * pairs + self._att_pre_flops_sl * sl_pairs) \
+                / self._c_att_pre
+            a_m = (self._kv_full * kv_pre + self._kv_sl * sl_pre_kv) / bw
+            total += a_c if a_c > a_m else a_m
+        if nd > 0.0:
+            d_c = (self._att_dec_flops_full * kv_dec + self._att_dec_flops_sl * sl_dec) \
+                / self._c_att_dec
+            d_m = (self._kv_full * kv_dec + self._kv_sl * sl_dec + self._ssm_bytes * nd) / bw
+            total += d_c if d_c > d_m else d_m
+        h_c = self._head_flops_per_tok * (nd + (1.0 if tp_ >= 1.0 else tp_)) / self._c_dec
+        h_m = self._head_bytes / bw
+        total += h_c if h_c > h_m else h_m
+        return (total + self._comm_fixed + self._comm_per_tok * t + self._overhead
+                + self._per_seq * nd)
 
     def pipeline_interval_s(self, **kwargs):
         """Steady-state time between batch completions with pp micro-batches in flight."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tokenworks.model.catalog import get_model
 from tokenworks.model.params import param_counts
@@ -138,3 +140,29 @@ def test_moe_bytes_follow_model_expected_distinct_experts() -> None:
                       * s.shape.num_moe_layers / 2)
         assert op.bytes == pytest.approx(touched * per_expert, rel=1e-9)
 
+
+
+_GPT_OSS = _model("gpt-oss-120b", tp=2)  # MoE + sliding windows + attention sinks
+
+
+@settings(max_examples=60, deadline=None)
+@given(npre=st.integers(0, 20000), ctx=st.integers(0, 50000), nd=st.integers(0, 2000),
+       mean_ctx=st.integers(1, 30000), which=st.sampled_from(["npre", "ctx", "nd", "kv"]),
+       bump=st.integers(1, 5000))
+def test_step_time_never_decreases_with_more_work(npre, ctx, nd, mean_ctx, which, bump) -> None:
+    """More tokens, more context or more sequences never make a step faster."""
+    def t(npre_, ctx_, nd_, kv_):
+        return _GPT_OSS.step_time_s(num_prefill_tokens=npre_,
+                                    prefill_attention_pairs=causal_pairs(npre_, ctx_),
+                                    prefill_kv_tokens=(npre_ + ctx_) if npre_ else 0,
+                                    num_decode_seqs=nd_, decode_kv_tokens=kv_)
+    base = (npre, ctx, nd, nd * mean_ctx)
+    more = list(base)
+    i = ["npre", "ctx", "nd", "kv"].index(which)
+    more[i] += bump
+    if which == "nd":
+        more[3] += bump * mean_ctx
+    before, after = t(*base), t(*more)
+    assert after >= before - 1e-15
+    if npre + nd > 0:
+        assert before >= _GPT_OSS.calibration.step_overhead_s

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from tokenworks.catalog import data_path
 from tokenworks.errors import ConfigError
+from tokenworks.hardware import get_accelerator
 
 # Parameters an override may change (everything numeric in Calibration).
 PARAM_NAMES = (
@@ -164,8 +165,6 @@ def load_calibration(path: str | Path | None = None) -> Calibration:
 
 def default_calibration(accelerator_name: str) -> Calibration:
     """The packaged fitted calibration, flattened for one catalog accelerator."""
-    from tokenworks.hardware import get_accelerator
-
     acc = get_accelerator(accelerator_name)
     return _packaged().for_accelerator(acc.name, acc.vendor)
 

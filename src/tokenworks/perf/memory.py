@@ -12,7 +12,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from tokenworks.dtypes import get_dtype
 from tokenworks.errors import ConfigError, InfeasibleError, check_range
+from tokenworks.hardware import list_accelerators
 from tokenworks.model.arch import ModelArch
 from tokenworks.perf.deployment import Deployment, make_deployment
 from tokenworks.perf.shape import ACT_DTYPE, sharded_shape
@@ -59,8 +61,6 @@ def activation_bytes(model: ModelArch, dep: Deployment, *, max_num_batched_token
     ``_dummy_sampler_run``). Peak per layer: the residual stream, q/k/v, and the FFN's gate+up
     output (top-k experts' for MoE).
     """
-    from tokenworks.dtypes import get_dtype
-
     ab = get_dtype(ACT_DTYPE).bytes
     fp32 = get_dtype("fp32").bytes
     h, tp = model.hidden_size, dep.tp
@@ -112,8 +112,6 @@ def _suggestion(model: ModelArch, dep: Deployment, usable: float, reserve: float
         if _fits(model, cand, usable, reserve):
             options.append(f"{w} weights at tp={dep.tp}, pp={dep.pp}")
             break
-    from tokenworks.hardware import list_accelerators
-
     bigger = sorted((a for a in list_accelerators() if a.memory_bytes > acc.memory_bytes
                      and a.vendor == acc.vendor and a.scaleup_domain_size > 1),
                     key=lambda a: (a.memory_bytes, a.launch_date))[:3]

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tokenworks.dtypes import get_dtype
+from tokenworks.errors import ConfigError
 from tokenworks.model.arch import ModelArch
 from tokenworks.model.flops import attention_pairs
 from tokenworks.perf.calibration import Calibration, default_calibration
@@ -339,8 +340,6 @@ class StepCostModel:
         (including a one-token prompt) is a prefill chunk.
         """
         if len(new_tokens) != len(context_before):
-            from tokenworks.errors import ConfigError
-
             raise ConfigError(f"new_tokens has {len(new_tokens)} entries but context_before "
                               f"has {len(context_before)}; give one of each per sequence.")
         n_pre = pairs = kv_pre = n_dec = kv_dec = 0.0

@@ -73,6 +73,7 @@ class ReplicaConfig:
     tier_load: str = "blocking"
     role: str = "both"
     exact: bool = False  # step-by-step (no decode jumps), for checking the fast path
+    record_steps: bool = False  # keep every step/jump for the Chrome trace export
 
     def __post_init__(self) -> None:
         for name, options in _CHOICES.items():
@@ -138,7 +139,7 @@ class Replica(AdmissionMixin):
         self._busy = False
         self._wake_handle: EventHandle | None = None
         self.jump: fastpath.Jump | None = None
-        self.rec = ReplicaStatsRecorder(replica_id)
+        self.rec = ReplicaStatsRecorder(replica_id, record_steps=config.record_steps)
 
     # ------------------------------------------------------------------ public API
     def submit(self, request: Request) -> None:
@@ -263,7 +264,7 @@ class Replica(AdmissionMixin):
         )
         dt = max(float(dt), plan.min_s) + plan.extra_s
         self._busy = True
-        self.rec.step_started(plan, dt)
+        self.rec.step_started(plan, dt, self.env.now_s)
         self.env.schedule(dt, Priority.STEP_END, self._step_end, plan)
 
     def _step_end(self, plan: StepPlan) -> None:

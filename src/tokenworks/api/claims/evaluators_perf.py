@@ -125,12 +125,16 @@ def estimate_metric(p: Params) -> Computed:
 @evaluator("estimate_ratio")
 def estimate_ratio(p: Params) -> Computed:
     """``field`` of ``estimate(**run)`` ÷ the same field of ``estimate(**base_run)``
-    (``invert = true``: base ÷ run, for "k× reduction" claims)."""
+    (``invert = true``: base ÷ run, for "k× reduction" claims; ``reduction = true``: 1 − run ÷ base)."""
     cal = p.str("calibration", "fitted")
     field = p.str("field")
     a = run_estimate(p.table("run"), cal)
     b = run_estimate(p.table("base_run"), cal)
     va, vb = estimate_value(a, field), estimate_value(b, field)
+    if p.bool("reduction"):
+        return Computed(value=1.0 - va / vb, working=(
+            f"{field}: 1 − [{_describe(a)}] {va:.4g} ÷ [{_describe(b)}] {vb:.4g} = "
+            f"{1 - va / vb:.1%}"))
     if p.bool("invert"):
         # A "k× reduction" claim: base ÷ new.
         return Computed(value=vb / va, working=(

@@ -16,7 +16,11 @@ from tokenworks.units import DAY, GB, HOUR, MILLION, MW, PETA, TB, TERA, YEAR
 
 
 def train_flops(p: Params, prefix: str = "") -> tuple[float, str]:
-    """6·N·D for ``{prefix}model`` from the catalog, or ``{prefix}active_params`` as published."""
+    """6·N·D for ``{prefix}model`` from the catalog, or ``{prefix}active_params`` as published;
+    ``{prefix}flops`` takes a source's own compute figure when N and D are unpublished."""
+    if p.has(f"{prefix}flops"):
+        c = p.float(f"{prefix}flops")
+        return c, f"{c:.3g} FLOP (the source's own figure; N and D unpublished)"
     tokens = p.float(f"{prefix}tokens")
     if p.has(f"{prefix}model"):
         arch = get_model(p.str(f"{prefix}model"))
@@ -172,7 +176,7 @@ def accelerator_spec_ratio(p: Params) -> Computed:
     return Computed(value=va / vb, working=f"catalog: {wa} ÷ {wb} = {va / vb:.2f}×")
 
 
-@evaluator("system_power")
+@evaluator("catalog_system_power")
 def system_power(p: Params) -> Computed:
     """A catalog system's node or rack power (``field = node_power_w | rack_power_w``)."""
     s = get_system(p.str("system"))

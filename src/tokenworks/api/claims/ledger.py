@@ -187,44 +187,52 @@ def load_evaluator_modules() -> None:
 
 @cache
 def load_claims() -> tuple[Claim, ...]:
-    """Every claim from every ``data/claims/*.toml`` file, ids unique, evaluators known."""
+    """Every claim from every packaged ``data/claims/*.toml`` file."""
+    return load_claim_files(_claim_files())
+
+
+def load_claim_files(paths: list[Path]) -> tuple[Claim, ...]:
+    """Claims from ``paths`` (ids unique across files, evaluators registered)."""
     load_evaluator_modules()
     out: list[Claim] = []
     seen: dict[str, str] = {}
-    for path in _claim_files():
+    for path in paths:
         raw = read_toml(path)
         unknown = set(raw) - {"claim"}
         if unknown:
             raise CatalogError(f"{path.name}: unknown top-level keys {sorted(unknown)}; "
                                f"only [[claim]] tables are allowed.")
         for i, table in enumerate(raw.get("claim", [])):
-            cid = table.get("id", f"#{i}")
-            try:
-                e = ClaimEntry.model_validate(table)
-            except ValidationError as err:
-                raise CatalogError(f"{path.name}: claim '{cid}' is invalid: "
-                                   f"{format_validation_error(err)}.") from err
-            if e.id in seen:
-                raise CatalogError(f"{path.name}: claim id '{e.id}' is already used in "
-                                   f"{seen[e.id]}; ids must be unique across files.")
-            if e.evaluator not in EVALUATORS:
-                raise CatalogError(f"{path.name}: claim '{e.id}' names evaluator "
-                                   f"'{e.evaluator}', which is not registered."
-                                   f"{did_you_mean(e.evaluator, EVALUATORS)}")
-            seen[e.id] = path.name
-            low = e.seed_value if e.seed_value is not None else e.seed_value_low
-            high = e.seed_value if e.seed_value is not None else e.seed_value_high
-            out.append(Claim(
-                id=e.id, file=path.name, seed_file=e.seed_file, seed_title=e.seed_title,
-                section=e.section, claim=e.claim, seed_value=e.seed_value,
-                seed_low=float(low), seed_high=float(high),  # type: ignore[arg-type]
-                unit=e.unit, scenario=e.scenario, evaluator=e.evaluator,
-                params=tuple(sorted(e.params.items())), tolerance_frac=e.tolerance_frac,
-                compare=e.compare, expected_verdict=e.expected_verdict,
-                explanation_reproduced=e.explanation_reproduced,
-                explanation_differs=e.explanation_differs,
-            ))
+            out.append(_to_claim(table, i, path, seen))
     return tuple(out)
+
+
+def _to_claim(table: dict[str, Any], i: int, path: Path, seen: dict[str, str]) -> Claim:
+    cid = table.get("id", f"#{i}")
+    try:
+        e = ClaimEntry.model_validate(table)
+    except ValidationError as err:
+        raise CatalogError(f"{path.name}: claim '{cid}' is invalid: "
+                           f"{format_validation_error(err)}.") from err
+    if e.id in seen:
+        raise CatalogError(f"{path.name}: claim id '{e.id}' is already used in "
+                           f"{seen[e.id]}; ids must be unique across files.")
+    if e.evaluator not in EVALUATORS:
+        raise CatalogError(f"{path.name}: claim '{e.id}' names evaluator '{e.evaluator}', "
+                           f"which is not registered.{did_you_mean(e.evaluator, EVALUATORS)}")
+    seen[e.id] = path.name
+    low = e.seed_value if e.seed_value is not None else e.seed_value_low
+    high = e.seed_value if e.seed_value is not None else e.seed_value_high
+    return Claim(
+        id=e.id, file=path.name, seed_file=e.seed_file, seed_title=e.seed_title,
+        section=e.section, claim=e.claim, seed_value=e.seed_value,
+        seed_low=float(low), seed_high=float(high),  # type: ignore[arg-type]
+        unit=e.unit, scenario=e.scenario, evaluator=e.evaluator,
+        params=tuple(sorted(e.params.items())), tolerance_frac=e.tolerance_frac,
+        compare=e.compare, expected_verdict=e.expected_verdict,
+        explanation_reproduced=e.explanation_reproduced,
+        explanation_differs=e.explanation_differs,
+    )
 
 
 def verdict_for(c: Claim, computed: float) -> Verdict:

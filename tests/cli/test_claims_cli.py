@@ -1,0 +1,63 @@
+"""CLI tests for ``tokenworks claims``: JSON shape, --id errors, docs/claims.md freshness."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tokenworks.cli.main import main
+
+DOCS = Path(__file__).parents[2] / "docs" / "claims.md"
+KEYS = {"id", "seed_file", "claim", "seed_value", "computed_value", "unit", "verdict",
+        "explanation", "section", "seed_title", "scenario", "tolerance_frac", "working"}
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    try:
+        main(list(argv))
+        code = 0
+    except SystemExit as e:
+        code = int(e.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_json_lists_every_claim_with_keys(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(capsys, "claims", "--json")
+    assert code == 0
+    rows = json.loads(out)
+    assert len(rows) >= 40
+    for row in rows:
+        assert KEYS <= set(row), row["id"]
+        assert row["verdict"] in ("reproduced", "differs")
+        assert isinstance(row["computed_value"], float)
+
+
+def test_id_filter(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(capsys, "claims", "--json", "--id", "h100-ridge-point")
+    assert code == 0
+    (row,) = json.loads(out)
+    assert row["id"] == "h100-ridge-point" and row["verdict"] == "reproduced"
+
+
+def test_unknown_id_exits_1_with_suggestion(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = _run(capsys, "claims", "--id", "kv-70b-128")
+    assert code == 1
+    assert "not in the ledger" in err and "Did you mean: kv-70b-128k" in err
+
+
+def test_table_renders(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(capsys, "claims", "--id", "kv-70b-128k")
+    assert code == 0
+    assert "kv-70b-128k" in out and "differs" in out and "42.9" in out
+
+
+def test_docs_page_is_up_to_date(capsys: pytest.CaptureFixture[str]) -> None:
+    """docs/claims.md must equal `tokenworks claims --markdown` (regenerate it if this fails:
+    tokenworks claims --markdown > docs/claims.md)."""
+    code, out, _ = _run(capsys, "claims", "--markdown")
+    assert code == 0
+    assert DOCS.exists(), "docs/claims.md is missing; generate it with tokenworks claims --markdown"
+    assert DOCS.read_text() == out

@@ -187,7 +187,7 @@ def test_load_claim_files_and_evaluate(tmp_path: Path) -> None:
 
 def test_duplicate_id_across_files(tmp_path: Path) -> None:
     a, b = _write(tmp_path, GOOD, "a.toml"), _write(tmp_path, GOOD, "b.toml")
-    with pytest.raises(CatalogError, match="already used in a.toml"):
+    with pytest.raises(CatalogError, match=r"already used in a\.toml"):
         load_claim_files([a, b])
 
 
@@ -222,7 +222,7 @@ def test_bad_placeholder_is_reported(tmp_path: Path) -> None:
 
 def test_params_type_checks() -> None:
     p = Params("c", {"n": "eight", "x": 1.5, "flag": 1})
-    with pytest.raises(CatalogError, match="params.n = 'eight' must be an integer"):
+    with pytest.raises(CatalogError, match=r"params\.n = 'eight' must be an integer"):
         p.int("n")
     with pytest.raises(CatalogError, match="must be true/false"):
         p.bool("flag")

@@ -30,7 +30,7 @@ def test_json_lists_every_claim_with_keys(capsys: pytest.CaptureFixture[str]) ->
     rows = json.loads(out)
     assert len(rows) >= 40
     for row in rows:
-        assert KEYS <= set(row), row["id"]
+        assert set(row) >= KEYS, row["id"]
         assert row["verdict"] in ("reproduced", "differs")
         assert isinstance(row["computed_value"], float)
 

@@ -135,7 +135,7 @@ def accelerator_table() -> str:
         rows.append(
             f"| {e.name} | {e.vendor} | {e.kind} | {e.launch_date} | {_fmt(bf16)} "
             f"| {_fmt(e.dense_fp8_tflops)} | {_fmt(e.dense_fp4_tflops)} "
-            f"| {_fmt(e.dense_int8_tops)} | {_fmt(e.memory_capacity_gb, 2).rstrip('0').rstrip('.')} "
+            f"| {_fmt(e.dense_int8_tops)} | {_fmt((e.memory_capacity_bytes / 1e9), 2).rstrip('0').rstrip('.')} "
             f"| {_fmt(_bw_tb(e), 3).rstrip('0').rstrip('.')} | {su} x {e.scaleup_domain_size} "
             f"| {_fmt(e.tdp_w)} |")
     note = ("\nbf16 column shows fp16 where only fp16 is published (Groq, Cerebras). "

@@ -42,8 +42,9 @@ def test_catalog_matches_inferencex_dense_table():
                 assert got == pytest.approx(float(r[col]), rel=0.02), (acc.name, prec)
         assert acc.memory_bytes_per_s / 1e12 == pytest.approx(float(r["memory_bw_tbps"]),
                                                               rel=0.02), acc.name
-        # GB200: InferenceX prints 192 GB (physical), the catalog 186 GB (usable): 5% band.
-        assert acc.memory_bytes / 1e9 == pytest.approx(float(r["memory_gb"]), rel=0.05)
+        # GB200: InferenceX prints 192 GB (physical), the catalog 186 GiB (usable): 5% band.
+        # HBM "GB" figures are binary (GiB); compare like with like.
+        assert acc.memory_bytes / 2**30 == pytest.approx(float(r["memory_gb"]), rel=0.05)
         assert acc.scaleup_bytes_per_s / 1e9 == pytest.approx(float(r["scaleup_bw_gbps"]),
                                                               rel=0.01), acc.name
         assert acc.scaleup_domain_size == int(r["scaleup_domain_gpus"])
@@ -57,7 +58,7 @@ def test_catalog_matches_inferencex_dense_table():
     ("tpu-v7 fp8 TFLOPS", lambda: get_accelerator("tpu-v7").dense_flops_per_s("fp8") / 1e12,
      4614),
     # 003 seed: "R200 (288 GB HBM ...)"; "Rubin CPX: 128GB GDDR7".
-    ("r200 HBM GB", lambda: get_accelerator("r200").memory_bytes / 1e9, 288),
+    ("r200 HBM GiB", lambda: get_accelerator("r200").memory_bytes / 2**30, 288),
     ("rubin-cpx GB", lambda: get_accelerator("rubin-cpx").memory_bytes / 1e9, 128),
     # 003 seed: "GB200 NVL72 rack consumes ~120kW"; "VR NVL144 CPX ... ~370 kW".
     ("gb200-nvl72 kW", lambda: get_system("gb200-nvl72").node_power_w / 1e3, 120),

@@ -36,13 +36,13 @@ def test_miss_suggests_close_names():
 
 def test_h100_golden_si():
     """H100 SXM datasheet: 3.35 TB/s HBM3 -> 3.35e12 B/s; 1,979 TFLOPS bf16 with sparsity
-    -> 989.4e12 FLOP/s dense; 80 GB -> 80e9 B; NVLink 900 GB/s bidirectional -> 450e9 B/s per
+    -> 989.4e12 FLOP/s dense; 80 GB of HBM is binary -> 80 × 2**30 B; NVLink 900 GB/s bidirectional -> 450e9 B/s per
     direction; 400 Gb/s NIC -> 400e9 / 8 = 50e9 B/s."""
     h = get_accelerator("h100-sxm")
     assert h.memory_bytes_per_s == pytest.approx(3.35e12)
     assert h.dense_flops_per_s("bf16") == pytest.approx(989.4e12)
     assert h.dense_flops_per_s("fp8") == pytest.approx(1978.9e12)
-    assert h.memory_bytes == pytest.approx(80e9)
+    assert h.memory_bytes == pytest.approx(80 * 2**30)
     assert h.scaleup_bytes_per_s == pytest.approx(450e9)
     assert h.scaleout_bytes_per_s == pytest.approx(50e9)
     assert h.tdp_w == 700

@@ -11,17 +11,18 @@ from tokenworks.perf import make_deployment, plan_memory
 
 
 def test_kv_capacity_llama31_8b_h100_hand_arithmetic() -> None:
-    """Llama-3.1-8B, 1× H100 (80 GB), bf16, utilization 0.9, 8192 batched tokens, 1024 seqs.
+    """Llama-3.1-8B, 1× H100 (80 GiB of HBM), bf16, utilization 0.9, 8192 batched tokens.
 
-    usable   = 80e9 × 0.9                                   = 72,000,000,000 B
+    usable   = 80 × 2**30 × 0.9                              = 77,309,411,328 B
     weights  = 8,030,261,248 params × 2 B                    = 16,060,522,496 B
     act      = 8192 tok × (2·4096 + (32+2·8)·128 + 2·14336) × 2 B = 704,643,072 B
                + logits 1024 × 128,256 × 4 B                 =   525,336,576 B
     overhead = 1 GiB (single GPU)                             = 1,073,741,824 B
-    KV left  = 72e9 − 16,060,522,496 − 1,229,979,648 − 1,073,741,824 = 53,635,756,032 B
+    KV left  = 77,309,411,328 − 16,060,522,496 − 1,229,979,648 − 1,073,741,824
+             = 58,945,167,360 B
     per tok  = 32 layers × 2 (K,V) × 8 heads × 128 × 2 B      = 131,072 B
-    blocks   = floor(53,635,756,032 / (131,072 × 16)) = 25,575 → 409,200 tokens
-    max seqs at 8192 tokens = floor(53,635,756,032 / (131,072 × 8192)) = 49
+    blocks   = floor(58,945,167,360 / (131,072 × 16)) = 28,107 → 449,712 tokens
+    max seqs at 8192 tokens = floor(58,945,167,360 / (131,072 × 8192)) = 54
     """
     m = get_model("llama-3.1-8b")
     p = plan_memory(m, make_deployment(m, "h100-sxm"), max_seq_len_tokens=8192)
@@ -29,9 +30,9 @@ def test_kv_capacity_llama31_8b_h100_hand_arithmetic() -> None:
     assert p.weight_bytes_per_gpu == 16_060_522_496
     assert p.activation_bytes_per_gpu == 704_643_072 + 525_336_576
     assert p.kv_bytes_per_token_per_gpu == 131_072
-    assert p.num_kv_blocks == 25_575
-    assert p.kv_capacity_tokens == 409_200
-    assert p.max_concurrent_sequences == 49
+    assert p.num_kv_blocks == 28_107
+    assert p.kv_capacity_tokens == 449_712
+    assert p.max_concurrent_sequences == 54
 
 
 def test_tp_splits_weights_and_kv() -> None:
@@ -59,7 +60,7 @@ def test_405b_bf16_on_one_h100_is_infeasible_with_suggestion() -> None:
         plan_memory(m, make_deployment(m, "h100-sxm"), max_seq_len_tokens=4096)
     msg = str(e.value)
     assert msg.startswith("llama-3.1-405b weights need 811.")
-    assert "72.0 GB usable each (80 GB × 0.90)" in msg
+    assert "77.3 GB usable each (80 GiB × 0.90)" in msg
     assert "Try tp=8, pp=2 (16 GPUs)" in msg
     assert "h200" in msg and "\n" not in msg
 

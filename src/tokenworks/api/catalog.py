@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
+from tokenworks.errors import ConfigError
 from tokenworks.hardware import PRECISIONS, list_accelerators, list_systems
 from tokenworks.model import (
     decode_flops_per_token,
@@ -16,7 +17,6 @@ from tokenworks.model import (
     prefill_flops,
     weight_bytes,
 )
-from tokenworks.errors import ConfigError
 
 
 def model_rows() -> list[dict[str, Any]]:

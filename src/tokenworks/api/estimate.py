@@ -189,7 +189,7 @@ def estimate(
         limited = "requested"
 
     cost = StepCostModel(arch, dep, cal)
-    cached = int(round(prefix_hit_frac * input_tokens))
+    cached = round(prefix_hit_frac * input_tokens)
     ttft_s = float(cost.prefill_time_s(input_tokens, cached_tokens=cached))
     mean_ctx = input_tokens + output_tokens / 2.0
     decode_step_s = float(cost.decode_step_time_s(batch_size, mean_ctx))

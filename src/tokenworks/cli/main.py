@@ -26,9 +26,17 @@ _err = Console(stderr=True)
 
 
 def _register_all() -> None:
-    from tokenworks.cli import catalog_cmds, claims_cmd, economics_cmds, estimate_cmd, simulate_cmds
+    from tokenworks.cli import (
+        calibrate_cmd,
+        catalog_cmds,
+        claims_cmd,
+        economics_cmds,
+        estimate_cmd,
+        simulate_cmds,
+    )
 
-    for module in (estimate_cmd, catalog_cmds, claims_cmd, economics_cmds, simulate_cmds):
+    for module in (estimate_cmd, catalog_cmds, simulate_cmds, calibrate_cmd, economics_cmds,
+                   claims_cmd):
         module.register(app)
 
 

@@ -2,7 +2,9 @@
 
 Units inside: FLOP/s, bytes, bytes/s, W, USD. The catalog (``data/accelerators.toml``)
 transcribes datasheet numbers as printed (TFLOPS, GB, TB/s, Gbit/s) and they are converted
-once here. Peak FLOPS are always *dense* (no 2:4 sparsity); key names say so.
+once here. HBM capacities are binary: an "80GB" H100 exposes 80 GiB (81,559 MiB usable per
+nvidia-smi in MLPerf system descriptions), so HBM parts are transcribed as
+``memory_capacity_gib``; LPDDR/SRAM/GDDR parts use decimal ``memory_capacity_gb``. Peak FLOPS are always *dense* (no 2:4 sparsity); key names say so.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pydantic import Field, model_validator
 
 from tokenworks.catalog import Sourced, data_path, read_toml, validate_entries
 from tokenworks.errors import CatalogError, InfeasibleError, unknown_name
-from tokenworks.units import BITS_PER_BYTE, GB, MB, TERA
+from tokenworks.units import BITS_PER_BYTE, GB, GIB, MB, TERA
 
 PRECISIONS = ("fp32", "tf32", "bf16", "fp16", "fp8", "fp6", "fp4", "int8", "int4")
 
@@ -40,7 +42,8 @@ class AcceleratorEntry(Sourced):
     dense_int8_tops: float | None = Field(default=None, gt=0)
     dense_int4_tops: float | None = Field(default=None, gt=0)
     memory_type: str
-    memory_capacity_gb: float = Field(gt=0)
+    memory_capacity_gb: float | None = Field(default=None, gt=0)
+    memory_capacity_gib: float | None = Field(default=None, gt=0)
     memory_bandwidth_tb_per_s: float | None = Field(default=None, gt=0)
     memory_bandwidth_gb_per_s: float | None = Field(default=None, gt=0)
     sram_capacity_mb: float | None = Field(default=None, gt=0)
@@ -55,8 +58,16 @@ class AcceleratorEntry(Sourced):
     rental_usd_per_hour_low: float | None = Field(default=None, gt=0)
     rental_usd_per_hour_high: float | None = Field(default=None, gt=0)
 
+    @property
+    def memory_capacity_bytes(self) -> float:
+        if self.memory_capacity_gib is not None:
+            return self.memory_capacity_gib * GIB
+        return self.memory_capacity_gb * GB  # type: ignore[operator]
+
     @model_validator(mode="after")
     def _one_bandwidth(self) -> AcceleratorEntry:
+        if (self.memory_capacity_gb is None) == (self.memory_capacity_gib is None):
+            raise ValueError("give exactly one of memory_capacity_gb or memory_capacity_gib")
         if (self.memory_bandwidth_tb_per_s is None) == (self.memory_bandwidth_gb_per_s is None):
             raise ValueError(
                 "give exactly one of memory_bandwidth_tb_per_s or memory_bandwidth_gb_per_s"
@@ -155,7 +166,7 @@ def _to_spec(e: AcceleratorEntry) -> Accelerator:
     return Accelerator(
         name=e.name, display_name=e.display_name, vendor=e.vendor, kind=e.kind,
         launch_date=e.launch_date, peak_flops_per_s=tuple(peaks), memory_type=e.memory_type,
-        memory_bytes=e.memory_capacity_gb * GB, memory_bytes_per_s=bw,
+        memory_bytes=e.memory_capacity_bytes, memory_bytes_per_s=bw,
         sram_bytes=None if e.sram_capacity_mb is None else e.sram_capacity_mb * MB,
         sram_bytes_per_s=None if e.sram_bandwidth_tb_per_s is None
         else e.sram_bandwidth_tb_per_s * 1e12,

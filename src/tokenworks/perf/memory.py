@@ -154,7 +154,7 @@ def plan_memory(
         total_w = weights * dep.num_gpus
         msg = (f"{model.name} weights need {total_w / GB:.1f} GB at {dep.weights_dtype} "
                f"({weights / GB:.1f} GB per GPU); {dep.num_gpus}× {acc.name} offer "
-               f"{usable / GB:.1f} GB usable each ({acc.memory_bytes / GB:.0f} GB × "
+               f"{usable / GB:.1f} GB usable each ({acc.memory_bytes / GIB:.0f} GiB × "
                f"{gpu_memory_utilization_frac:.2f}) of which {(act + overhead) / GB:.1f} GB go "
                f"to activations and engine overhead, at tp={dep.tp}, pp={dep.pp}. ")
         raise InfeasibleError(msg + _suggestion(model, dep, usable, act + overhead))

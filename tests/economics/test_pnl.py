@@ -73,3 +73,10 @@ def test_bad_market_inputs():
         _market(reserved_share_frac=0.8, spot_share_frac=0.5)
     with pytest.raises(ConfigError, match="on_demand_usd_per_hour = -1"):
         _market(on_demand_usd_per_hour=-1)
+
+
+def test_take_or_pay_floor():
+    """Take-or-pay at 60% of capacity: year-1 usage of 30% is billed as 60%."""
+    m = _market(utilization_year1_frac=0.3, utilization_mature_frac=0.7, take_or_pay_frac=0.6)
+    assert m.utilization(1) == pytest.approx(0.6)
+    assert m.utilization(3) == pytest.approx(0.7)

@@ -113,3 +113,13 @@ def test_grids():
     assert 0 < get_grid("norway").carbon_g_per_kwh < get_grid("india").carbon_g_per_kwh
     with pytest.raises(UnknownNameError, match="Did you mean"):
         get_grid("frnace")
+
+
+def test_public_api_pinned():
+    import tokenworks.economics as econ
+
+    assert sorted(econ.__all__) == econ.__all__
+    for name in econ.__all__:
+        assert hasattr(econ, name)
+    assert {"tco_per_accelerator_hour", "usd_per_million_tokens", "energy_per_token_j",
+            "accelerator_power_w", "default_usd_per_gpu_hour", "split_gpu_hour"} <= set(econ.__all__)

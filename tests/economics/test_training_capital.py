@@ -66,3 +66,20 @@ def test_token_revenue_multiple():
     assert r.revenue_usd == pytest.approx(31_536)
     assert r.revenue_multiple == pytest.approx(3.1536)
     assert breakeven_tokens_per_s(usd_per_hour=3.6, usd_per_mtok=1.0) == pytest.approx(1000)
+
+
+def test_compare_capital_scenarios():
+    from tokenworks.economics.capital import compare_capital_scenarios
+
+    rows = compare_capital_scenarios({
+        "bull": dict(cfo_usd_per_year=450e9, years=7, gpu_revenue_usd_per_year=150e9,
+                     actual_ai_revenue_usd_per_year=100e9),
+        "bear": dict(cfo_usd_per_year=450e9, years=5, spv_multiple=0.5,
+                     gpu_revenue_usd_per_year=150e9, actual_ai_revenue_usd_per_year=100e9),
+    })
+    bull, bear = rows
+    assert bull.ceiling.total_usd > bear.ceiling.total_usd
+    # $6.75T ceiling / $500B yearly gap = 13.5 years of the gap.
+    assert bull.years_of_gap_covered == pytest.approx(13.5)
+    with pytest.raises(ConfigError, match="unknown key"):
+        compare_capital_scenarios({"x": dict(cfo=1.0)})

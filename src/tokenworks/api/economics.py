@@ -334,9 +334,21 @@ def _tco_total(t: TcoInputs) -> float:
     return tco_per_accelerator_hour(t).total_usd_per_hour
 
 
+def _project_irr(t: TcoInputs) -> float:
+    """Project IRR of 100 accelerators rented at the catalog price with flat market defaults."""
+    price, _ = default_usd_per_gpu_hour(t.accelerator)
+    m = MarketInputs(on_demand_usd_per_hour=price,
+                     price_decline_frac_per_year=finance_default("price_decline_frac_per_year"),
+                     utilization_year1_frac=t.utilization_frac,
+                     utilization_mature_frac=t.utilization_frac)
+    irr = neocloud_pnl(t, m, num_accelerators=100).project_irr_frac
+    return float("nan") if irr is None else irr
+
+
 SENSITIVITY_METRICS = {"tco_usd_per_hour": _tco_total,
                        "breakeven_usd_per_sold_hour":
-                           lambda t: tco_per_accelerator_hour(t).breakeven_usd_per_sold_hour}
+                           lambda t: tco_per_accelerator_hour(t).breakeven_usd_per_sold_hour,
+                       "project_irr_frac": _project_irr}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

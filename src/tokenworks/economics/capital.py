@@ -124,3 +124,34 @@ def breakeven_tokens_per_s(*, usd_per_hour: float, usd_per_mtok: float) -> float
     """Throughput at which token revenue equals an hourly cost."""
     check_range("usd_per_mtok", usd_per_mtok, low=0, low_inclusive=False, unit="$/Mtok")
     return usd_per_hour / HOUR / (usd_per_mtok / MILLION)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CapitalScenario:
+    name: str
+    ceiling: CapitalCeiling
+    gap: RevenueGap
+    years_of_gap_covered: float  # ceiling / yearly revenue gap
+
+
+def compare_capital_scenarios(scenarios: dict[str, dict[str, float]]) -> tuple[CapitalScenario, ...]:
+    """Ceiling and revenue gap for named scenarios; each dict holds the keyword arguments of
+    ``capital_ceiling`` and ``revenue_gap`` (keys are routed by name)."""
+    ceiling_keys = {"cfo_usd_per_year", "years", "reinvest_frac", "spv_multiple", "leverage_x_cfo"}
+    gap_keys = {"gpu_revenue_usd_per_year", "gpu_share_of_dc_cost_frac",
+                "end_user_gross_margin_frac", "actual_ai_revenue_usd_per_year"}
+    out = []
+    for name, kw in scenarios.items():
+        unknown = set(kw) - ceiling_keys - gap_keys
+        if unknown:
+            from tokenworks.errors import ConfigError
+
+            raise ConfigError(f"scenario '{name}': unknown key(s) {sorted(unknown)}; valid: "
+                              f"{', '.join(sorted(ceiling_keys | gap_keys))}.")
+        c = capital_ceiling(**{k: v for k, v in kw.items() if k in ceiling_keys})
+        g = revenue_gap(**{k: v for k, v in kw.items() if k in gap_keys})
+        yearly_gap = g.gap_usd_per_year if g.gap_usd_per_year else g.required_revenue_usd_per_year
+        out.append(CapitalScenario(name=name, ceiling=c, gap=g,
+                                   years_of_gap_covered=(c.total_usd / yearly_gap
+                                                         if yearly_gap > 0 else float("inf"))))
+    return tuple(out)

@@ -39,12 +39,13 @@ class MarketInputs:
     spot_share_frac: float = 0.1
     spot_discount_frac: float = 0.6
     price_multipliers: tuple[float, ...] = ()  # extra market-price shocks by year (1 = none)
+    take_or_pay_frac: float = 0.0  # share of capacity billed whatever the usage (a floor)
 
     def __post_init__(self) -> None:
         check_range("on_demand_usd_per_hour", self.on_demand_usd_per_hour, low=0, unit="$/h")
         for n in ("price_decline_frac_per_year", "utilization_year1_frac",
                   "utilization_mature_frac", "reserved_share_frac", "reserved_discount_frac",
-                  "spot_share_frac", "spot_discount_frac"):
+                  "spot_share_frac", "spot_discount_frac", "take_or_pay_frac"):
             check_range(n, getattr(self, n), low=0, high=1)
         if self.reserved_share_frac + self.spot_share_frac > 1:
             raise ConfigError(
@@ -55,12 +56,15 @@ class MarketInputs:
             raise ConfigError("contract_years and ramp_years must be >= 1.")
 
     def utilization(self, year: int) -> float:
-        """Utilization in ``year`` (1-based): linear ramp from year 1 to mature."""
+        """Billed utilization in ``year`` (1-based): linear ramp from year 1 to mature, never
+        below the take-or-pay floor (customers pay for committed capacity they leave idle)."""
         if year >= self.ramp_years + 1 or self.ramp_years == 0:
-            return self.utilization_mature_frac
-        t = (year - 1) / self.ramp_years
-        return self.utilization_year1_frac + t * (
-            self.utilization_mature_frac - self.utilization_year1_frac)
+            u = self.utilization_mature_frac
+        else:
+            t = (year - 1) / self.ramp_years
+            u = self.utilization_year1_frac + t * (
+                self.utilization_mature_frac - self.utilization_year1_frac)
+        return max(u, self.take_or_pay_frac)
 
     def market_price(self, year: int) -> float:
         shock = self.price_multipliers[year - 1] if year - 1 < len(self.price_multipliers) else 1.0

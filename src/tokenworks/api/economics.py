@@ -334,21 +334,24 @@ def _tco_total(t: TcoInputs) -> float:
     return tco_per_accelerator_hour(t).total_usd_per_hour
 
 
-def _project_irr(t: TcoInputs) -> float:
-    """Project IRR of 100 accelerators rented at the catalog price with flat market defaults."""
+def _project_npv(t: TcoInputs) -> float:
+    """Project NPV per accelerator ($), rented at the catalog price with market defaults.
+
+    NPV rather than IRR: for a project that never pays back, IRR is not monotonic in its
+    inputs (a larger salvage value weighs enormously at a -50% rate).
+    """
     price, _ = default_usd_per_gpu_hour(t.accelerator)
     m = MarketInputs(on_demand_usd_per_hour=price,
                      price_decline_frac_per_year=finance_default("price_decline_frac_per_year"),
                      utilization_year1_frac=t.utilization_frac,
                      utilization_mature_frac=t.utilization_frac)
-    irr = neocloud_pnl(t, m, num_accelerators=100).project_irr_frac
-    return float("nan") if irr is None else irr
+    return neocloud_pnl(t, m, num_accelerators=100).npv_usd / 100
 
 
 SENSITIVITY_METRICS = {"tco_usd_per_hour": _tco_total,
                        "breakeven_usd_per_sold_hour":
                            lambda t: tco_per_accelerator_hour(t).breakeven_usd_per_sold_hour,
-                       "project_irr_frac": _project_irr}
+                       "project_npv_usd_per_accelerator": _project_npv}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -318,7 +318,7 @@ def _axis(spec: str | None) -> tuple[str, list[float]] | None:
 
 
 def sensitivity_command(
-    metric: Annotated[str, typer.Option("--metric", help="tco_usd_per_hour, breakeven_usd_per_sold_hour or project_irr_frac.")] = "tco_usd_per_hour",
+    metric: Annotated[str, typer.Option("--metric", help="tco_usd_per_hour, breakeven_usd_per_sold_hour or project_npv_usd_per_accelerator.")] = "tco_usd_per_hour",
     vary: Annotated[list[str] | None, typer.Option("--vary", help="Input to vary (repeatable; default all).")] = None,
     low: Annotated[float, typer.Option("--low", help="Low multiplier.")] = 0.8,
     high: Annotated[float, typer.Option("--high", help="High multiplier.")] = 1.2,

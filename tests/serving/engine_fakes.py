@@ -34,6 +34,7 @@ def make_replica(env: Environment, *, blocks: int = 4096, block_size: int = 16,
                  cost=None, replica_id: int = 0, finished: list | None = None,
                  on_prefill_done=None, **config) -> Replica:
     finished = finished if finished is not None else []
+    config.setdefault("max_num_seqs", min(256, config.get("max_num_batched_tokens", 8192)))
     return Replica(replica_id=replica_id, env=env, cost=cost or AffineCost(),
                    kv_capacity_blocks=blocks, kv_block_size_tokens=block_size,
                    kv_bytes_per_token=1e5, config=ReplicaConfig(**config),

@@ -105,7 +105,7 @@ class SchedulerSection(_Section):
     max_num_batched_tokens: PosInt = 8192
     max_num_seqs: PosInt = 256
     chunked_prefill: bool = True
-    policy: Literal["prefill_first", "decode_first"] = "prefill_first"
+    policy: Literal["prefill_first", "decode_first"] = "decode_first"
     preemption: Literal["recompute", "swap"] = "recompute"
     queue: Literal["fcfs", "priority"] = "fcfs"
     watermark_frac: Frac = 0.01
@@ -204,7 +204,7 @@ class PriceSection(_Section):
 
 class SimulationSection(_Section):
     drain_limit_s: PosFloat = 600.0
-    sample_interval_s: PosFloat = 1.0
+    sample_interval_s: PosFloat | None = None  # None: arrival span / 1000, at least 1 s
     max_requests: PosInt | None = None
 
 

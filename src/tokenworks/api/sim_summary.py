@@ -19,6 +19,7 @@ from tokenworks.api.scenario import Scenario
 from tokenworks.api.sim_result import stats
 from tokenworks.economics.power import accelerator_power_w, host_overhead_frac
 from tokenworks.economics.token_cost import default_usd_per_gpu_hour
+from tokenworks.errors import ConfigError
 from tokenworks.serving.agentic import CpuPool
 from tokenworks.serving.agentic import session_summary as _sessions
 from tokenworks.units import HOUR, MILLION
@@ -54,13 +55,17 @@ def _value(attr: Any) -> Any:
     return attr() if callable(attr) else attr
 
 
-def _price(sc: Scenario, plans) -> tuple[float, str]:
+def _price(sc: Scenario, plans) -> tuple[float | None, str]:
+    """$/GPU-hour (GPU-weighted over pools) and its source; None when no catalog has one."""
     if sc.spec.price is not None:
         return sc.spec.price.usd_per_gpu_hour, "scenario price.usd_per_gpu_hour"
-    # Weighted by GPUs when the pools run on different accelerators.
     total, sources, gpus = 0.0, [], 0
     for p in plans:
-        usd, src = default_usd_per_gpu_hour(p.accelerator)
+        try:
+            usd, src = default_usd_per_gpu_hour(p.accelerator)
+        except ConfigError:
+            return None, (f"no rental price for {p.accelerator.name} in the catalogs; set "
+                          f"price.usd_per_gpu_hour in the scenario")
         total += usd * p.num_gpus
         gpus += p.num_gpus
         sources.append(f"{p.accelerator.name}: {src}")
@@ -105,7 +110,9 @@ def summarize(*, sc: Scenario, seed: int, plans, pools, requests: pa.Table, time
     num_gpus = sum(p.num_gpus for p in plans)
     usd_h, price_src = _price(sc, plans)
     gpu_hours = num_gpus * duration / HOUR
-    cost = gpu_hours * usd_h
+    cost = None if usd_h is None else gpu_hours * usd_h
+    if usd_h is None:
+        warnings.append(f"cost not computed: {price_src}.")
     energy = node_energy = 0.0
     replicas = []
     by_id = {r.replica_id: (p, r) for p, pool in zip(plans, pools, strict=True)
@@ -163,7 +170,8 @@ def summarize(*, sc: Scenario, seed: int, plans, pools, requests: pa.Table, time
         "num_preemptions": int(sum(s.num_preemptions for s in stats_list)),
         "num_gpus": num_gpus, "gpu_hours": gpu_hours, "usd_per_gpu_hour": usd_h,
         "price_source": price_src, "cost_usd": cost,
-        "usd_per_million_output_tokens": cost / total_out * MILLION if total_out else None,
+        "usd_per_million_output_tokens": cost / total_out * MILLION
+        if total_out and cost is not None else None,
         "energy_j": energy, "node_energy_j": node_energy,
         "joules_per_output_token": energy / total_out if total_out else None,
         "replicas": replicas,

@@ -125,7 +125,12 @@ def simulate(scenario: Scenario | ScenarioFile | dict | str | Path, *, seed: int
     def active() -> bool:
         return not (driver.done and cluster.num_outstanding == 0)
 
-    cluster.start_sampling(spec.simulation.sample_interval_s, active)
+    interval = spec.simulation.sample_interval_s
+    if interval is None:
+        # NOTE: about 1,000 samples over the arrival span, for performance (a sample costs a
+        # pass over the replicas).
+        interval = max(1.0, float(table.start_at_s.max()) / 1000.0)
+    cluster.start_sampling(interval, active)
     hit_drain_limit = _run(env, driver, cluster, drain)
     if progress is not None:
         progress(state["done"], expected)

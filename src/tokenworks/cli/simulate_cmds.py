@@ -104,7 +104,8 @@ def render_summary(result: SimulationResult) -> None:
     rows += [
         ("preemptions", f"{s['num_preemptions']:,}"),
         ("peak queue (requests)", f"{s['queue']['max_outstanding']:,}"),
-        ("$ per GPU-hour", f"{s['usd_per_gpu_hour']:.2f}"),
+        ("$ per GPU-hour", "—" if s["usd_per_gpu_hour"] is None
+         else f"{s['usd_per_gpu_hour']:.2f}"),
         ("$ per million output tokens", "—" if s["usd_per_million_output_tokens"] is None
          else f"{s['usd_per_million_output_tokens']:,.3f}"),
         ("energy (accelerators)", f"{s['energy_j'] / KWH:,.2f} kWh"),

@@ -7,7 +7,6 @@ one-line working in display units. Registered in ``registry.EVALUATORS`` on impo
 
 from __future__ import annotations
 
-import math
 from dataclasses import replace
 
 from tokenworks.api.claims.registry import Computed, Params, evaluator
@@ -58,16 +57,6 @@ def weights(p: Params) -> Computed:
     return Computed(value=wb, working=(
         f"{arch.name}: {pc.total / 1e9:.2f} B params at {dtype} "
         f"({get_dtype(dtype).bits:g} bits for linear layers) = {wb / GB:.1f} GB"))
-
-
-@evaluator("weight_bytes_ratio")
-def weights_ratio(p: Params) -> Computed:
-    """Weight bytes at ``dtype`` ÷ weight bytes at ``base_dtype``."""
-    arch = get_model(p.str("model"))
-    a, b = p.str("dtype"), p.str("base_dtype")
-    wa, wb = weight_bytes(arch, a), weight_bytes(arch, b)
-    return Computed(value=wa / wb, working=(
-        f"{arch.name}: {wa / GB:.1f} GB at {a} ÷ {wb / GB:.1f} GB at {b} = {wa / wb:.3f}"))
 
 
 @evaluator("kv_dtype_ratio")
@@ -147,58 +136,6 @@ def free_memory(p: Params) -> Computed:
     return Computed(value=free, working=(
         f"{n} × {acc.memory_bytes / GB:.0f} GB ({acc.name}) − {wb / GB:.1f} GB weights "
         f"({arch.name}, {dtype}) = {free / GB:.1f} GB"))
-
-
-def kv_capacity_sequences(arch: ModelArch, *, hardware: str, num_gpus: int, weights_dtype: str,
-                          kv_dtype: str, context_tokens: int, usable_frac: float) -> tuple[
-                              int, float, float]:
-    """(sequences, free bytes, KV bytes per sequence) when free HBM holds only KV cache."""
-    acc = get_accelerator(hardware)
-    free = num_gpus * acc.memory_bytes * usable_frac - weight_bytes(arch, weights_dtype)
-    per_seq = kv_cache_bytes(arch, kv_dtype, context_tokens)
-    return max(0, math.floor(free / per_seq)), free, per_seq
-
-
-@evaluator("max_batch_by_kv")
-def max_batch_by_kv(p: Params) -> Computed:
-    """floor((num_gpus × HBM × usable_frac − weights) / KV per sequence).
-
-    ``usable_frac`` defaults to 1.0, the seed's "free memory after weights" accounting; the
-    estimator's engine-like plan (0.9 utilisation, activation reserve) is shown for reference.
-    """
-    arch = get_model(p.str("model"))
-    hw = p.str("hardware")
-    n = p.int("num_gpus")
-    wd, kd = p.str("weights_dtype"), p.str("kv_dtype")
-    ctx = p.int("context_tokens")
-    frac = p.float("usable_frac", 1.0)
-    seqs, free, per_seq = kv_capacity_sequences(arch, hardware=hw, num_gpus=n, weights_dtype=wd,
-                                                kv_dtype=kd, context_tokens=ctx,
-                                                usable_frac=frac)
-    return Computed(value=float(seqs), working=(
-        f"{free / GB:.1f} GB free on {n}× {hw} (×{frac:g} usable, minus {wd} weights) ÷ "
-        f"{per_seq / GB:.2f} GB KV per {ctx:,}-token sequence ({kd}) = {seqs} sequences"))
-
-
-@evaluator("max_batch_ratio")
-def max_batch_ratio(p: Params) -> Computed:
-    """KV-capacity batch on ``hardware`` ÷ on ``base_hardware`` (same model, GPUs, context)."""
-    arch = get_model(p.str("model"))
-    n = p.int("num_gpus")
-    wd, kd = p.str("weights_dtype"), p.str("kv_dtype")
-    ctx = p.int("context_tokens")
-    frac = p.float("usable_frac", 1.0)
-    a, fa, per = kv_capacity_sequences(arch, hardware=p.str("hardware"), num_gpus=n,
-                                       weights_dtype=wd, kv_dtype=kd, context_tokens=ctx,
-                                       usable_frac=frac)
-    b, fb, _ = kv_capacity_sequences(arch, hardware=p.str("base_hardware"), num_gpus=n,
-                                     weights_dtype=wd, kv_dtype=kd, context_tokens=ctx,
-                                     usable_frac=frac)
-    if b == 0:
-        raise CatalogError("max_batch_ratio: the base hardware holds no sequence; pick another.")
-    return Computed(value=a / b, working=(
-        f"{p.str('hardware')}: {fa / GB:.0f} GB free → {a} seqs; {p.str('base_hardware')}: "
-        f"{fb / GB:.0f} GB free → {b} seqs ({per / GB:.2f} GB each) → {a / b:.1f}×"))
 
 
 @evaluator("kv_transfer")

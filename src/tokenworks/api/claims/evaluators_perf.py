@@ -19,6 +19,7 @@ import numpy as np
 
 from tokenworks.api.claims.registry import Computed, Params, evaluator
 from tokenworks.api.estimate import Estimate, estimate
+from tokenworks.dtypes import get_dtype
 from tokenworks.errors import CatalogError
 from tokenworks.hardware import get_accelerator
 from tokenworks.model import (
@@ -30,7 +31,6 @@ from tokenworks.model import (
     get_model,
     kv_bytes_per_token,
     moe_saturation_tokens,
-    param_counts,
     prefill_flops,
     prefill_intensity,
     weight_bytes,
@@ -349,8 +349,6 @@ def edge_max_params(p: Params) -> Computed:
     dtype = p.str("dtype")
     rate = p.float("min_tokens_per_s")
     mem_frac = p.float("memory_frac")
-    from tokenworks.dtypes import get_dtype
-
     bpp = get_dtype(dtype).bytes
     by_bw = acc.memory_bytes_per_s / rate / bpp
     by_mem = acc.memory_bytes * mem_frac / bpp
@@ -362,11 +360,3 @@ def edge_max_params(p: Params) -> Computed:
         f"= {by_bw / 1e9:.1f} B params; memory {acc.memory_bytes / GB:.0f} GB × {mem_frac:g} → "
         f"{by_mem / 1e9:.1f} B; compute needed 2·N·rate = {ops_needed / TERA:.2f} TOPS of "
         f"{npu / TERA:.0f} NPU TOPS"))
-
-
-@evaluator("active_param_fraction")
-def active_param_fraction(p: Params) -> Computed:
-    arch = get_model(p.str("model"))
-    pc = param_counts(arch)
-    return Computed(value=pc.active / pc.total, working=(
-        f"{arch.name}: {pc.active / 1e9:.1f} B active ÷ {pc.total / 1e9:.1f} B total"))

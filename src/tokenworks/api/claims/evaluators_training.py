@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from tokenworks.api.claims.registry import Computed, Params, evaluator
 from tokenworks.errors import CatalogError
-from tokenworks.hardware import get_accelerator, get_system
+from tokenworks.hardware import get_accelerator
 from tokenworks.model import get_model, training_flops
-from tokenworks.units import DAY, GB, HOUR, MILLION, MW, PETA, TB, TERA, YEAR
+from tokenworks.units import DAY, GB, HOUR, MILLION, PETA, TB, TERA, YEAR
 
 
 def train_flops(p: Params, prefix: str = "") -> tuple[float, str]:
@@ -174,27 +174,3 @@ def accelerator_spec_ratio(p: Params) -> Computed:
     va, wa = _spec(p.str("hardware"), field)
     vb, wb = _spec(p.str("base_hardware"), field)
     return Computed(value=va / vb, working=f"catalog: {wa} ÷ {wb} = {va / vb:.2f}×")
-
-
-@evaluator("catalog_system_power")
-def system_power(p: Params) -> Computed:
-    """A catalog system's node or rack power (``field = node_power_w | rack_power_w``)."""
-    s = get_system(p.str("system"))
-    field = p.str("field")
-    v = getattr(s, field, None)
-    if field not in ("node_power_w", "rack_power_w") or v is None:
-        raise CatalogError(f"system {s.name} has no '{field}'; use node_power_w or rack_power_w.")
-    return Computed(value=float(v), working=f"catalog: {s.display_name}: {field} = {v / 1e3:.1f} kW")
-
-
-@evaluator("cluster_power")
-def cluster_power(p: Params) -> Computed:
-    """Facility power of ``num_gpus`` GPUs: nodes × catalog node power × PUE."""
-    s = get_system(p.str("system"))
-    n = p.int("num_gpus")
-    pue = p.float("pue")
-    nodes = n / s.num_accelerators
-    w = nodes * s.node_power_w * pue
-    return Computed(value=w, working=(
-        f"{n:,} GPUs ÷ {s.num_accelerators} per {s.name} node × {s.node_power_w / 1e3:.1f} kW × "
-        f"PUE {pue:g} = {w / MW:.0f} MW"))

@@ -168,6 +168,15 @@ def fmt(x: float) -> str:
     return f"{x:.3g}"
 
 
+def with_unit(number: str, unit: str) -> str:
+    """'6.2×', '26%', '42.9 GB'."""
+    if unit == "x":
+        return f"{number}×"
+    if unit == "%":
+        return f"{number}%"
+    return f"{number} {unit}"
+
+
 def seed_text(c: Claim) -> str:
     if c.is_range:
         return f"{fmt(c.seed_low)}–{fmt(c.seed_high)}"
@@ -265,8 +274,8 @@ def evaluate_claim(c: Claim) -> ClaimResult:
     verdict = verdict_for(c, computed)
     ratio = _ratio(c, computed)
     text = c.explanation_reproduced if verdict == "reproduced" else c.explanation_differs
-    fill = {"computed": f"{fmt(computed)} {c.unit}", "seed": f"{seed_text(c)} {c.unit}",
-            "ratio": f"{ratio:.2f}×"}
+    fill = {"computed": with_unit(fmt(computed), c.unit),
+            "seed": with_unit(seed_text(c), c.unit), "ratio": f"{ratio:.2f}×"}
     try:
         explanation = text.format_map(fill)
     except (KeyError, IndexError, ValueError) as e:

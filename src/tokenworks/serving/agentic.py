@@ -57,6 +57,8 @@ def generate_agentic(spec: AgenticSpec, rng: np.random.Generator) -> SessionTabl
         pid, ptok = choose_prefixes(spec.shared_prefix, rng, n)
     else:
         pid = ptok = np.zeros(n, np.int64)
+    # ASSUMPTION: every call after the first sees the whole previous context plus the tool's
+    # result (ReAct-style agents append, they do not summarise or truncate).
     new = sample_tokens(spec.tool_result_tokens, rng, total)
     new[first] = sample_tokens(spec.first_prompt_tokens, rng, n)
     out = sample_tokens(spec.output_tokens, rng, total)
@@ -82,6 +84,8 @@ class CpuPool:
         self._queue: deque[tuple[float, float, Callable[[], None]]] = deque()
 
     def run(self, service_s: float, done: Callable[[], None]) -> None:
+        # ASSUMPTION: one tool call occupies one core for its whole service time (no
+        # multi-threaded tools, no I/O overlap); waiting calls are served FCFS.
         if service_s <= 0.0:
             done()
             return

@@ -75,13 +75,16 @@ class Cluster:
         src = req.prefill_replica_id if req.prefill_replica_id is not None else req.replica_id
         link = prefill.links[_local_index(prefill, src)]
         self.num_in_transfer += 1
-        # The KV of every prompt token (and the first output token) moves once.
+        # ASSUMPTION: the KV of every prompt token and of the first output token moves once,
+        # after the prefill ends (no layer-by-layer streaming overlap as in Splitwise/Mooncake).
         num_bytes = (req.prompt_tokens + 1) * prefill.kv_bytes_per_token
         link.send(num_bytes, lambda: self._kv_arrived(req))
 
     def _kv_arrived(self, req: Request) -> None:
         self.num_in_transfer -= 1
         decode = self.pools[1]
+        # ASSUMPTION: the decode replica is chosen when the KV arrives (pull model); the KV is
+        # buffered off-HBM until the decode replica has room.
         i = decode.router.choose(req, decode.replicas)
         decode.replicas[i].submit(req)
 

@@ -126,6 +126,8 @@ class SessionDriver:
         prompt = (context + new) if tb.extends_context else int(tb.prefix_tokens[s]) + new
         out = int(tb.output_tokens[t])
         rid = self.num_submitted
+        # ASSUMPTION: a zero-length prompt or output (possible in traces) is served as 1 token;
+        # every engine samples at least one token per request.
         req = Request(request_id=rid, arrived_at_s=self.env.now_s, prompt_tokens=max(prompt, 1),
                       output_tokens=max(out, 1), prefix_hashes=self._hashes(s, t, rid, prompt, out),
                       prefix_block_tokens=self.block_tokens, session_id=s)
@@ -143,7 +145,8 @@ class SessionDriver:
         if not self.hash_blocks:
             return ()
         b = self.block_tokens
-        # Generated tokens extend the context of the next turn, so cover them too.
+        # ASSUMPTION: generated tokens become part of the next turn's prompt verbatim (chat
+        # templates re-encode them identically), so their full blocks are hashed too.
         total = prompt + out if tb.extends_context else prompt
         num_blocks = total // b
         shared = int(tb.prefix_tokens[s]) // b if tb.prefix_tokens[s] else 0

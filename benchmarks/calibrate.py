@@ -47,10 +47,10 @@ from tokenworks.perf import (
     CalibrationOverride,
     Deployment,
     StepCostModel,
-    causal_pairs,
     make_deployment,
     plan_memory,
     save_calibration,
+    steady_state,
 )
 
 VAL = Path("/work/shared/validation")
@@ -102,12 +102,7 @@ def max_offline_batch(model: ModelArch, dep: Deployment, isl: int, osl: int) -> 
 
 def offline_tok_s(cost: StepCostModel, batch: int, isl: int, osl: int) -> float:
     """Steady-state output tokens/s of one replica holding ``batch`` sequences."""
-    rate = batch / osl  # prompts admitted per step
-    step = cost.step_time_s(num_prefill_tokens=rate * isl,
-                            prefill_attention_pairs=rate * causal_pairs(isl, 0),
-                            prefill_kv_tokens=rate * isl, num_decode_seqs=batch,
-                            decode_kv_tokens=batch * (isl + osl / 2.0))
-    return batch / step
+    return steady_state(cost, batch=batch, input_tokens=isl, output_tokens=osl).output_tokens_per_s
 
 
 def load_trt_cases() -> tuple[list[Case], list[str]]:

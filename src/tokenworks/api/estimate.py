@@ -5,15 +5,16 @@ as an engine would make it, zero-load TTFT, TPOT at a batch, throughput, $/M tok
 and which resource bounds each phase. Units: SI inside (s, bytes, W, J, USD); display units only
 in the CLI.
 
-Steady state (continuous batching, offline max load) for a replica holding ``B`` sequences of
-``I`` input and ``O`` output tokens: in the time the batch emits ``B·O`` tokens it also prefills
-``B`` new prompts (Orca, OSDI'22; vLLM continuous batching), so
+Steady state (continuous batching with chunked prefill, offline max load) is computed by
+``tokenworks.perf.steady_state``: a replica holding ``B`` sequences of ``I`` input and ``O``
+output tokens decodes one token for each per step and prefills, mixed into the same step, the
+``B/O`` prompts that replace finished sequences (Orca, OSDI'22; Sarathi-Serve, OSDI'24), so
 
-    cycle_s = B · prefill_s(I, cached = h·I) + O · decode_step_s(B, I + O/2)
-    output_tokens_per_s = B · O / cycle_s          (per replica)
+    output_tokens_per_s = B / step_s   (per replica),   TPOT = step_s.
 
-and the mean time between a sequence's tokens is ``cycle_s / O`` (prefill work interleaves with
-decode steps, as with chunked prefill; Sarathi-Serve, OSDI'24).
+The calibration fit (``benchmarks/calibrate.py``) uses the same function, so the fitted
+efficiencies mean the same thing here. Input tokens are priced by the prefill share of the
+step's time, output tokens by the rest (the seeds' prefill/decode cost decomposition).
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ from tokenworks.perf import (
     load_calibration,
     make_deployment,
     plan_memory,
+    steady_state,
+    token_budget_batch,
 )
 from tokenworks.units import HOUR, MILLION
 
@@ -40,6 +43,10 @@ from tokenworks.units import HOUR, MILLION
 # (vLLM V1 default max_num_seqs is 1024 on datacenter GPUs for the OpenAI server; TensorRT-LLM
 # max_batch_size defaults to 2048 in trtllm-bench). Overridable with max_num_seqs.
 DEFAULT_MAX_NUM_SEQS = 1024
+# ASSUMPTION: a step holds at most 8,192 tokens (decode + prefill chunks), the
+# max_num_batched_tokens / max_num_tokens default of vLLM's throughput mode and of
+# TensorRT-LLM's BuildConfig; it caps the steady-state batch (see perf.steady).
+DEFAULT_MAX_NUM_BATCHED_TOKENS = 8192
 MAX_TOKENS = 10_000_000
 
 
@@ -70,7 +77,7 @@ class Estimate:
     max_concurrent_sequences: int
     # the batch
     batch_size: int
-    batch_limited_by: Literal["requested", "kv_capacity", "max_num_seqs"]
+    batch_limited_by: Literal["requested", "kv_capacity", "max_num_seqs", "token_budget"]
     # latency
     ttft_s: float
     prefill_tokens_per_s: float
@@ -123,6 +130,7 @@ def estimate(
     usd_per_gpu_hour: float | None = None,
     gpu_memory_utilization_frac: float = 0.9,
     max_num_seqs: int = DEFAULT_MAX_NUM_SEQS,
+    max_num_batched_tokens: int = DEFAULT_MAX_NUM_BATCHED_TOKENS,
     calibration: Calibration | str | None = None,
 ) -> Estimate:
     """Estimate latency, throughput, cost and energy for one deployment and request shape."""
@@ -132,6 +140,7 @@ def estimate(
     _positive_int("input_tokens", input_tokens, fix="Give the prompt length in tokens, e.g. 2048.")
     _positive_int("output_tokens", output_tokens, fix="Give the output length in tokens, e.g. 256.")
     _positive_int("max_num_seqs", max_num_seqs, fix="Use e.g. 256 or 1024.")
+    _positive_int("max_num_batched_tokens", max_num_batched_tokens, fix="Use e.g. 8192.")
     check_range("prefix_hit_frac", prefix_hit_frac, low=0.0, high=1.0, high_inclusive=False,
                 fix="It is the fraction of prompt tokens served from the prefix cache.")
     check_range("gpu_memory_utilization_frac", gpu_memory_utilization_frac, low=0.05, high=1.0,
@@ -163,17 +172,26 @@ def estimate(
     if calibration is None:
         defaults.append("calibration: packaged fit (data/calibration.toml)")
     plan: MemoryPlan = plan_memory(arch, dep, gpu_memory_utilization_frac=gpu_memory_utilization_frac,
-                                   max_seq_len_tokens=seq_len, max_num_seqs=max_num_seqs)
+                                   max_seq_len_tokens=seq_len, max_num_seqs=max_num_seqs,
+                                   max_num_batched_tokens=max_num_batched_tokens)
     if plan.max_concurrent_sequences < 1:
         raise InfeasibleError(
             f"{arch.name} on {replica_gpus}× {acc.name} (tp={tp}, pp={pp}) leaves KV room for "
             f"{plan.kv_capacity_tokens} tokens, less than one {seq_len}-token sequence. "
             f"Use more GPUs (larger tp), fp8 weights/KV, or shorter sequences."
         )
+    cached = round(prefix_hit_frac * input_tokens)
     if batch == "max":
-        batch_size = min(plan.max_concurrent_sequences, max_num_seqs)
-        limited: Literal["requested", "kv_capacity", "max_num_seqs"] = (
-            "kv_capacity" if plan.max_concurrent_sequences <= max_num_seqs else "max_num_seqs")
+        # Ties go to the first: the engine limits before the physical KV capacity.
+        limits = {
+            "max_num_seqs": max_num_seqs,
+            "token_budget": token_budget_batch(max_num_batched_tokens=max_num_batched_tokens,
+                                               input_tokens=input_tokens,
+                                               output_tokens=output_tokens, cached_tokens=cached),
+            "kv_capacity": plan.max_concurrent_sequences,
+        }
+        limited = min(limits, key=lambda k: limits[k])  # type: ignore[assignment]
+        batch_size = limits[limited]
     else:
         if isinstance(batch, str):
             raise ConfigError(f"batch = {batch!r} must be a positive integer or 'max'.")
@@ -189,14 +207,13 @@ def estimate(
         limited = "requested"
 
     cost = StepCostModel(arch, dep, cal)
-    cached = round(prefix_hit_frac * input_tokens)
-    ttft_s = float(cost.prefill_time_s(input_tokens, cached_tokens=cached))
-    mean_ctx = input_tokens + output_tokens / 2.0
-    decode_step_s = float(cost.decode_step_time_s(batch_size, mean_ctx))
-    cycle_s = batch_size * ttft_s + output_tokens * decode_step_s
-    tpot_s = cycle_s / output_tokens
-    out_tps_replica = batch_size * output_tokens / cycle_s
-    out_tps = out_tps_replica * num_replicas
+    ttft_s = float(cost.prefill_time_s(input_tokens, cached_tokens=cached,
+                                       chunk_tokens=max_num_batched_tokens))
+    ss = steady_state(cost, batch=batch_size, input_tokens=input_tokens,
+                      output_tokens=output_tokens, cached_tokens=cached)
+    tpot_s = ss.step_time_s
+    decode_step_s = ss.decode_only_step_s
+    out_tps = ss.output_tokens_per_s * num_replicas
     total_tps = out_tps * (input_tokens + output_tokens) / output_tokens
 
     if usd_per_gpu_hour is None:
@@ -205,23 +222,23 @@ def estimate(
     else:
         price_source = "user input"
     replica_usd_per_s = usd_per_gpu_hour * replica_gpus / HOUR
-    # Split the GPU time of one cycle between the phases: prefill time prices input tokens,
-    # decode time prices output tokens (the seeds' prefill/decode cost decomposition).
-    prefill_share_s = batch_size * ttft_s
-    decode_share_s = output_tokens * decode_step_s
-    usd_per_m_in = replica_usd_per_s * prefill_share_s / (batch_size * input_tokens) * MILLION
-    usd_per_m_out = replica_usd_per_s * decode_share_s / (batch_size * output_tokens) * MILLION
+    # Split each steady step's GPU time: the prefill share prices the B/O prompts admitted per
+    # step (input tokens), the rest prices the B output tokens (the seeds' decomposition).
+    step_usd = replica_usd_per_s * tpot_s
+    prompts_per_step = batch_size / output_tokens
+    usd_per_m_in = step_usd * ss.prefill_share_frac / (prompts_per_step * input_tokens) * MILLION
+    usd_per_m_out = step_usd * (1.0 - ss.prefill_share_frac) / batch_size * MILLION
     usd_per_m_blended = usd_per_million_tokens(usd_per_gpu_hour * num_gpus, total_tps)
 
     pre = cost.breakdown(num_prefill_tokens=input_tokens - cached,
                          prefill_attention_pairs=_pairs(input_tokens - cached, cached),
                          prefill_kv_tokens=input_tokens)
-    dec = cost.breakdown(num_decode_seqs=batch_size, decode_kv_tokens=batch_size * mean_ctx)
-    # ASSUMPTION: during steady-state serving the GPU draws power in proportion to the
-    # busy fraction of its roofline (compute or bandwidth, whichever binds); see economics.power.
-    util = max(dec.utilization_frac, 0.0) if hasattr(dec, "utilization_frac") else 1.0
-    gpu_power_w = accelerator_power_w(acc, util)
-    energy_per_out_j = gpu_power_w * replica_gpus * cycle_s / (batch_size * output_tokens)
+    dec = ss.breakdown
+    # ASSUMPTION: a saturated replica draws power in proportion to the share of each step its
+    # roofline-bound work occupies (op time excluding the fixed per-step overhead), between the
+    # idle floor and TDP (economics.power).
+    gpu_power_w = accelerator_power_w(acc, min(max(_busy_frac(dec), 0.0), 1.0))
+    energy_per_out_j = gpu_power_w * replica_gpus * tpot_s / batch_size
 
     pc = param_counts(arch)
     bound = {"prefill": pre.bound, "decode": dec.bound,
@@ -238,7 +255,7 @@ def estimate(
         batch_size=batch_size, batch_limited_by=limited,
         ttft_s=ttft_s, prefill_tokens_per_s=(input_tokens - cached) / ttft_s if ttft_s > 0 else 0.0,
         decode_step_time_s=decode_step_s, tpot_s=tpot_s,
-        e2e_s=ttft_s + output_tokens * decode_step_s,
+        e2e_s=ttft_s + output_tokens * tpot_s,
         output_tokens_per_s=out_tps, total_tokens_per_s=total_tps,
         output_tokens_per_s_per_gpu=out_tps / num_gpus,
         usd_per_gpu_hour=usd_per_gpu_hour, price_source=price_source,
@@ -263,6 +280,13 @@ def weights_dtype_default_kv(weights_dtype: str, defaults: list[str]) -> str:
 def _pairs(new_tokens: int, context_before: int) -> float:
     # Causal attention: token j of the chunk attends to context_before + j keys.
     return new_tokens * context_before + new_tokens * (new_tokens + 1) / 2.0
+
+
+def _busy_frac(bd: Any) -> float:
+    """Share of a step spent in roofline-bound op groups (not in fixed per-step overhead)."""
+    if bd.time_s <= 0:
+        return 0.0
+    return sum(op.time_s for op in bd.ops if op.bound != "overhead") / bd.time_s
 
 
 def _plan_dict(plan: MemoryPlan) -> dict[str, Any]:

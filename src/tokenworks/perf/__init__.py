@@ -15,6 +15,7 @@ from tokenworks.perf.calibration import (
 from tokenworks.perf.deployment import Deployment, derive_compute_dtype, make_deployment
 from tokenworks.perf.memory import MemoryPlan, plan_memory
 from tokenworks.perf.shape import ShardedShape, sharded_shape
+from tokenworks.perf.steady import SteadyState, steady_state, token_budget_batch
 from tokenworks.perf.step import (
     OpCost,
     StepBreakdown,
@@ -30,6 +31,7 @@ __all__ = [
     "MemoryPlan",
     "OpCost",
     "ShardedShape",
+    "SteadyState",
     "StepBreakdown",
     "StepCostModel",
     "calibration_to_toml",
@@ -42,4 +44,6 @@ __all__ = [
     "plan_memory",
     "save_calibration",
     "sharded_shape",
+    "steady_state",
+    "token_budget_batch",
 ]

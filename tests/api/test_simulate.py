@@ -236,3 +236,21 @@ def test_examples_run(path, monkeypatch):
     check_summary(r.summary)
     assert r.summary["num_completed"] > 0
     assert np.isfinite(r.summary["ttft_s"]["p50"])
+
+
+def test_empirical_lengths_from_a_trace_and_progress(tmp_path):
+    trace = tmp_path / "lens.csv"
+    trace.write_text("arrived_at,num_prefill_tokens,num_decode_tokens\n"
+                     "0.0,111,7\n0.5,222,9\n1.0,333,11\n")
+    d = scenario(workload={
+        "arrivals": {"kind": "gamma", "rate_per_s": 3.0, "cv": 2.0},
+        "prompt_tokens": {"kind": "empirical", "trace": str(trace), "column": "prompt_tokens"},
+        "output_tokens": {"kind": "empirical", "trace": str(trace), "column": "output_tokens"},
+        "num_requests": 30})
+    calls: list[tuple[int, int]] = []
+    r = simulate(d, progress=lambda done, total: calls.append((done, total)))
+    t = r.requests
+    assert set(t.column("output_tokens").to_pylist()) <= {7, 9, 11}
+    assert set(t.column("prompt_tokens").to_pylist()) <= {111, 222, 333}
+    assert calls[-1] == (30, 30)
+    assert [c[0] for c in calls] == sorted(c[0] for c in calls)

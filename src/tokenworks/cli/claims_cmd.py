@@ -26,9 +26,8 @@ NOT_EVALUATED = """
 | Poor MoE load balancing causes up to 82% GPU idle time (003) | Needs a routing-skew distribution; tokenworks assumes uniform routing. |
 | PagedAttention: waste from 60–80% to <4%, 2–4× more requests (003) | Fragmentation of pre-paging allocators is not modelled (tokenworks' memory plan is already paged). |
 | WEKA 75× faster prefill, ICMSP 5× tokens/s (003) | Vendor system claims without a defined workload. |
-| Groq 456 tokens/s; Groq 1–3 J/token vs 10–30 for GPUs (003) | Model and batch unstated. |
 | Rubin NVL72 5× inference / 10× lower cost per token; Rubin 10× perf/W (002, 003) | Roadmap claims with unstated precision and workload. |
-| Training costs ($100M GPT-4 etc., 002) and market, capex and price figures (000, 001, 003) | Economics: `data/claims/economics.toml`. Seed 001 contains no physics claims. |
+| Training costs ($100M GPT-4 etc., 002); energy per token, cluster and rack power; the output/input price asymmetry; cache-hit fleet savings; market, capex and price figures (000, 001, 003) | Economics and power: `data/claims/economics.toml` (same ledger). Seed 001 contains no physics claims. |
 """
 
 

@@ -344,7 +344,11 @@ def bandwidth_ratio(p: Params) -> Computed:
 @evaluator("edge_max_params")
 def edge_max_params(p: Params) -> Computed:
     """Largest model (parameters) a device decodes at ≥ ``min_tokens_per_s`` at batch 1 whose
-    weights fit in ``memory_frac`` of its memory; decode reads every weight once per token."""
+    weights fit in ``memory_frac`` of its memory; decode reads every weight once per token.
+
+    ``also_hardware`` + ``example_params`` add, to the working, the bandwidth-bound speed of an
+    example model on other catalog devices (or that it does not fit).
+    """
     acc = get_accelerator(p.str("hardware"))
     dtype = p.str("dtype")
     rate = p.float("min_tokens_per_s")
@@ -355,8 +359,20 @@ def edge_max_params(p: Params) -> Computed:
     n = min(by_bw, by_mem)
     ops_needed = 2.0 * n * rate
     npu = acc.dense_flops_per_s("int8") if acc.supports("int8") else float("nan")
-    return Computed(value=n, working=(
-        f"{acc.name}: {acc.memory_bytes_per_s / GB:.0f} GB/s ÷ {rate:g} tok/s ÷ {bpp:.3f} B/param "
-        f"= {by_bw / 1e9:.1f} B params; memory {acc.memory_bytes / GB:.0f} GB × {mem_frac:g} → "
-        f"{by_mem / 1e9:.1f} B; compute needed 2·N·rate = {ops_needed / TERA:.2f} TOPS of "
-        f"{npu / TERA:.0f} NPU TOPS"))
+    work = (f"{acc.name}: {acc.memory_bytes_per_s / GB:.0f} GB/s ÷ {rate:g} tok/s ÷ {bpp:.3f} "
+            f"B/param = {by_bw / 1e9:.1f} B params; memory {acc.memory_bytes / GB:.0f} GB × "
+            f"{mem_frac:g} → {by_mem / 1e9:.1f} B; compute needed 2·N·rate = "
+            f"{ops_needed / TERA:.2f} TOPS of {npu / TERA:.0f} NPU TOPS")
+    if p.has("also_hardware"):
+        ex = p.float("example_params")
+        parts = []
+        for name in p.strs("also_hardware"):
+            other = get_accelerator(name)
+            wb = ex * bpp
+            if wb > other.memory_bytes * mem_frac:
+                parts.append(f"{name}: does not fit ({wb / GB:.1f} GB > {mem_frac:g} × "
+                             f"{other.memory_bytes / GB:.0f} GB)")
+            else:
+                parts.append(f"{name}: {other.memory_bytes_per_s / wb:.1f} tok/s")
+        work += f". A {ex / 1e9:g}B {dtype} model elsewhere: " + "; ".join(parts)
+    return Computed(value=n, working=work)

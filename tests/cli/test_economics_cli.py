@@ -124,3 +124,22 @@ def test_flags_override_scenario(tmp_path, capsys):
     f.write_text("pue = 1.5\n")
     _, out, _ = run(["tco", "--json", "--scenario", str(f), "--pue", "1.1"], capsys)
     assert json.loads(out)["inputs"]["pue"] == 1.1
+
+
+def test_fleet_tpot_slo_shrinks_batch(capsys):
+    base = ["fleet", "--json", "--model", "llama-3.1-8b", "-H", "h100-sxm", "--tp", "1",
+            "--demand-requests-per-s", "100", "--input-tokens", "512", "--output-tokens", "128"]
+    _, out, _ = run(base, capsys)
+    free = json.loads(out)
+    code, out, err = run([*base, "--tpot-slo-s", "0.02"], capsys)
+    assert code == 0, err
+    slo = json.loads(out)
+    assert slo["estimate"]["tpot_s"] <= 0.02
+    assert slo["estimate"]["batch_size"] <= free["estimate"]["batch_size"]
+    assert slo["plan"]["demand_output_tokens_per_s"] == pytest.approx(100 * 128)
+    assert slo["plan"]["num_accelerators"] >= free["plan"]["num_accelerators"]
+
+
+def test_fleet_impossible_slo(capsys):
+    code, _, err = run(["fleet", "--tpot-slo-s", "0.0001"], capsys)
+    assert code == 1 and "tpot_slo_s = 0.0001" in err

@@ -57,7 +57,7 @@ from tokenworks.economics.training import (
     chinchilla_optimal,
     training_run,
 )
-from tokenworks.errors import ConfigError
+from tokenworks.errors import ConfigError, InfeasibleError, check_range
 from tokenworks.hardware import get_accelerator, get_system
 from tokenworks.model import get_model, param_counts
 from tokenworks.units import DAY, MW
@@ -205,14 +205,16 @@ def fleet_report(inputs: dict[str, Any]) -> FleetReport:
         tp = int(inputs.get("tp", 8))
         if "model" not in inputs:
             extra.append("model = llama-3.1-70b (illustrative)")
-        est = estimate(model, acc, tp=tp, pp=int(inputs.get("pp", 1)),
-                       ep=int(inputs.get("ep", 1)),
-                       weights_dtype=inputs.get("weights_dtype", "fp8"),
-                       kv_dtype=inputs.get("kv_dtype"),
-                       input_tokens=int(inputs.get("input_tokens", 2048)),
-                       output_tokens=int(inputs.get("output_tokens", 256)),
-                       batch=int(inputs["batch"]) if inputs.get("batch") else "max",
-                       prefix_hit_frac=float(inputs.get("prefix_hit_frac", 0.0)))
+        kw = dict(tp=tp, pp=int(inputs.get("pp", 1)), ep=int(inputs.get("ep", 1)),
+                  weights_dtype=inputs.get("weights_dtype", "fp8"),
+                  kv_dtype=inputs.get("kv_dtype"),
+                  input_tokens=int(inputs.get("input_tokens", 2048)),
+                  output_tokens=int(inputs.get("output_tokens", 256)),
+                  prefix_hit_frac=float(inputs.get("prefix_hit_frac", 0.0)))
+        est = estimate(model, acc, batch=int(inputs["batch"]) if inputs.get("batch") else "max",
+                       **kw)
+        est = _meet_slos(est, model, acc, kw, ttft_slo_s=inputs.get("ttft_slo_s"),
+                         tpot_slo_s=inputs.get("tpot_slo_s"), extra=extra)
         per_replica = est.output_tokens_per_s / est.num_replicas
         acc_per_replica = est.tp * est.pp
         extra += [f"estimate: {d}" for d in est.defaults_used
@@ -223,6 +225,9 @@ def fleet_report(inputs: dict[str, Any]) -> FleetReport:
     demand = inputs.get("demand_output_tokens_per_s")
     if demand is None and inputs.get("demand_output_tokens_per_day") is not None:
         demand = inputs["demand_output_tokens_per_day"] / DAY
+    if demand is None and inputs.get("demand_requests_per_s") is not None:
+        # Requests/s of the given shape: output tokens/s = requests/s x output tokens.
+        demand = inputs["demand_requests_per_s"] * int(inputs.get("output_tokens", 256))
     if demand is None:
         demand = 1.0e6
         extra.append("demand_output_tokens_per_s = 1,000,000 (illustrative)")
@@ -250,6 +255,34 @@ def fleet_report(inputs: dict[str, Any]) -> FleetReport:
     t = replace(t, defaults_used=tuple(d for d in t.defaults_used if d != "utilization_frac"))
     return FleetReport(plan=plan, estimate=est, power_budget=budget,
                        defaults_used=_describe(t, extra))
+
+
+def _meet_slos(est: Estimate, model: str, acc: str, kw: dict[str, Any], *,
+               ttft_slo_s: float | None, tpot_slo_s: float | None, extra: list[str]) -> Estimate:
+    """Halve the batch until the estimate meets the TPOT SLO; check TTFT at that batch.
+
+    TTFT here is the zero-load prefill time (queueing is the simulator's job), so a TTFT SLO
+    below it is infeasible at any batch.
+    """
+    if tpot_slo_s is not None:
+        check_range("tpot_slo_s", tpot_slo_s, low=0, low_inclusive=False, unit="s")
+        while est.tpot_s > tpot_slo_s and est.batch_size > 1:
+            est = estimate(model, acc, batch=max(1, est.batch_size // 2), **kw)
+        if est.tpot_s > tpot_slo_s:
+            raise InfeasibleError(
+                f"tpot_slo_s = {tpot_slo_s:g} s is below {est.tpot_s:.4f} s, the time per output "
+                f"token of {est.model} on {est.num_gpus}x {est.hardware} even at batch 1. Use "
+                f"a larger tp, faster hardware or a looser SLO.")
+        extra.append(f"batch {est.batch_size}: largest power-of-two halving meeting "
+                     f"tpot_slo_s = {tpot_slo_s:g} s (tpot {est.tpot_s * 1e3:.1f} ms)")
+    if ttft_slo_s is not None:
+        check_range("ttft_slo_s", ttft_slo_s, low=0, low_inclusive=False, unit="s")
+        if est.ttft_s > ttft_slo_s:
+            raise InfeasibleError(
+                f"ttft_slo_s = {ttft_slo_s:g} s is below the zero-load prefill time "
+                f"{est.ttft_s:.3f} s of {est.input_tokens} tokens on {est.num_gpus}x "
+                f"{est.hardware}. Use a larger tp, prefix caching or a looser SLO.")
+    return est
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

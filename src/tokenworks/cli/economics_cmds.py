@@ -177,6 +177,9 @@ def fleet_command(
     tp: Annotated[int | None, typer.Option("--tp")] = None,
     demand_tps: Annotated[float | None, typer.Option("--demand-tokens-per-s", help="Average output tokens/s.")] = None,
     demand_tpd: Annotated[float | None, typer.Option("--demand-tokens-per-day", help="Output tokens per day.")] = None,
+    demand_rps: Annotated[float | None, typer.Option("--demand-requests-per-s", help="Requests/s of the --input/--output-tokens shape.")] = None,
+    tpot_slo: Annotated[float | None, typer.Option("--tpot-slo-s", help="Time-per-output-token SLO (s): shrinks the batch.")] = None,
+    ttft_slo: Annotated[float | None, typer.Option("--ttft-slo-s", help="Zero-load TTFT SLO (s).")] = None,
     input_tokens: Annotated[int | None, typer.Option("--input-tokens", "-i")] = None,
     output_tokens: Annotated[int | None, typer.Option("--output-tokens", "-o")] = None,
     peak: Annotated[float | None, typer.Option("--peak-to-average", help="Provision for peak / average demand.")] = None,
@@ -188,7 +191,8 @@ def fleet_command(
     """Size a fleet for a token demand: accelerators, racks, MW, capex, opex, $/M tokens."""
     inputs = _inputs("fleet", scenario, sets, dict(
         model=model, accelerator=accelerator, tp=tp, demand_output_tokens_per_s=demand_tps,
-        demand_output_tokens_per_day=demand_tpd, input_tokens=input_tokens,
+        demand_output_tokens_per_day=demand_tpd, demand_requests_per_s=demand_rps,
+        tpot_slo_s=tpot_slo, ttft_slo_s=ttft_slo, input_tokens=input_tokens,
         output_tokens=output_tokens, peak_to_average=peak, grid=grid, power_budget_mw=budget_mw,
         facility=facility))
     r = api.fleet_report(inputs)
@@ -200,6 +204,10 @@ def fleet_command(
                f"({fmt_count(p.demand_output_tokens_per_s * DAY)}/day)", ["item", "value"])
     t.add_row("per replica", f"{p.output_tokens_per_s_per_replica:,.0f} tok/s on "
               f"{p.accelerators_per_replica} x {p.accelerator}")
+    if r.estimate is not None:
+        e = r.estimate
+        t.add_row("replica batch / TPOT / TTFT", f"{e.batch_size} / {e.tpot_s * 1e3:.1f} ms / "
+                  f"{e.ttft_s * 1e3:.0f} ms ({e.model}, {e.input_tokens} in, {e.output_tokens} out)")
     t.add_row("replicas / accelerators", f"{p.num_replicas:,} / {p.num_accelerators:,}")
     t.add_row("nodes / racks", f"{pw.num_nodes:,} / {pw.num_racks:,} ({pw.cooling})")
     t.add_row("average utilization", _pct(p.utilization_frac))

@@ -9,9 +9,8 @@ Two kinds of measurement:
 * per-step timings (``StepTimings``; e.g. Splitwise's or vidur's profiles): each step's time
   comes straight from ``StepCostModel.step_time_s``, no simulation.
 
-The fit is robust nonlinear least squares (``scipy.optimize.least_squares``, soft-L1 loss) on
-log-ratio residuals log(predicted / measured), in log-parameter space with bounds, starting
-from the base calibration. A handful of parameters only (default: compute and memory
+The fit minimises a robust (soft-L1) loss of the log-ratio residuals log(predicted / measured)
+with Nelder–Mead in log-parameter space within bounds, starting from the base calibration. A handful of parameters only (default: compute and memory
 efficiency and the per-step overhead); more would be unidentifiable from latencies.
 
 Units: seconds, fractions 0–1. Errors are "median absolute percent error": the median over
@@ -145,30 +144,51 @@ def _to_cal(base: Calibration, params: tuple[str, ...], x: np.ndarray) -> Calibr
 Residuals = Callable[[Calibration], np.ndarray]
 
 
-def _least_squares(residuals: Residuals, base: Calibration, params: tuple[str, ...], *,
-                   max_evaluations: int) -> tuple[Calibration, int]:
-    """Soft-L1 least squares on ``residuals(cal)`` over log-parameters within BOUNDS."""
-    from scipy.optimize import least_squares
+def _fit(residuals: Residuals, base: Calibration, params: tuple[str, ...], *,
+         max_evaluations: int) -> tuple[Calibration, int]:
+    """Minimise the mean soft-L1 loss of ``residuals(cal)`` over log-parameters in BOUNDS.
+
+    Nelder–Mead (scipy.optimize.minimize): a replay through a discrete-event simulator is
+    piecewise smooth in its parameters (a scheduling decision flips at some value), which
+    stalls gradient methods with finite-difference Jacobians (trust regions collapse on the
+    jumps); the simplex method only compares costs. The soft-L1 loss
+    2(sqrt(1 + (r/0.1)²) − 1) is quadratic below a 10% log error and linear above, so a few
+    requests the replay cannot match (e.g. measured outliers) do not drive the fit.
+    """
+    from scipy.optimize import minimize
 
     x0 = np.log([_value(base, p) for p in params])
     lo = np.log([BOUNDS[p][0] for p in params])
     hi = np.log([BOUNDS[p][1] for p in params])
     x0 = np.clip(x0, lo + 1e-9, hi - 1e-9)
     count = 0
+    best: tuple[float, np.ndarray] = (math.inf, x0)
 
-    def fun(x: np.ndarray) -> np.ndarray:
-        nonlocal count
+    def cost(x: np.ndarray) -> float:
+        nonlocal count, best
         count += 1
+        x = np.clip(x, lo, hi)
         r = residuals(_to_cal(base, params, x))
         # ASSUMPTION: a sample the simulator could not produce (NaN) counts as a large miss.
-        return np.where(np.isfinite(r), r, 3.0)
+        r = np.where(np.isfinite(r), r, 3.0)
+        z = (r / 0.1) ** 2
+        c = float(np.mean(2.0 * (np.sqrt(1.0 + z) - 1.0))) if r.size else 0.0
+        if c < best[0]:
+            best = (c, x.copy())
+        return c
 
-    # NOTE: diff_step 0.05 in log space (5% parameter steps) smooths the small jumps a
-    # discrete-event replay has in its parameters, for robustness and speed.
-    sol = least_squares(fun, x0, bounds=(lo, hi), loss="soft_l1", f_scale=0.1,
-                        diff_step=0.05, x_scale=1.0, max_nfev=max_evaluations, xtol=1e-3,
-                        ftol=1e-4)
-    return _to_cal(base, params, sol.x), count
+    # Initial simplex: each parameter moved down by 0.3 in log space (×0.74; up ×1.35 at its
+    # lower bound).
+    simplex = [x0]
+    for k in range(x0.size):
+        step = -0.3 if x0[k] - 0.3 >= lo[k] else 0.3
+        xk = x0.copy()
+        xk[k] += step
+        simplex.append(np.clip(xk, lo, hi))
+    minimize(cost, x0, method="Nelder-Mead", bounds=list(zip(lo, hi, strict=True)),
+             options={"maxfev": max(max_evaluations, 2 * x0.size + 2), "xatol": 0.005,
+                      "fatol": 1e-5, "initial_simplex": np.array(simplex)})
+    return _to_cal(base, params, best[1]), count
 
 
 def _finish(base: Calibration, fitted: Calibration, params: tuple[str, ...], before: FitError,
@@ -232,7 +252,7 @@ def fit_step_times(model: ModelArch, deployment: Deployment, steps: StepTimings,
     def residuals(cal: Calibration) -> np.ndarray:
         return np.log(predict(cal) / steps.time_s)
 
-    fitted, evals = _least_squares(residuals, b, params, max_evaluations=max_evaluations)
+    fitted, evals = _fit(residuals, b, params, max_evaluations=max_evaluations)
 
     def err(cal: Calibration) -> FitError:
         return FitError(step_frac=median_abs_err(predict(cal), steps.time_s),
@@ -325,7 +345,7 @@ def _take(run: MeasuredRun, n: int | None) -> MeasuredRun:
 
 def calibrate(measurements: Measurements | str | Path, setup: ServingSetup, *,
               base: Calibration | None = None, params: Sequence[str] = DEFAULT_PARAMS,
-              max_requests: int | None = None, max_evaluations: int = 40,
+              max_requests: int | None = None, max_evaluations: int = 80,
               seed: int = 0) -> CalibrationFit:
     """Replay the measured runs through the simulator and fit ``params`` to their TTFT and
     TPOT. ``max_requests`` keeps the first N requests of each run (by arrival)."""
@@ -376,7 +396,7 @@ def calibrate(measurements: Measurements | str | Path, setup: ServingSetup, *,
                             num_samples=int(meas_ttft.size))
 
         before = err(b)
-        fitted, evals = _least_squares(residuals, b, params, max_evaluations=max_evaluations)
+        fitted, evals = _fit(residuals, b, params, max_evaluations=max_evaluations)
         after = err(fitted)
     return _finish(b, fitted, params, before, after, evals + 2, t0,
                    f"tokenworks calibrate: {Path(measurements.path).name} on {setup.model}, "

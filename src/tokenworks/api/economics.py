@@ -33,7 +33,13 @@ from tokenworks.economics.pnl import (
     neocloud_pnl,
 )
 from tokenworks.economics.power import PowerReport, deployment_power, host_overhead_frac
-from tokenworks.economics.sensitivity import Grid2, TornadoRow, grid2, tornado
+from tokenworks.economics.sensitivity import (
+    SENSITIVITY_METRICS,
+    Grid2,
+    TornadoRow,
+    grid2,
+    tornado,
+)
 from tokenworks.economics.tco import (
     TCO_PARAMS,
     TcoBreakdown,
@@ -360,31 +366,6 @@ def power_report(inputs: dict[str, Any]) -> tuple[PowerReport, list[str]]:
                            tokens_per_s=inputs.get("tokens_per_s"),
                            idle_power_frac=vals["idle_power_frac"])
     return rep, describe_defaults(list(used)) + extra
-
-
-# Metrics the sensitivity command can rank inputs by.
-def _tco_total(t: TcoInputs) -> float:
-    return tco_per_accelerator_hour(t).total_usd_per_hour
-
-
-def _project_npv(t: TcoInputs) -> float:
-    """Project NPV per accelerator ($), rented at the catalog price with market defaults.
-
-    NPV rather than IRR: for a project that never pays back, IRR is not monotonic in its
-    inputs (a larger salvage value weighs enormously at a -50% rate).
-    """
-    price, _ = default_usd_per_gpu_hour(t.accelerator)
-    m = MarketInputs(on_demand_usd_per_hour=price,
-                     price_decline_frac_per_year=finance_default("price_decline_frac_per_year"),
-                     utilization_year1_frac=t.utilization_frac,
-                     utilization_mature_frac=t.utilization_frac)
-    return neocloud_pnl(t, m, num_accelerators=100).npv_usd / 100
-
-
-SENSITIVITY_METRICS = {"tco_usd_per_hour": _tco_total,
-                       "breakeven_usd_per_sold_hour":
-                           lambda t: tco_per_accelerator_hour(t).breakeven_usd_per_sold_hour,
-                       "project_npv_usd_per_accelerator": _project_npv}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

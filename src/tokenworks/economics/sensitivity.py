@@ -117,3 +117,41 @@ def grid2(
         table.append(tuple(row))
     return Grid2(x_input=x_input, y_input=y_input, x_values=tuple(x_values),
                  y_values=tuple(y_values), metric=tuple(table))
+
+
+# Metrics of a TcoInputs the CLI can rank inputs by (name -> function).
+def _tco_total(t: Any) -> float:
+    from tokenworks.economics.tco import tco_per_accelerator_hour
+
+    return tco_per_accelerator_hour(t).total_usd_per_hour
+
+
+def _breakeven(t: Any) -> float:
+    from tokenworks.economics.tco import tco_per_accelerator_hour
+
+    return tco_per_accelerator_hour(t).breakeven_usd_per_sold_hour
+
+
+def _project_npv(t: Any) -> float:
+    """Project NPV per accelerator ($), rented at the catalog price with market defaults.
+
+    NPV rather than IRR: for a project that never pays back, IRR is not monotonic in its
+    inputs (a larger salvage value weighs enormously at a -50% rate).
+    """
+    from tokenworks.economics.catalog import finance_default
+    from tokenworks.economics.pnl import MarketInputs, neocloud_pnl
+    from tokenworks.economics.token_cost import default_usd_per_gpu_hour
+
+    price, _ = default_usd_per_gpu_hour(t.accelerator)
+    m = MarketInputs(on_demand_usd_per_hour=price,
+                     price_decline_frac_per_year=finance_default("price_decline_frac_per_year"),
+                     utilization_year1_frac=t.utilization_frac,
+                     utilization_mature_frac=t.utilization_frac)
+    return neocloud_pnl(t, m, num_accelerators=100).npv_usd / 100
+
+
+SENSITIVITY_METRICS: dict[str, Callable[[Any], float]] = {
+    "tco_usd_per_hour": _tco_total,
+    "breakeven_usd_per_sold_hour": _breakeven,
+    "project_npv_usd_per_accelerator": _project_npv,
+}

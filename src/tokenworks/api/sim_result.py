@@ -8,6 +8,7 @@ a million-request run keeps numbers, not objects.
 from __future__ import annotations
 
 import json
+from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,18 +19,31 @@ import pyarrow as pa
 from tokenworks.errors import ConfigError
 from tokenworks.serving.request import Request
 
-COLUMNS = ("request_id", "session_id", "replica_id", "prefill_replica_id", "arrived_at_s",
-           "scheduled_at_s", "first_token_at_s", "finished_at_s", "prompt_tokens",
-           "output_tokens", "cached_tokens", "num_preemptions", "rejected")
+INT_COLUMNS = ("request_id", "prompt_tokens", "output_tokens", "cached_tokens",
+               "num_preemptions")
+NULLABLE_INT_COLUMNS = ("session_id", "replica_id", "prefill_replica_id")
+TIME_COLUMNS = ("arrived_at_s", "scheduled_at_s", "first_token_at_s", "finished_at_s")
+COLUMNS = ("request_id", "session_id", "replica_id", "prefill_replica_id", *TIME_COLUMNS,
+           "prompt_tokens", "output_tokens", "cached_tokens", "num_preemptions", "rejected")
+_NAN = float("nan")
+# NOTE: typed arrays (8 bytes a value) instead of lists of Python objects, for performance and
+# memory at a million requests; missing ids are stored as -1 and missing times as NaN here and
+# become Arrow nulls in ``table()``.
+_MISSING_ID = -1
 
 
 class RequestLog:
-    """Column lists of every request that finished or was rejected, plus those still open."""
+    """Columns of every request that finished or was rejected, plus those still open."""
 
     def __init__(self) -> None:
-        self.cols: dict[str, list] = {c: [] for c in COLUMNS}
-        self.tier_cols: dict[str, list[int]] = {}
+        self.ints = {c: array("q") for c in (*INT_COLUMNS, *NULLABLE_INT_COLUMNS)}
+        self.times = {c: array("d") for c in TIME_COLUMNS}
+        self.rejected = array("b")
+        self.tier_cols: dict[str, array] = {}
         self.live: dict[int, Request] = {}
+
+    def __len__(self) -> int:
+        return len(self.rejected)
 
     def opened(self, req: Request) -> None:
         self.live[req.request_id] = req
@@ -39,11 +53,20 @@ class RequestLog:
         self._append(req)
 
     def _append(self, req: Request) -> None:
-        n = len(self.cols["request_id"])
-        for c in COLUMNS:
-            self.cols[c].append(getattr(req, c))
+        n = len(self.rejected)
+        for c in INT_COLUMNS:
+            self.ints[c].append(getattr(req, c))
+        for c in NULLABLE_INT_COLUMNS:
+            v = getattr(req, c)
+            self.ints[c].append(_MISSING_ID if v is None else v)
+        for c in TIME_COLUMNS:
+            v = getattr(req, c)
+            self.times[c].append(_NAN if v is None else v)
+        self.rejected.append(1 if req.rejected else 0)
         for tier, tokens in (req.cached_tokens_by_tier or {}).items():
-            col = self.tier_cols.setdefault(tier, [0] * n)
+            col = self.tier_cols.get(tier)
+            if col is None:
+                col = self.tier_cols[tier] = array("q", bytes(8 * n))
             col.append(tokens)
         for col in self.tier_cols.values():
             if len(col) == n:
@@ -51,20 +74,27 @@ class RequestLog:
 
     def table(self, *, include_unfinished: bool = True) -> pa.Table:
         """Arrow table; unfinished requests (still queued at the end) are included last."""
-        cols = {c: list(v) for c, v in self.cols.items()}
-        tiers = {t: list(v) for t, v in self.tier_cols.items()}
-        finished = [True] * len(cols["request_id"])
+        num_closed = len(self)
         if include_unfinished:
             for req in sorted(self.live.values(), key=lambda r: r.request_id):
-                for c in COLUMNS:
-                    cols[c].append(getattr(req, c))
-                for t, v in tiers.items():
-                    v.append((req.cached_tokens_by_tier or {}).get(t, 0))
-                finished.append(False)
-        arrays = {c: pa.array(cols[c]) for c in COLUMNS}
-        arrays["finished"] = pa.array(finished) if cols["request_id"] else pa.array([], pa.bool_())
-        for t, v in tiers.items():
-            arrays[f"cached_tokens_{t}"] = pa.array(v, pa.int64())
+                self._append(req)
+        arrays: dict[str, pa.Array] = {}
+        for c in COLUMNS:
+            if c in TIME_COLUMNS:
+                x = np.frombuffer(self.times[c], np.float64).copy() if len(self) else np.zeros(0)
+                arrays[c] = pa.array(x, mask=np.isnan(x))
+            elif c == "rejected":
+                arrays[c] = pa.array(np.frombuffer(self.rejected, np.int8).astype(bool))
+            else:
+                x = np.frombuffer(self.ints[c], np.int64).copy() if len(self) else np.zeros(0, np.int64)
+                mask = (x == _MISSING_ID) if c in NULLABLE_INT_COLUMNS else None
+                arrays[c] = pa.array(x, mask=mask)
+        arrays["finished"] = pa.array(np.arange(len(self)) < num_closed)
+        for t, v in self.tier_cols.items():
+            arrays[f"cached_tokens_{t}"] = pa.array(np.frombuffer(v, np.int64).copy() if len(v)
+                                                    else np.zeros(0, np.int64))
+        if include_unfinished:
+            self._truncate(num_closed)
         tbl = pa.table(arrays)
         ttft = _sub(tbl, "first_token_at_s", "arrived_at_s")
         e2e = _sub(tbl, "finished_at_s", "arrived_at_s")
@@ -73,10 +103,15 @@ class RequestLog:
         decode = _sub(tbl, "finished_at_s", "first_token_at_s")
         with np.errstate(invalid="ignore", divide="ignore"):
             tpot = np.where(out > 1, decode / (out - 1), np.nan)
-        return (tbl.append_column("ttft_s", pa.array(ttft, from_pandas=True))
-                .append_column("tpot_s", pa.array(tpot, from_pandas=True))
-                .append_column("e2e_s", pa.array(e2e, from_pandas=True))
-                .append_column("queued_s", pa.array(queued, from_pandas=True)))
+        for name, x in (("ttft_s", ttft), ("tpot_s", tpot), ("e2e_s", e2e), ("queued_s", queued)):
+            tbl = tbl.append_column(name, pa.array(x, mask=np.isnan(x)))
+        return tbl
+
+    def _truncate(self, n: int) -> None:
+        """Drop the unfinished rows appended by ``table`` (the log stays reusable)."""
+        for col in (*self.ints.values(), *self.times.values(), self.rejected,
+                    *self.tier_cols.values()):
+            del col[n:]
 
 
 def _sub(tbl: pa.Table, a: str, b: str) -> np.ndarray:

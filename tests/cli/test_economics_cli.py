@@ -143,3 +143,10 @@ def test_fleet_tpot_slo_shrinks_batch(capsys):
 def test_fleet_impossible_slo(capsys):
     code, _, err = run(["fleet", "--tpot-slo-s", "0.0001"], capsys)
     assert code == 1 and "tpot_slo_s = 0.0001" in err
+
+
+def test_pnl_json_has_margins(capsys):
+    code, out, _ = run(["pnl", "--json", "-n", "8", "--price", "4", "--utilization", "0.7"], capsys)
+    assert code == 0
+    y = json.loads(out)["pnl"]["years"][0]
+    assert y["gross_margin_frac"] == pytest.approx(y["gross_profit_usd"] / y["revenue_usd"])

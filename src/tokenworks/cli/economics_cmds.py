@@ -143,7 +143,12 @@ def pnl_command(
         debt_rate_frac=debt_rate, price_decline_frac_per_year=price_decline))
     r = api.pnl_report(inputs)
     if as_json:
-        print_json(r)
+        doc = to_jsonable(r)
+        for y, row in zip(r.pnl.years, doc["pnl"]["years"], strict=True):
+            row.update(gross_margin_frac=y.gross_margin_frac,
+                       gross_margin_after_depreciation_frac=y.gross_margin_after_depreciation_frac,
+                       ebitda_margin_frac=y.ebitda_margin_frac, net_margin_frac=y.net_margin_frac)
+        print_json(doc)
         return
     p = r.pnl
     console.print(f"[bold]P&L of {p.num_accelerators:,} x {r.inputs.accelerator}[/] "

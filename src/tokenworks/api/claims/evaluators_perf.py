@@ -27,6 +27,7 @@ from tokenworks.model import (
     decode_flops_per_token,
     decode_intensity,
     expected_distinct_experts,
+    forward_flops,
     gemm_arithmetic_intensity,
     get_model,
     kv_bytes_per_token,
@@ -287,6 +288,19 @@ def attention_decode_intensity(p: Params) -> Computed:
         f"{arch.name}: {flops:,.0f} FLOPs per (query, cached token) pair per layer ÷ "
         f"{per_layer_bytes:,.0f} B of K+V per token per layer = {v:.1f} FLOP/byte "
         f"(= {arch.num_attention_heads}/{arch.num_kv_heads} query heads per KV head)"))
+
+
+@evaluator("attention_flops_ratio")
+def attention_flops_ratio(p: Params) -> Computed:
+    """Attention-score FLOPs of a prefill of ``long_tokens`` ÷ of ``short_tokens`` (causal)."""
+    arch = get_model(p.str("model"))
+    a, b = p.int("long_tokens"), p.int("short_tokens")
+    fa, fb = forward_flops(arch, new_tokens=a), forward_flops(arch, new_tokens=b)
+    ratio = fa.attention / fb.attention
+    return Computed(value=ratio, working=(
+        f"{arch.name}: attention FLOPs {fa.attention:.3g} at {a:,} tokens ÷ {fb.attention:.3g} at "
+        f"{b:,} = {ratio:.2f}×; whole prefill {fa.total:.3g} ÷ {fb.total:.3g} = "
+        f"{fa.total / fb.total:.2f}× (linear layers grow only 2×)"))
 
 
 @evaluator("kv_cache_speedup")

@@ -53,10 +53,14 @@ a module listed in `ledger.EVALUATOR_MODULES` is imported when the ledger loads.
 """
 
 
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
 def _row(r: ClaimResult) -> str:
     c = r.claim
-    return (f"| `{c.id}` | {c.claim} | {seed_text(c)} | {fmt(r.computed_value)} | {c.unit} | "
-            f"**{r.verdict}** |")
+    return (f"| `{c.id}` | {_cell(c.claim)} | {seed_text(c)} | {fmt(r.computed_value)} | "
+            f"{c.unit} | **{r.verdict}** |")
 
 
 def render_markdown(results: list[ClaimResult], *, not_evaluated: str = "") -> str:

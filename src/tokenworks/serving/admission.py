@@ -52,6 +52,8 @@ class AdmissionMixin:
         need += len(hits) * (pbt // self.block_size)
         return k0, hits, need, pinned
 
+    # ASSUMPTION: admission needs room for the whole rest of the prompt above the watermark
+    # (vLLM v0 ``can_allocate``) although blocks are then taken chunk by chunk (vLLM v1).
     def _fits(self: Replica, need: int, pinned: int = 0) -> bool:
         return self.blocks.num_available_blocks - pinned - need >= self.watermark_blocks
 
@@ -104,7 +106,9 @@ class AdmissionMixin:
             seq.load_handle = self.env.schedule(load_s, Priority.LOAD_DONE, self._load_done, seq)
             return 0
         seq.state = SeqState.PREFILL
-        seq.load_s = load_s  # overlapped: the step running its first chunk lasts at least this
+        # ASSUMPTION: "overlapped" loads stream layer by layer under the prefill compute, so the
+        # step that runs the request's first chunk lasts max(compute, load) (LMCache layerwise).
+        seq.load_s = load_s
         self.prefilling.append(seq)
         return self.chunk_for(seq, budget, plan)
 
@@ -116,7 +120,10 @@ class AdmissionMixin:
             self._poke()
 
     def admit_transferred(self: Replica) -> None:
-        """Role "decode": sequences whose prompt KV arrived start decoding if they fit."""
+        """Role "decode": sequences whose prompt KV arrived start decoding if they fit.
+
+        ASSUMPTION: decode replicas hold the transferred KV privately (no prefix-cache lookup).
+        """
         while self._transferred and len(self.running) < self.config.max_num_seqs:
             seq = self._transferred[0]
             req = seq.req
@@ -173,6 +180,7 @@ class AdmissionMixin:
                 seq.load_handle = None
         if self.config.preemption == "swap" and state is not SeqState.LOADING:
             nbytes = kv_tokens * self.kv_bytes_per_token
+            # ASSUMPTION: swap copies block the step (vLLM v0 swaps before the forward pass).
             plan.extra_s += self.tiers.swap_time_s(nbytes, write=True)
             self.rec.swap_bytes += nbytes
             self._release(seq)
@@ -182,7 +190,9 @@ class AdmissionMixin:
             seq.state = SeqState.SWAPPED
             self.swapped.appendleft(seq)  # older victims end up first
             return
-        self._cache_units(seq, kv_tokens)  # computed full blocks stay cached (vLLM)
+        # ASSUMPTION: recompute re-prefills prompt + generated tokens and its last prefill step
+        # samples the next token (vLLM v1); computed full blocks stay cached meanwhile.
+        self._cache_units(seq, kv_tokens)
         self._release(seq)
         seq.state = SeqState.WAITING
         seq.target = req.prompt_tokens + req.num_output_done

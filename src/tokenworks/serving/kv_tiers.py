@@ -126,6 +126,7 @@ class TieredStore:
             stats = self.stats[spec.name]
             num_bytes = count * num_bytes_per_block
             # t = bytes / read bandwidth + access latency, once per tier touched (module docstring).
+            # ASSUMPTION: tiers are read one after another (times add), one latency per tier.
             t = num_bytes / spec.read_bytes_per_s + spec.latency_s
             load_s += t
             stats.num_hit_blocks += count

@@ -340,6 +340,8 @@ class Replica(AdmissionMixin):
             req.prefill_replica_id = self.replica_id
         if req.token_times_s is not None:
             req.token_times_s.append(now)
+        # ASSUMPTION: prefix blocks are registered when the prompt completes, not block by block
+        # as vLLM does, so a twin request arriving mid-prefill misses (it dedups on insert).
         self._cache_units(seq, seq.target)
         if self.config.role == "prefill":
             # ASSUMPTION: the KV leaves HBM as soon as the prefill ends (transfer buffers are

@@ -254,3 +254,19 @@ def test_empirical_lengths_from_a_trace_and_progress(tmp_path):
     assert set(t.column("prompt_tokens").to_pylist()) <= {111, 222, 333}
     assert calls[-1] == (30, 30)
     assert [c[0] for c in calls] == sorted(c[0] for c in calls)
+
+
+def test_priority_classes_under_a_priority_queue():
+    """Under load, the priority queue serves class 0 before class 1: lower queueing delay."""
+    d = scenario(scheduler={"queue": "priority", "max_num_seqs": 8, "max_num_batched_tokens": 2048},
+                 workload={"arrivals": {"kind": "poisson", "rate_per_s": 25.0},
+                           "prompt_tokens": 1500, "output_tokens": 60, "num_requests": 400,
+                           "priorities": [{"priority": 0, "frac": 0.3},
+                                          {"priority": 1, "frac": 0.7}]})
+    r = simulate(d)
+    by = r.summary["by_priority"]
+    assert set(by) == {"0", "1"}
+    assert by["0"]["num_completed"] + by["1"]["num_completed"] == 400
+    assert 0.2 < by["0"]["num_completed"] / 400 < 0.4
+    assert by["0"]["ttft_s"]["mean"] < by["1"]["ttft_s"]["mean"]
+    assert set(r.requests.column("priority").to_pylist()) == {0, 1}

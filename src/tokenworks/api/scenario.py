@@ -161,6 +161,11 @@ class ConversationSection(_Section):
     think_time_s: Dist = 0.0
 
 
+class PriorityClassSection(_Section):
+    priority: int
+    frac: Frac
+
+
 class WorkloadSection(_Section):
     arrivals: ArrivalSection
     prompt_tokens: Dist
@@ -171,6 +176,7 @@ class WorkloadSection(_Section):
     conversation: ConversationSection | None = None
     max_prompt_tokens: PosInt | None = None
     max_output_tokens: PosInt | None = None
+    priorities: list[PriorityClassSection] = []
 
 
 class TraceSection(_Section):

@@ -219,7 +219,8 @@ def workload_spec(sc: Scenario, w: WorkloadSection, max_requests: int | None) ->
         arrivals=arrivals(sc, w.arrivals), prompt_tokens=dist(sc, w.prompt_tokens),
         output_tokens=dist(sc, w.output_tokens), num_requests=num, duration_s=w.duration_s,
         shared_prefix=shared_prefix(sc, w.shared_prefix), conversation=conv,
-        max_prompt_tokens=w.max_prompt_tokens, max_output_tokens=w.max_output_tokens)
+        max_prompt_tokens=w.max_prompt_tokens, max_output_tokens=w.max_output_tokens,
+        priority_classes=tuple((p.priority, p.frac) for p in w.priorities))
 
 
 def agentic_spec(sc: Scenario, a: AgenticSection, system: System | None,

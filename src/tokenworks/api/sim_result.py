@@ -19,11 +19,12 @@ import pyarrow as pa
 from tokenworks.errors import ConfigError
 from tokenworks.serving.request import Request
 
-INT_COLUMNS = ("request_id", "prompt_tokens", "output_tokens", "cached_tokens",
+INT_COLUMNS = ("request_id", "priority", "prompt_tokens", "output_tokens", "cached_tokens",
                "num_preemptions")
 NULLABLE_INT_COLUMNS = ("session_id", "replica_id", "prefill_replica_id")
 TIME_COLUMNS = ("arrived_at_s", "scheduled_at_s", "first_token_at_s", "finished_at_s")
-COLUMNS = ("request_id", "session_id", "replica_id", "prefill_replica_id", *TIME_COLUMNS,
+COLUMNS = ("request_id", "session_id", "priority", "replica_id", "prefill_replica_id",
+           *TIME_COLUMNS,
            "prompt_tokens", "output_tokens", "cached_tokens", "num_preemptions", "rejected")
 _NAN = float("nan")
 # NOTE: typed arrays (8 bytes a value) instead of lists of Python objects, for performance and

@@ -180,6 +180,13 @@ def summarize(*, sc: Scenario, seed: int, plans, pools, requests: pa.Table, time
                   "growing": growing, "hit_drain_limit": hit_drain_limit},
         "warnings": warnings,
     }
+    prio = _col(requests, "priority")[done] if n else np.zeros(0)
+    levels = np.unique(prio)
+    if len(levels) > 1:
+        summary["by_priority"] = {str(int(p)): {"num_completed": int((prio == p).sum()),
+                                                "ttft_s": stats(ttft[prio == p]),
+                                                "e2e_s": stats(e2e[prio == p])}
+                                  for p in levels}
     if links:
         sent = sum(link.bytes_sent for link in links)
         num = sum(link.num_transfers for link in links)

@@ -130,7 +130,8 @@ class SessionDriver:
         # every engine samples at least one token per request.
         req = Request(request_id=rid, arrived_at_s=self.env.now_s, prompt_tokens=max(prompt, 1),
                       output_tokens=max(out, 1), prefix_hashes=self._hashes(s, t, rid, prompt, out),
-                      prefix_block_tokens=self.block_tokens, session_id=s)
+                      prefix_block_tokens=self.block_tokens, session_id=s,
+                      priority=0 if tb.priority is None else int(tb.priority[s]))
         req.tags = {"session_turn": k}
         self.num_submitted += 1
         self.last_arrival_at_s = self.env.now_s

@@ -261,8 +261,16 @@ class WorkloadSpec:
     conversation: Conversations | None = None
     max_prompt_tokens: int | None = None
     max_output_tokens: int | None = None
+    # (priority, share of sessions) pairs; lower priority values are served first under the
+    # replica's priority queue (vLLM). Empty: every request has priority 0.
+    priority_classes: tuple[tuple[int, float], ...] = ()
 
     def __post_init__(self) -> None:
+        if self.priority_classes:
+            total = sum(f for _, f in self.priority_classes)
+            if abs(total - 1.0) > 1e-6 or any(f < 0 for _, f in self.priority_classes):
+                raise ConfigError(f"workload priority shares sum to {total:g}; they must be "
+                                  f">= 0 and sum to 1.")
         if self.num_requests is None and self.duration_s is None:
             raise ConfigError("workload: give num_requests or duration_s (or both).")
         if self.num_requests is not None:
@@ -302,6 +310,7 @@ class SessionTable:
     hash_offsets: np.ndarray | None = None
     hash_block_tokens: int | None = None
     stop_at_s: float | None = None  # closed loop: no new turn submitted after this instant
+    priority: np.ndarray | None = None  # per session; None: all 0
 
     @property
     def num_sessions(self) -> int:
@@ -376,10 +385,15 @@ def generate(spec: WorkloadSpec, rng: np.random.Generator) -> SessionTable:
     new = sample_tokens(spec.prompt_tokens, rng, num_turns_total, maximum=spec.max_prompt_tokens)
     out = sample_tokens(spec.output_tokens, rng, num_turns_total, maximum=spec.max_output_tokens)
     gaps = np.maximum(gap.sample(rng, num_turns_total), 0.0)
+    prio = None
+    if spec.priority_classes:
+        levels = np.array([p for p, _ in spec.priority_classes], np.int64)
+        shares = np.array([f for _, f in spec.priority_classes], np.float64)
+        prio = levels[rng.choice(len(levels), size=num_sessions, p=shares / shares.sum())]
     return SessionTable(
         start_at_s=starts, first_turn=first, num_turns=turns.astype(np.int64), prefix_id=pid,
         prefix_tokens=ptok, new_tokens=new, output_tokens=out, gap_s=gaps,
         extends_context=(not closed) and spec.conversation is not None,
-        stop_at_s=spec.duration_s if closed else None)
+        stop_at_s=spec.duration_s if closed else None, priority=prio)
 
 

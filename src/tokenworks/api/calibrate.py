@@ -345,7 +345,7 @@ def _take(run: MeasuredRun, n: int | None) -> MeasuredRun:
 
 def calibrate(measurements: Measurements | str | Path, setup: ServingSetup, *,
               base: Calibration | None = None, params: Sequence[str] = DEFAULT_PARAMS,
-              max_requests: int | None = None, max_evaluations: int = 80,
+              max_requests: int | None = None, max_evaluations: int = 60,
               seed: int = 0) -> CalibrationFit:
     """Replay the measured runs through the simulator and fit ``params`` to their TTFT and
     TPOT. ``max_requests`` keeps the first N requests of each run (by arrival)."""

@@ -29,7 +29,7 @@ def calibrate_command(
     params: Annotated[str, typer.Option("--params", help="Comma-separated parameters to fit.")] = ",".join(DEFAULT_PARAMS),
     base: Annotated[Path | None, typer.Option("--base", help="Calibration TOML to start from (default: the packaged one).")] = None,
     max_requests: Annotated[int | None, typer.Option("--max-requests", help="Use the first N requests of each run.")] = None,
-    max_evaluations: Annotated[int, typer.Option("--max-evaluations", help="Simulator replays the fit may use.")] = 80,
+    max_evaluations: Annotated[int, typer.Option("--max-evaluations", help="Simulator replays the fit may use.")] = 60,
     seed: Annotated[int, typer.Option(help="Simulation seed.")] = 0,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the fitted calibration TOML here (for `estimate --calibration` and the scenario key `calibration`).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,

@@ -145,10 +145,15 @@ def _spec(hardware: str, field: str) -> tuple[float, str]:
         prec = field.split(":", 1)[1]
         v = acc.dense_flops_per_s(prec)
         return v, f"{acc.display_name}: dense {prec} {v / PETA:.2f} PFLOPS"
+    if field.startswith("matmul_flops:"):
+        # A format without its own tensor-core rate runs at the next wider one's (catalog rule).
+        prec = field.split(":", 1)[1]
+        v = acc.matmul_flops_per_s(prec)
+        return v, f"{acc.display_name}: {prec} matmuls at {v / PETA:.3g} PFLOPS"
     if field.startswith("flops_per_w:"):
         prec = field.split(":", 1)[1]
-        v = acc.dense_flops_per_s(prec) / acc.tdp_w
-        return v, (f"{acc.display_name}: dense {prec} {acc.dense_flops_per_s(prec) / TERA:,.0f} "
+        v = acc.matmul_flops_per_s(prec) / acc.tdp_w
+        return v, (f"{acc.display_name}: {prec} matmuls {acc.matmul_flops_per_s(prec) / TERA:,.0f} "
                    f"TFLOPS ÷ {acc.tdp_w:.0f} W = {v / TERA:.2f} TFLOPS/W")
     if field == "memory_bytes":
         return acc.memory_bytes, f"{acc.display_name}: {acc.memory_bytes / GB:.0f} GB"
@@ -164,7 +169,7 @@ def _spec(hardware: str, field: str) -> tuple[float, str]:
         return v, (f"{acc.display_name}: {acc.scaleup_tech} {acc.scaleup_bytes_per_s / GB:.0f} "
                    f"GB/s each way × 2 = {v / GB:.0f} GB/s")
     raise CatalogError(f"accelerator field '{field}' is not known; use dense_flops:<precision>, "
-                       f"flops_per_w:<precision>, memory_bytes, memory_bytes_per_s, tdp_w, "
+                       f"matmul_flops:<precision>, flops_per_w:<precision>, memory_bytes, memory_bytes_per_s, tdp_w, "
                        f"scaleup_bidirectional_bytes_per_s.")
 
 

@@ -6,6 +6,8 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tokenworks.api.claims import (
     EVALUATORS,
@@ -227,3 +229,31 @@ def test_params_type_checks() -> None:
     with pytest.raises(CatalogError, match="must be true/false"):
         p.bool("flag")
     assert p.float("x") == 1.5 and p.float("y", 2.0) == 2.0
+
+
+
+@given(seed=st.floats(0.01, 1e6), tol=st.floats(0.01, 0.9), k=st.floats(0.0, 3.0))
+def test_point_verdict_is_the_relative_error_rule(seed: float, tol: float, k: float) -> None:
+    """reproduced ⇔ |computed − seed| ≤ tol·seed, whichever side computed falls on."""
+    c = _claim(seed_value=seed, seed_low=seed, seed_high=seed, tolerance_frac=tol)
+    computed = seed * k
+    expected = "reproduced" if abs(computed - seed) <= tol * seed else "differs"
+    assert verdict_for(c, computed) == expected
+
+
+@given(lo=st.floats(0.01, 1e3), width=st.floats(0.0, 10.0), tol=st.floats(0.01, 0.5),
+       x=st.floats(0.0, 1e5))
+def test_range_verdict_monotone_inside(lo: float, width: float, tol: float, x: float) -> None:
+    """Inside the range is always reproduced; far outside never."""
+    hi = lo * (1 + width)
+    c = _claim(seed_value=None, seed_low=lo, seed_high=hi, tolerance_frac=tol)
+    if lo <= x <= hi:
+        assert verdict_for(c, x) == "reproduced"
+    if x > hi * (1 + tol) * 1.0001 or x < lo * (1 - tol) * 0.9999:
+        assert verdict_for(c, x) == "differs"
+
+
+def test_physics_verdict_split_is_reported() -> None:
+    """The ledger is not a rubber stamp: both verdicts occur among the physics claims."""
+    verdicts = {c.expected_verdict for c in PHYSICS}
+    assert verdicts == {"reproduced", "differs"}

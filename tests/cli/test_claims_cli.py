@@ -61,3 +61,10 @@ def test_docs_page_is_up_to_date(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0
     assert DOCS.exists(), "docs/claims.md is missing; generate it with tokenworks claims --markdown"
     assert DOCS.read_text() == out
+
+
+def test_several_ids_show_details(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(capsys, "claims", "--id", "h100-ridge-point", "--id", "kv-batch32-8k")
+    assert code == 0
+    assert "2 claims: 1 reproduced, 1 differ" in out
+    assert "working:" in out and "MHA" in out

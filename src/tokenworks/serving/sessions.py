@@ -132,7 +132,6 @@ class SessionDriver:
                       output_tokens=max(out, 1), prefix_hashes=self._hashes(s, t, rid, prompt, out),
                       prefix_block_tokens=self.block_tokens, session_id=s,
                       priority=0 if tb.priority is None else int(tb.priority[s]))
-        req.tags = {"session_turn": k}
         self.num_submitted += 1
         self.last_arrival_at_s = self.env.now_s
         if self.on_request is not None:

@@ -409,15 +409,23 @@ def token_cost_from_estimate(
 ) -> TokenCost:
     """The seeds' decomposition for an estimate: prefill without hits (``est_hit0``) and decode.
 
-    Both estimates must be the same deployment and batch; ``est`` carries the hit rate.
+    Both estimates must be the same deployment and batch; ``est`` carries the hit rate. In the
+    estimator's steady state a replica spends ``output_tokens`` steps per batch of requests;
+    each step is a decode-only step plus a prefill share (``tpot_s - decode_step_time_s``), so
+    per batch: prefill_s = O x (tpot - decode_step) of the no-hit estimate, decode_s =
+    O x decode_step. The hit rate then scales prefill linearly (the seeds' formula).
     """
+    if (est_hit0.batch_size, est_hit0.input_tokens, est_hit0.output_tokens) != (
+            est.batch_size, est.input_tokens, est.output_tokens):
+        raise ConfigError("token_cost_from_estimate needs two estimates of the same batch and "
+                          "request shape (one with prefix_hit_frac = 0).")
     price = est.usd_per_gpu_hour if usd_per_gpu_hour is None else usd_per_gpu_hour
-    replica_gpus = est.tp * est.pp
-    return token_cost(usd_per_gpu_hour=price, num_gpus=replica_gpus,
-                      prefill_s=est.batch_size * est_hit0.ttft_s,
-                      decode_s=est.output_tokens * est.decode_step_time_s,
+    o = est.output_tokens
+    return token_cost(usd_per_gpu_hour=price, num_gpus=est.tp * est.pp,
+                      prefill_s=o * max(est_hit0.tpot_s - est_hit0.decode_step_time_s, 0.0),
+                      decode_s=o * est.decode_step_time_s,
                       batch_size=est.batch_size, input_tokens=est.input_tokens,
-                      output_tokens=est.output_tokens, prefix_hit_frac=est.prefix_hit_frac)
+                      output_tokens=o, prefix_hit_frac=est.prefix_hit_frac)
 
 
 def margin_for(cost: TokenCost, *, list_price: str, input_tokens: int, output_tokens: int

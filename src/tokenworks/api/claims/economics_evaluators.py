@@ -316,12 +316,13 @@ def output_input_cost_ratio(p: Params) -> Computed:
     """Cost of an output token over an uncached input token from the seeds' decomposition."""
     kw = dict(tp=p.int("tp"), weights_dtype=p.str("weights_dtype"),
               input_tokens=p.int("input_tokens"), output_tokens=p.int("output_tokens"),
-              batch=p.int("batch"))
+              batch=p.int("batch") if p.has("batch") else "max")
     e = estimate(p.str("model"), p.str("hardware"), **kw)
+    # Steady state: per batch, O steps of (decode-only step + prefill share).
     c = token_cost(usd_per_gpu_hour=e.usd_per_gpu_hour, num_gpus=e.tp * e.pp,
-                   prefill_s=e.batch_size * e.ttft_s, decode_s=e.output_tokens
-                   * e.decode_step_time_s, batch_size=e.batch_size, input_tokens=e.input_tokens,
-                   output_tokens=e.output_tokens)
+                   prefill_s=e.output_tokens * max(e.tpot_s - e.decode_step_time_s, 0.0),
+                   decode_s=e.output_tokens * e.decode_step_time_s, batch_size=e.batch_size,
+                   input_tokens=e.input_tokens, output_tokens=e.output_tokens)
     r = c.output_usd_per_mtok / c.input_usd_per_mtok
     return Computed(value=r, working=(
         f"{e.model} on {e.num_gpus}x {e.hardware}, batch {e.batch_size}: input "

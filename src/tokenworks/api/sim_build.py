@@ -75,6 +75,11 @@ def _system(acc: Accelerator, name: str | None) -> System | None:
     return default_system_for(acc.name)
 
 
+def section_system(section: PoolSection) -> System | None:
+    """The catalog system a pool runs on (given, or the accelerator's default)."""
+    return _system(get_accelerator(section.accelerator), section.system)
+
+
 def tier_specs(tiers: list[TierSection], system: System | None, num_gpus: int) -> tuple[
         TierSpec, ...]:
     """Per-replica KV tiers: catalog defaults scaled to the replica's share of its node."""

@@ -52,11 +52,8 @@ def simulate(scenario: Scenario | ScenarioFile | dict | str | Path, *, seed: int
         calibration = load_calibration(sc.resolve_path(spec.calibration))
 
     sections = sim_build.pool_sections(sc)
-    first_acc = sections[0][0]
-    from tokenworks.hardware import get_accelerator  # local: only for the CPU-pool default
-
-    system0 = sim_build._system(get_accelerator(first_acc.accelerator), first_acc.system)
-    table, agentic = sim_build.traffic(sc, rng, system0, cap)
+    # ASSUMPTION: agent tools run on the host CPUs of the first pool's system.
+    table, agentic = sim_build.traffic(sc, rng, sim_build.section_system(sections[0][0]), cap)
     if table.num_calls == 0:
         raise ScenarioError(f"scenario {sc.name} generates no requests (duration too short or "
                             f"rate too low); raise num_requests or duration_s.")

@@ -71,9 +71,14 @@ def render_markdown(results: list[ClaimResult], *, not_evaluated: str = "") -> s
            f"{len(results)} claims: {n['reproduced']} reproduced, {n['differs']} differ.", "",
            "| seed file | claims |", "|---|---|"]
     out += [f"| `{f}` | {k} |" for f, k in sorted(files.items())]
-    out += ["", "## All claims", "", "| id | claim | seed | computed | unit | verdict |",
-            "|---|---|---|---|---|---|"]
-    out += [_row(r) for r in results]
+    out += ["", "## All claims"]
+    for name in dict.fromkeys(r.claim.file for r in results):
+        group = [r for r in results if r.claim.file == name]
+        k = Counter(r.verdict for r in group)
+        out += ["", f"### `{name}` ({len(group)} claims: {k['reproduced']} reproduced, "
+                f"{k['differs']} differ)", "",
+                "| id | claim | seed | computed | unit | verdict |", "|---|---|---|---|---|---|"]
+        out += [_row(r) for r in group]
     out += ["", "## Details", ""]
     for r in results:
         c = r.claim

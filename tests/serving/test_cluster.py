@@ -33,12 +33,17 @@ class ConstCost:
 def build(num_replicas: int, router, *, prefix_cache: str = "lru_blocks", blocks: int = 4096):
     env = Environment()
     done: list[Request] = []
+
+    def finished(r: Request) -> None:
+        cluster.request_done(r)
+        done.append(r)
+
     replicas = [Replica(replica_id=i, env=env, cost=ConstCost(), kv_capacity_blocks=blocks,
                         kv_block_size_tokens=16, kv_bytes_per_token=1e5,
-                        config=ReplicaConfig(prefix_cache=prefix_cache), on_finish=done.append)
+                        config=ReplicaConfig(prefix_cache=prefix_cache), on_finish=finished)
                 for i in range(num_replicas)]
     cluster = Cluster(env=env, pools=[Pool(name="both", replicas=replicas, router=router)],
-                      on_finish=done.append)
+                      on_finish=finished)
     return env, cluster, replicas, done
 
 
@@ -106,11 +111,28 @@ def test_kv_aware_prefers_the_replica_holding_the_prefix():
     replicas[1].submit(req(100, prompt=80, out=2, hashes=hashes))
     env.run()
     assert replicas[1].cached_prefix_tokens(req(0, prompt=80, hashes=hashes)) == 64
+    for i in range(3):  # one after another: the replica is idle again each time
+        cluster.submit(req(i, prompt=80, out=2, hashes=hashes, at=env.now_s))
+        env.run()
+    assert {r.replica_id for r in done if r.request_id < 100} == {1}
+    assert all(r.cached_tokens == 64 for r in done if r.request_id < 100)
+    assert cluster.pools[0].router._active == {1: 0}  # every routed token released
+
+
+def test_kv_aware_spreads_a_simultaneous_burst():
+    """Three requests at one instant, 82 tokens each, load weight 1: the first goes to the
+    replica with the 64-token prefix (score 64 vs 0); then that replica's routed load is 82,
+    so its score is 64 − 82 = −18 < 0 and the next goes to the empty replica (score 0), and
+    the third back to replica 1 (64 − 82 = −18 vs 0 − 82 = −82)."""
+    env, cluster, replicas, done = build(2, KvAware(load_weight=1.0))
+    hashes = tuple(block_keys(2, 1, 0, 5).tolist())
+    replicas[1].submit(req(100, prompt=80, out=2, hashes=hashes))
+    env.run()
     for i in range(3):
         cluster.submit(req(i, prompt=80, out=2, hashes=hashes, at=env.now_s))
     env.run()
-    assert {r.replica_id for r in done if r.request_id < 100} == {1}
-    assert all(r.cached_tokens == 64 for r in done if r.request_id < 100)
+    got = {r.request_id: r.replica_id for r in done if r.request_id < 100}
+    assert got == {0: 1, 1: 0, 2: 1}
 
 
 def test_kv_aware_load_weight_spreads_load():

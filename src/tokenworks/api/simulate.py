@@ -69,6 +69,7 @@ def simulate(scenario: Scenario | ScenarioFile | dict | str | Path, *, seed: int
     tick = max(1, expected // 200)
 
     def finished(req: Request) -> None:
+        cluster.request_done(req)
         log.closed(req)
         driver.on_finish(req)
         state["done"] += 1

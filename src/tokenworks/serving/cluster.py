@@ -69,9 +69,19 @@ class Cluster:
         i = pool.router.choose(req, pool.replicas)
         pool.replicas[i].submit(req)
 
+    def request_done(self, req: Request) -> None:
+        """A request left the cluster: routers that track load forget it."""
+        for pool in self.pools:
+            release = getattr(pool.router, "release", None)
+            if release is not None:
+                release(req)
+
     def prefill_done(self, req: Request) -> None:
         """A prefill replica produced the first token: ship the KV to the decode pool."""
         prefill = self.pools[0]
+        release = getattr(prefill.router, "release", None)
+        if release is not None:
+            release(req)
         src = req.prefill_replica_id if req.prefill_replica_id is not None else req.replica_id
         link = prefill.links[_local_index(prefill, src)]
         self.num_in_transfer += 1

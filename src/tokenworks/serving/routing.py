@@ -104,23 +104,43 @@ class KvAware:
     Dynamo's router picks the worker with the lowest ``overlap_weight × new_prefill_blocks +
     active_blocks`` (docs.nvidia.com/dynamo "Router Design", cost function). Dividing by the
     weight, that is the highest ``cached_prefix_tokens − load_weight × active_kv_tokens`` with
-    ``load_weight = 1 / overlap_weight``; ``active_kv_tokens`` counts the request's own prompt
-    on every candidate, so it cancels, and is the KV the replica holds now.
+    ``load_weight = 1 / overlap_weight``; the request's own blocks count on every candidate,
+    so they cancel.
+
+    Like Dynamo's router (which "tracks active blocks locally: incremented when adding a new
+    request, decremented upon completion"), this router counts the KV tokens of the requests
+    it sent to each replica and not yet released, so a burst routed at one instant spreads
+    even before any KV is allocated; the load is the larger of that count and the KV the
+    replica reports in use.
     """
 
     def __init__(self, load_weight: float = 1.0) -> None:
         check_range("router load_weight", load_weight, low=0.0)
         self.load_weight = load_weight
         self._turn = 0
+        self._active: dict[int, int] = {}  # replica position -> routed tokens not released
+        self._routed: dict[int, tuple[int, int]] = {}  # request id -> (position, tokens)
 
     def choose(self, request: Request, replicas: Sequence[RoutedReplica]) -> int:
         self._turn += 1
         keys = []
-        for r in replicas:
-            active = r.kv_usage_frac * r.blocks.num_total_blocks * r.blocks.block_size_tokens
+        for i, r in enumerate(replicas):
+            used = r.kv_usage_frac * r.blocks.num_total_blocks * r.blocks.block_size_tokens
+            active = max(used, self._active.get(i, 0))
             score = r.cached_prefix_tokens(request) - self.load_weight * active
             keys.append((-score, r.num_outstanding))
-        return _argmin(keys, self._turn)
+        best = _argmin(keys, self._turn)
+        # ASSUMPTION: a request's footprint is its prompt plus all its output tokens.
+        tokens = request.prompt_tokens + request.output_tokens
+        self._active[best] = self._active.get(best, 0) + tokens
+        self._routed[request.request_id] = (best, tokens)
+        return best
+
+    def release(self, request: Request) -> None:
+        """The request left the replica (finished, rejected or handed off)."""
+        entry = self._routed.pop(request.request_id, None)
+        if entry is not None:
+            self._active[entry[0]] -= entry[1]
 
 
 ROUTERS = {"round_robin": RoundRobin, "least_outstanding": LeastOutstanding, "least_kv": LeastKv,

@@ -80,3 +80,14 @@ def test_take_or_pay_floor():
     m = _market(utilization_year1_frac=0.3, utilization_mature_frac=0.7, take_or_pay_frac=0.6)
     assert m.utilization(1) == pytest.approx(0.6)
     assert m.utilization(3) == pytest.approx(0.7)
+
+
+def test_repricings_at_contract_expiry():
+    """2-year contracts, 20%/yr decline, 25% off: $3.00 locked in years 1-2, then year 3
+    reprices to 0.75 x 4 x 0.8^2 = $1.92; year 5 to 0.75 x 4 x 0.8^4 = $1.2288."""
+    m = _market(reserved_share_frac=1.0, reserved_discount_frac=0.25, contract_years=2,
+                price_decline_frac_per_year=0.2)
+    rep = m.repricings(6)
+    assert [y for y, _, _ in rep] == [3, 5]
+    assert rep[0][1:] == pytest.approx((3.0, 1.92))
+    assert rep[1][2] == pytest.approx(1.2288)

@@ -179,13 +179,18 @@ def pnl_report(inputs: dict[str, Any]) -> PnlReport:
         reserved_share_frac=vals["reserved_share_frac"],
         reserved_discount_frac=vals["reserved_discount_frac"],
         contract_years=int(vals["contract_years"]), spot_share_frac=vals["spot_share_frac"],
-        spot_discount_frac=vals["spot_discount_frac"])
+        spot_discount_frac=vals["spot_discount_frac"],
+        take_or_pay_frac=float(inputs.get("take_or_pay_frac", 0.0)))
     method = inputs.get("depreciation_method", "straight_line")
     p = neocloud_pnl(t, market, num_accelerators=n, years=inputs.get("years"),
                      depreciation_method=method, tax_rate_frac=vals["tax_rate_frac"],
                      sga_frac_of_revenue=vals["sga_frac_of_revenue"],
                      discount_rate_frac=vals["discount_rate_frac"])
-    risk = depreciation_risk(t, market, num_accelerators=n)
+    gen = {k: inputs[k] for k in ("new_generation_year", "new_generation_speedup",
+                                  "new_generation_price_ratio") if inputs.get(k) is not None}
+    if "new_generation_year" in gen:
+        gen["new_generation_year"] = int(gen["new_generation_year"])
+    risk = depreciation_risk(t, market, num_accelerators=n, **gen)
     return PnlReport(inputs=t, market=market, pnl=p, depreciation_risk=risk,
                      defaults_used=_describe(t, describe_defaults(used) + extra))
 

@@ -166,6 +166,12 @@ def pnl_command(
     console.print(f"Project IRR {_pct(p.project_irr_frac)}, equity IRR {_pct(p.equity_irr_frac)}, "
                   f"NPV at {_pct(p.discount_rate_frac)}: {fmt_usd(p.npv_usd / MILLION)}M, "
                   f"payback {pb}")
+    rep = r.market.repricings(len(p.years))
+    if rep and r.market.reserved_share_frac > 0:
+        steps = ", ".join(f"year {y}: ${a:.2f} -> ${b:.2f}" for y, a, b in rep)
+        console.print(f"Reserved contracts ({r.market.contract_years}-year, "
+                      f"{_pct(r.market.reserved_share_frac)} of sold hours) reprice to market at "
+                      f"expiry: {steps} per hour, on a {r.inputs.useful_life_years:g}-year asset.")
     t = _table("Depreciation risk", ["case", "net income y1-3 ($M)", "cum. net income ($M)",
                                      "economic life", "impairment ($M)", "IRR"])
     for c in r.depreciation_risk:

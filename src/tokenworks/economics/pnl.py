@@ -71,6 +71,15 @@ class MarketInputs:
         return self.on_demand_usd_per_hour * (1 - self.price_decline_frac_per_year) ** (year - 1) \
             * shock
 
+    def repricings(self, years: int) -> tuple[tuple[int, float, float], ...]:
+        """(year, reserved price before, after) at each contract expiry within ``years``: the
+        duration mismatch between a multi-year asset and short contracts."""
+        out = []
+        for y in range(2, years + 1):
+            if (y - 1) % self.contract_years == 0:
+                out.append((y, self.reserved_price(y - 1), self.reserved_price(y)))
+        return tuple(out)
+
     def reserved_price(self, year: int) -> float:
         """Price of reserved hours in ``year``: the market price when the contract was signed."""
         signed = 1 + ((year - 1) // self.contract_years) * self.contract_years

@@ -27,7 +27,8 @@ _MARKET: dict[str, Any] = {
     "utilization_year1_frac": float, "ramp_years": int, "reserved_share_frac": float,
     "reserved_discount_frac": float, "contract_years": int, "spot_share_frac": float,
     "spot_discount_frac": float, "tax_rate_frac": float, "sga_frac_of_revenue": float,
-    "discount_rate_frac": float,
+    "discount_rate_frac": float, "new_generation_year": int, "new_generation_speedup": float,
+    "new_generation_price_ratio": float, "take_or_pay_frac": float,
 }
 
 _WORKLOAD: dict[str, Any] = {

@@ -39,6 +39,7 @@ def run(num_requests: int, *, exact: bool, seed: int = 0, rate_per_s: float = 0.
     rng = np.random.default_rng(seed)
     arrivals = np.cumsum(rng.exponential(1.0 / rate_per_s, num_requests))
     t0 = time.perf_counter()
+    c0 = time.process_time()
     requests = [Request(request_id=i, arrived_at_s=float(t), prompt_tokens=prompt_tokens,
                         output_tokens=output_tokens) for i, t in enumerate(arrivals)]
     # Arrivals are fed one at a time (each arrival schedules the next) to keep the heap small.
@@ -54,8 +55,10 @@ def run(num_requests: int, *, exact: bool, seed: int = 0, rate_per_s: float = 0.
     env.schedule_at(first.arrived_at_s, 0, arrive, first)
     env.run()
     wall = time.perf_counter() - t0
+    cpu = time.process_time() - c0
     replica.drain_check()
     assert len(finished) == num_requests
+    print(f"  (cpu time {cpu:.3f} s, wall {wall:.3f} s)")
     return wall, requests, replica
 
 

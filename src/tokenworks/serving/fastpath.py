@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from tokenworks.serving.events import EventHandle, Priority
-from tokenworks.serving.scheduler import Seq, SeqState
+from tokenworks.serving.scheduler import Seq, SeqState, StepPlan
 
 if TYPE_CHECKING:
     from tokenworks.serving.replica import Replica
@@ -102,7 +102,17 @@ def try_jump(r: Replica) -> bool:
     return _try_prefill_jump(r, n)
 
 
-def _try_prefill_jump(r: Replica, n: int) -> bool:
+def try_extend(r: Replica, plan: StepPlan, dt: float) -> bool:
+    """A step was just formed with one prompt chunk: if its next chunks are certain, run them
+    (and this step) as one jump. Its blocks are already taken; ``dt`` is its duration."""
+    if (len(plan.prefills) != 1 or plan.extra_s or plan.min_s or r._pending_decoders
+            or len(r.prefilling) != 1 or r.prefilling[0] is not plan.prefills[0][0]
+            or r.can_admit_head()):
+        return False
+    return _try_prefill_jump(r, plan.num_decode_seqs, first=(plan.prefills[0][1], dt))
+
+
+def _try_prefill_jump(r: Replica, n: int, first: tuple[int, float] | None = None) -> bool:
     """Decodes plus the chunks of one prompt, up to the step that completes it."""
     cfg = r.config
     seq = r.prefilling[0]
@@ -116,6 +126,10 @@ def _try_prefill_jump(r: Replica, n: int) -> bool:
     chunks: list[int] = []
     need_cum: list[int] = []
     need = 0
+    if first is not None:  # already scheduled: its blocks are taken
+        chunks.append(first[0])
+        need_cum.append(0)
+        computed += first[0]
     while computed < seq.target and len(chunks) < k_max:
         c = min(seq.target - computed, chunk_budget)
         chunk_blocks = -(-(computed + c - shared) // bs) - private
@@ -129,11 +143,12 @@ def _try_prefill_jump(r: Replica, n: int) -> bool:
         need_cum.append(need)
     if len(chunks) < 2:
         return False
-    return _start(r, len(chunks), n, seq, chunks, need_cum)
+    return _start(r, len(chunks), n, seq, chunks, need_cum,
+                  first_dt=None if first is None else first[1])
 
 
 def _start(r: Replica, k: int, n: int, seq: Seq | None, chunks: Sequence[int],
-           need_cum: Sequence[int] = ()) -> bool:
+           need_cum: Sequence[int] = (), first_dt: float | None = None) -> bool:
     kv0 = r.decode_kv_tokens()
     step_time_s = r.cost.step_time_s
     t = r.env.now_s
@@ -141,6 +156,11 @@ def _start(r: Replica, k: int, n: int, seq: Seq | None, chunks: Sequence[int],
     if seq is not None:
         p = seq.computed
         for j, c in enumerate(chunks):
+            if j == 0 and first_dt is not None:
+                t += first_dt
+                times.append(t)
+                p += c
+                continue
             # Same arithmetic as StepPlan.add_chunk: c·p + c(c+1)/2 causal pairs.
             t += step_time_s(num_prefill_tokens=c,
                              prefill_attention_pairs=0.0 + (c * p + c * (c + 1) / 2),

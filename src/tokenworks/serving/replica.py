@@ -264,6 +264,8 @@ class Replica(AdmissionMixin):
         )
         dt = max(float(dt), plan.min_s) + plan.extra_s
         self._busy = True
+        if not self.config.exact and fastpath.try_extend(self, plan, dt):
+            return
         self.rec.step_started(plan, dt, self.env.now_s)
         self.env.schedule(dt, Priority.STEP_END, self._step_end, plan)
 

@@ -70,7 +70,8 @@ def scenario(row, *, n: int, input_mean: float, calibration: str | None) -> dict
 def predict(sc: dict) -> dict[str, float]:
     from tokenworks.api.simulate import simulate
 
-    t = simulate(sc).requests
+    res = simulate(sc)
+    t = res.requests
     ttft = np.asarray(t.column("ttft_s").to_numpy(zero_copy_only=False), np.float64)
     tpot = np.asarray(t.column("tpot_s").to_numpy(zero_copy_only=False), np.float64)
     n = len(ttft)
@@ -79,7 +80,8 @@ def predict(sc: dict) -> dict[str, float]:
     ttft, tpot = ttft[np.isfinite(ttft)], tpot[np.isfinite(tpot)]
     q = lambda x, p: float(np.percentile(x, p) * 1e3) if x.size else float("nan")  # noqa: E731
     return {"ttft_p50_ms": q(ttft, 50), "ttft_p99_ms": q(ttft, 99), "tpot_p50_ms": q(tpot, 50),
-            "tpot_p99_ms": q(tpot, 99), "num_unfinished": int(n - n // 10 - ttft.size)}
+            "tpot_p99_ms": q(tpot, 99), "num_unfinished": int(n - n // 10 - ttft.size),
+            "num_preemptions": int(res.summary.get("num_preemptions") or 0)}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,7 +16,9 @@ Cases (each run in a fresh subprocess so peak RSS, from ``resource.getrusage``, 
   percentile of TTFT, TPOT and E2E must agree within 1%.
 
 Run: ``python benchmarks/sim_speed.py [--cases vidur-10k,reference,...] [--json out.json]``.
-Wall times include building the scenario and the result table (what a user waits for).
+Wall times include building the scenario and the result table (what a user waits for); the
+CPU time of the simulating process is reported too, since on a shared machine other processes
+inflate wall time. ``--repeat N`` keeps the fastest of N runs of each case.
 """
 
 from __future__ import annotations
@@ -41,7 +43,10 @@ def vidur_scenario(num_requests: int, *, exact: bool = False) -> dict:
         "name": f"vidur-anchor-{num_requests}",
         "model": "llama-3-70b",
         "hardware": {"accelerator": "a100-80g-sxm"},
-        "deployment": {"tp": 2, "weights_dtype": "bf16", "kv_dtype": "bf16"},
+        # 141 GB of bf16 weights on 2× 80 GB: at vLLM's default 0.9 utilization nothing is left
+        # for KV, so (ASSUMPTION, as vidur does not cap memory) the anchor uses 0.98.
+        "deployment": {"tp": 2, "weights_dtype": "bf16", "kv_dtype": "bf16",
+                       "gpu_memory_utilization_frac": 0.98},
         "scheduler": {"max_num_batched_tokens": 512, "max_num_seqs": 128,
                       "chunked_prefill": True, "exact": exact},
         "cache": {"prefix_cache": "none"},
@@ -82,12 +87,14 @@ def run_one(scenario: dict) -> dict:
     """Run one scenario in this process; wall time, peak RSS and the summary percentiles."""
     from tokenworks.api.simulate import simulate
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     res = simulate(scenario)
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     s = res.summary
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: KiB
-    out = {"wall_s": wall, "peak_rss_bytes": rss, "num_requests": s.get("num_requests"),
+    # CPU time of this process: on a shared 2-core machine the wall time includes time other
+    # processes held the cores; CPU time is what the simulation itself used.
+    out = {"wall_s": wall, "cpu_s": cpu, "peak_rss_bytes": rss, "num_requests": s.get("num_requests"),
            "num_completed": s.get("num_completed"), "duration_s": s.get("duration_s"),
            "output_tokens_per_s": s.get("output_tokens_per_s"),
            "num_steps": s.get("num_steps")}
@@ -134,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reference-requests", type=int, default=20_000)
     ap.add_argument("--agreement-requests", type=int, default=20_000)
     ap.add_argument("--json", default=None)
+    ap.add_argument("--repeat", type=int, default=1, help="keep the fastest of N runs")
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
@@ -142,7 +150,9 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, dict] = {"cpu_count": os.cpu_count()}
     for case in args.cases.split(","):
         if case.startswith("vidur-"):
-            r = _subprocess(case)
+            runs = [_subprocess(case) for _ in range(max(args.repeat, 1))]
+            r = min(runs, key=lambda x: x.get("wall_s", float("inf")))
+            r["wall_s_all"] = [x.get("wall_s") for x in runs]
             if "wall_s" in r:
                 r["speedup_vs_vidur_wall"] = VIDUR_WALL_S * (
                     {"vidur-10k": 1, "vidur-100k": 10, "vidur-1m": 100}[case]) / r["wall_s"]

@@ -28,7 +28,8 @@ class GpuPriceEntry(Sourced):
     """Rental and purchase prices for one accelerator (``[[gpu]]``)."""
 
     accelerator: str = Field(pattern=r"^[a-z0-9][a-z0-9.\-]*$")
-    rental_usd_per_hour: float = Field(gt=0, description="typical on-demand $/GPU-hour")
+    rental_usd_per_hour: float | None = Field(default=None, gt=0,
+                                              description="typical on-demand $/GPU-hour")
     rental_usd_per_hour_low: float | None = Field(default=None, gt=0)
     rental_usd_per_hour_high: float | None = Field(default=None, gt=0)
     accelerator_capex_usd: float | None = Field(default=None, gt=0, description="the chip/module")

@@ -167,7 +167,7 @@ def default_usd_per_gpu_hour(accelerator: Accelerator | str) -> tuple[float, str
 
     acc = get_accelerator(accelerator) if isinstance(accelerator, str) else accelerator
     entry = get_gpu_price(acc.name)
-    if entry is not None:
+    if entry is not None and entry.rental_usd_per_hour is not None:
         return entry.rental_usd_per_hour, (
             f"prices catalog: {entry.source_title} ({entry.as_of})")
     mid = acc.rental_usd_per_hour_mid

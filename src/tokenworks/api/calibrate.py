@@ -144,8 +144,8 @@ def _to_cal(base: Calibration, params: tuple[str, ...], x: np.ndarray) -> Calibr
 Residuals = Callable[[Calibration], np.ndarray]
 
 
-def _fit(residuals: Residuals, base: Calibration, params: tuple[str, ...], *,
-         max_evaluations: int) -> tuple[Calibration, int]:
+def fit_residuals(residuals: Residuals, base: Calibration, params: Sequence[str], *,
+                  max_evaluations: int = 60) -> tuple[Calibration, int]:
     """Minimise the mean soft-L1 loss of ``residuals(cal)`` over log-parameters in BOUNDS.
 
     Nelder–Mead (scipy.optimize.minimize): a replay through a discrete-event simulator is
@@ -154,9 +154,12 @@ def _fit(residuals: Residuals, base: Calibration, params: tuple[str, ...], *,
     jumps); the simplex method only compares costs. The soft-L1 loss
     2(sqrt(1 + (r/0.1)²) − 1) is quadratic below a 10% log error and linear above, so a few
     requests the replay cannot match (e.g. measured outliers) do not drive the fit.
+    ``base`` should already be flat (``Calibration.for_accelerator``). Returns the best
+    calibration seen and the number of ``residuals`` calls.
     """
     from scipy.optimize import minimize
 
+    params = _check_params(params)
     x0 = np.log([_value(base, p) for p in params])
     lo = np.log([BOUNDS[p][0] for p in params])
     hi = np.log([BOUNDS[p][1] for p in params])
@@ -252,7 +255,7 @@ def fit_step_times(model: ModelArch, deployment: Deployment, steps: StepTimings,
     def residuals(cal: Calibration) -> np.ndarray:
         return np.log(predict(cal) / steps.time_s)
 
-    fitted, evals = _fit(residuals, b, params, max_evaluations=max_evaluations)
+    fitted, evals = fit_residuals(residuals, b, params, max_evaluations=max_evaluations)
 
     def err(cal: Calibration) -> FitError:
         return FitError(step_frac=median_abs_err(predict(cal), steps.time_s),
@@ -396,7 +399,7 @@ def calibrate(measurements: Measurements | str | Path, setup: ServingSetup, *,
                             num_samples=int(meas_ttft.size))
 
         before = err(b)
-        fitted, evals = _fit(residuals, b, params, max_evaluations=max_evaluations)
+        fitted, evals = fit_residuals(residuals, b, params, max_evaluations=max_evaluations)
         after = err(fitted)
     return _finish(b, fitted, params, before, after, evals + 2, t0,
                    f"tokenworks calibrate: {Path(measurements.path).name} on {setup.model}, "

@@ -163,3 +163,27 @@ def test_sampling_stops_when_idle():
     assert len(done) == 4 and cluster.samples
     assert cluster.samples[0].num_outstanding == 4
     assert env.peek_s() is None  # the sampler ended: the run terminates
+
+
+def test_tier_hits_survive_their_own_promotion():
+    """Regression: promoting DRAM hits into a full HBM evicts HBM blocks whose demotion
+    overflows the small DRAM tier; the blocks being read must not be the ones dropped
+    (this raised KeyError in TieredStore.load before the fix in admission.admit)."""
+    from tokenworks.serving.kv_tiers import TierSpec
+
+    env = Environment()
+    done: list[Request] = []
+    kvb = 1000.0
+    tier = TierSpec(name="dram", capacity_bytes=6 * 16 * kvb, read_bytes_per_s=1e12,
+                    write_bytes_per_s=1e12)
+    r = Replica(replica_id=0, env=env, cost=ConstCost(), kv_capacity_blocks=40,
+                kv_block_size_tokens=16, kv_bytes_per_token=kvb,
+                config=ReplicaConfig(prefix_cache="lru_blocks", kv_tiers=(tier,)),
+                on_finish=done.append)
+    chains = [tuple(block_keys(2, c, 0, 8).tolist()) for c in range(6)]
+    for i in range(36):
+        r.submit(req(i, prompt=8 * 16 + 1, out=2, hashes=chains[i % 6], at=env.now_s))
+        env.run()
+    assert len(done) == 36 and not any(x.rejected for x in done)
+    assert r.stats().tiers["dram"]["num_hit_blocks"] > 0
+    r.drain_check()

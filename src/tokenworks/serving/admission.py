@@ -86,14 +86,16 @@ class AdmissionMixin:
         if k0:
             self.cache.acquire(hashes[:k0])
         unit_blocks = pbt // self.block_size
+        load_s, by_tier = 0.0, {}
+        if hits:
+            # Read the tier blocks before promoting: promotion can evict HBM blocks whose
+            # demotion overflows a tier and would drop the very blocks being read.
+            load_s, by_tier = self.tiers.load(
+                hits, unit_blocks * self.block_size * self.kv_bytes_per_token, pbt)
         for i, (h, _) in enumerate(hits, start=k0):
             self.cache.insert_promoted(h, hashes[i - 1] if i else None, unit_blocks)
         seq.shared = list(hashes[: k0 + len(hits)])
         seq.shared_tokens = seq.computed = cached
-        load_s, by_tier = 0.0, {}
-        if hits:
-            load_s, by_tier = self.tiers.load(
-                hits, unit_blocks * self.block_size * self.kv_bytes_per_token, pbt)
         first = req.scheduled_at_s is None
         if first:
             req.scheduled_at_s = self.env.now_s

@@ -71,7 +71,7 @@ def test_overrides_are_not_listed_as_defaults():
 
 
 def test_owned_facility_uses_dc_capex():
-    """Owned: $11M/MW x 1.274 kW provisioned = $14,014, recovered at the WACC over 20 years."""
+    """Owned: $11.7M/MW x 1.274 kW provisioned = $14,906, recovered at the WACC over 20 years."""
     t = tco_inputs("h100-sxm", facility="owned")
     b = tco_per_accelerator_hour(t)
     from tokenworks.economics.finance import capital_recovery_factor

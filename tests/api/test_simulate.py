@@ -270,3 +270,15 @@ def test_priority_classes_under_a_priority_queue():
     assert 0.2 < by["0"]["num_completed"] / 400 < 0.4
     assert by["0"]["ttft_s"]["mean"] < by["1"]["ttft_s"]["mean"]
     assert set(r.requests.column("priority").to_pylist()) == {0, 1}
+
+
+def test_inter_token_latency_when_recorded():
+    """ITL gaps: each finished request contributes outputs − 1 gaps; their mean is close to
+    the mean TPOT (equal when every gap is weighted alike)."""
+    d = scenario(simulation={"record_token_times": True},
+                 workload={"arrivals": {"kind": "poisson", "rate_per_s": 2}, "prompt_tokens": 300,
+                           "output_tokens": 20, "num_requests": 30})
+    s = simulate(d).summary
+    assert set(s["itl_s"]) == STATS
+    assert s["itl_s"]["mean"] == pytest.approx(s["tpot_s"]["mean"], rel=1e-6)
+    assert "itl_s" not in simulate(scenario()).summary

@@ -212,6 +212,7 @@ class SimulationSection(_Section):
     drain_limit_s: PosFloat = 600.0
     sample_interval_s: PosFloat | None = None  # None: arrival span / 1000, at least 1 s
     max_requests: PosInt | None = None
+    record_token_times: bool = False  # keep every token's time: inter-token latency (ITL)
 
 
 class ScenarioFile(_Section):

@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from tokenworks.api import sim_build
 from tokenworks.api.scenario import Scenario, ScenarioFile, load_scenario
-from tokenworks.api.sim_result import RequestLog, SimulationResult
+from tokenworks.api.sim_result import RequestLog, SimulationResult, stats
 from tokenworks.api.sim_summary import summarize
 from tokenworks.errors import ScenarioError
 from tokenworks.model.catalog import get_model
@@ -63,6 +63,7 @@ def simulate(scenario: Scenario | ScenarioFile | dict | str | Path, *, seed: int
 
     env = Environment()
     log = RequestLog()
+    itl: list[float] = []
     state = {"done": 0}
     expected = table.num_calls if cap is None or table.extends_context or \
         agentic is not None else min(cap, table.num_calls)
@@ -71,6 +72,9 @@ def simulate(scenario: Scenario | ScenarioFile | dict | str | Path, *, seed: int
     def finished(req: Request) -> None:
         cluster.request_done(req)
         log.closed(req)
+        if req.token_times_s:
+            itl.extend(np.diff(req.token_times_s).tolist())
+            req.token_times_s = None  # NOTE: free the per-token list early, for memory
         driver.on_finish(req)
         state["done"] += 1
         if progress is not None and state["done"] % tick == 0:
@@ -116,7 +120,7 @@ def simulate(scenario: Scenario | ScenarioFile | dict | str | Path, *, seed: int
     driver = SessionDriver(env=env, table=table, submit=submit, block_tokens=block,
                            hash_blocks=spec.cache.prefix_cache != "none", gap=cpu_pool,
                            max_requests=cap if not table.extends_context and agentic is None
-                           else None)
+                           else None, record_token_times=spec.simulation.record_token_times)
     driver.start()
     drain = spec.simulation.drain_limit_s
 
@@ -145,6 +149,8 @@ def simulate(scenario: Scenario | ScenarioFile | dict | str | Path, *, seed: int
         end_s=env.now_s, hit_drain_limit=hit_drain_limit, drain_limit_s=drain,
         cpu_pool=cpu_pool, links=pools[0].links if cluster.disaggregated else [],
         num_sessions=table.num_sessions, agentic=agentic is not None or table.extends_context)
+    if spec.simulation.record_token_times:
+        summary["itl_s"] = stats(np.asarray(itl))
     return SimulationResult(summary=summary, requests=requests, timeline=timeline,
                             warnings=warnings)
 

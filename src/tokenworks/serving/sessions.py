@@ -65,7 +65,8 @@ class SessionDriver:
     def __init__(self, *, env: Environment, table: SessionTable,
                  submit: Callable[[Request], None], block_tokens: int, hash_blocks: bool = True,
                  gap: GapRunner | None = None, max_requests: int | None = None,
-                 on_request: Callable[[Request], None] | None = None) -> None:
+                 on_request: Callable[[Request], None] | None = None,
+                 record_token_times: bool = False) -> None:
         self.env = env
         self.table = table
         self.submit = submit
@@ -73,6 +74,7 @@ class SessionDriver:
         self.hash_blocks = hash_blocks
         self.gap = gap if gap is not None else DelayGap(env)
         self.on_request = on_request
+        self.record_token_times = record_token_times
         self.max_requests = max_requests
         self.num_submitted = 0
         self.num_sessions_done = 0
@@ -132,6 +134,7 @@ class SessionDriver:
                       output_tokens=max(out, 1), prefix_hashes=self._hashes(s, t, rid, prompt, out),
                       prefix_block_tokens=self.block_tokens, session_id=s,
                       priority=0 if tb.priority is None else int(tb.priority[s]))
+        req.record_token_times = self.record_token_times
         self.num_submitted += 1
         self.last_arrival_at_s = self.env.now_s
         if self.on_request is not None:

@@ -45,8 +45,10 @@ class Sourced(BaseModel):
     @field_validator("source_url")
     @classmethod
     def _url_like(cls, v: str) -> str:
-        if not (v.startswith("http://") or v.startswith("https://") or v.startswith("github:")):
-            raise ValueError("source_url must start with https://, http:// or github:")
+        # "seed:<file>" cites one of the project's source documents (../shared/seeds/) when
+        # a figure comes from there and its primary source could not be retrieved.
+        if not v.startswith(("http://", "https://", "github:", "seed:")):
+            raise ValueError("source_url must start with https://, http://, github: or seed:")
         return v
 
 

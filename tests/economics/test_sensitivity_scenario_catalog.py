@@ -88,9 +88,15 @@ def test_resolve_params_reports_defaults():
 
 # --- catalog lint ------------------------------------------------------------------------
 
+ROOT_SEEDS = __import__('pathlib').Path(__file__).resolve().parents[3] / 'shared' / 'seeds'
+
+
 def test_every_entry_is_sourced():
     for e in (*gpu_price_entries(), *api_price_entries(), *finance_entries(), *grid_entries()):
-        assert e.source_url.startswith("http") and len(e.source_title) > 5 and len(e.as_of) >= 4
+        assert e.source_url.startswith(("http", "seed:")) and len(e.source_title) > 5
+        assert len(e.as_of) >= 4
+        if e.source_url.startswith("seed:"):  # a seed document cited by file name must exist
+            assert (ROOT_SEEDS / e.source_url.removeprefix("seed:")).name.endswith(".txt")
 
 
 def test_gpu_prices_plausible_and_known():

@@ -81,8 +81,7 @@ def test_mfu_with_real_cost_model():
     _, rep = simulate(reqs, cost=perf.StepCostModel(model, dep))
     st = rep.stats()
     assert st.flops > 0 and st.hbm_bytes > 0
-    s = summarize(reqs, replica_stats=[st], peak_flops_per_s=4 * 989e12,
-                  hbm_bytes_per_s=4 * 3.35e12)
+    s = summarize(reqs, replica_stats=[st], peak_flops_per_s=989e12, hbm_bytes_per_s=3.35e12)
     assert 0.0 < s.replicas[0].mfu_frac < 1.0 and 0.0 < s.replicas[0].mbu_frac < 1.0
 
 

@@ -30,7 +30,7 @@ __all__ = ["MAX_JUMP_STEPS", "Jump", "blocks_started", "interrupt", "try_jump"]
 
 # NOTE: cap on steps per jump, for memory (one float per step); long decodes take a few jumps.
 MAX_JUMP_STEPS = 4096
-SCALAR_STEPS = 8
+SCALAR_STEPS = 10  # NOTE: below this, k scalar calls beat one numpy call, for performance
 
 
 @dataclass(slots=True)

@@ -69,6 +69,7 @@ class ReplicaStats:
     kv_usage_frac: np.ndarray = field(repr=False)
     steps: tuple[tuple[float, float, int, int, int], ...] = ()  # (start_s, dur_s, prefill
     # tokens, decode seqs, num steps) per step or jump, when ReplicaConfig.record_steps
+    # Per GPU of the replica (the cost model's breakdown is per GPU after sharding).
     flops: float | None = None  # ASSUMPTION: mean step's roofline FLOPs/bytes × number of steps
     hbm_bytes: float | None = None
 
@@ -320,8 +321,9 @@ def summarize(requests: Iterable[Request], *, replica_stats: Iterable[ReplicaSta
               hbm_bytes_per_s: float | None = None) -> Summary:
     """Latency percentiles, throughput, goodput under SLOs and per-replica utilization.
 
-    ``peak_flops_per_s`` / ``hbm_bytes_per_s`` are one replica's totals (all its GPUs); MFU
-    and bandwidth utilization are computed only when given and the cost model exposed FLOPs.
+    ``peak_flops_per_s`` / ``hbm_bytes_per_s`` are per GPU (``ReplicaStats.flops`` is per
+    GPU); MFU and bandwidth utilization are computed only when given and the cost model
+    exposed FLOPs.
     """
     reqs = list(requests)
     done = [r for r in reqs if r.finished_at_s is not None and not r.rejected]

@@ -89,11 +89,11 @@ class Estimate:
     total_tokens_per_s: float
     output_tokens_per_s_per_gpu: float
     # money and energy
-    usd_per_gpu_hour: float
+    usd_per_gpu_hour: float | None  # None: no price known (edge devices); pass one
     price_source: str
-    usd_per_million_output_tokens: float
-    usd_per_million_input_tokens: float
-    usd_per_million_tokens_blended: float
+    usd_per_million_output_tokens: float | None
+    usd_per_million_input_tokens: float | None
+    usd_per_million_tokens_blended: float | None
     gpu_power_w: float
     energy_per_output_token_j: float
     # what limits each phase
@@ -216,19 +216,27 @@ def estimate(
     out_tps = ss.output_tokens_per_s * num_replicas
     total_tps = out_tps * (input_tokens + output_tokens) / output_tokens
 
-    if usd_per_gpu_hour is None:
-        usd_per_gpu_hour, price_source = default_usd_per_gpu_hour(acc)
-        defaults.append(f"usd_per_gpu_hour = {usd_per_gpu_hour:.2f} ({price_source})")
+    price: float | None = usd_per_gpu_hour
+    if price is None:
+        try:
+            price, price_source = default_usd_per_gpu_hour(acc)
+            defaults.append(f"usd_per_gpu_hour = {price:.2f} ({price_source})")
+        except ConfigError:
+            price_source = "no public rental price in the catalogs; pass --usd-per-gpu-hour"
+            defaults.append(f"usd_per_gpu_hour: none ({price_source})")
     else:
         price_source = "user input"
-    replica_usd_per_s = usd_per_gpu_hour * replica_gpus / HOUR
-    # Split each steady step's GPU time: the prefill share prices the B/O prompts admitted per
-    # step (input tokens), the rest prices the B output tokens (the seeds' decomposition).
-    step_usd = replica_usd_per_s * tpot_s
-    prompts_per_step = batch_size / output_tokens
-    usd_per_m_in = step_usd * ss.prefill_share_frac / (prompts_per_step * input_tokens) * MILLION
-    usd_per_m_out = step_usd * (1.0 - ss.prefill_share_frac) / batch_size * MILLION
-    usd_per_m_blended = usd_per_million_tokens(usd_per_gpu_hour * num_gpus, total_tps)
+    usd_per_m_in = usd_per_m_out = usd_per_m_blended = None
+    if price is not None:
+        replica_usd_per_s = price * replica_gpus / HOUR
+        # Split each steady step's GPU time: the prefill share prices the B/O prompts admitted
+        # per step (input tokens), the rest prices the B output tokens (the seeds' decomposition).
+        step_usd = replica_usd_per_s * tpot_s
+        prompts_per_step = batch_size / output_tokens
+        usd_per_m_in = (step_usd * ss.prefill_share_frac / (prompts_per_step * input_tokens)
+                        * MILLION)
+        usd_per_m_out = step_usd * (1.0 - ss.prefill_share_frac) / batch_size * MILLION
+        usd_per_m_blended = usd_per_million_tokens(price * num_gpus, total_tps)
 
     pre = cost.breakdown(num_prefill_tokens=input_tokens - cached,
                          prefill_attention_pairs=_pairs(input_tokens - cached, cached),
@@ -258,7 +266,7 @@ def estimate(
         e2e_s=ttft_s + output_tokens * tpot_s,
         output_tokens_per_s=out_tps, total_tokens_per_s=total_tps,
         output_tokens_per_s_per_gpu=out_tps / num_gpus,
-        usd_per_gpu_hour=usd_per_gpu_hour, price_source=price_source,
+        usd_per_gpu_hour=price, price_source=price_source,
         usd_per_million_output_tokens=usd_per_m_out, usd_per_million_input_tokens=usd_per_m_in,
         usd_per_million_tokens_blended=usd_per_m_blended,
         gpu_power_w=gpu_power_w, energy_per_output_token_j=energy_per_out_j,

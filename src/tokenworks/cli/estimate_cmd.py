@@ -101,11 +101,14 @@ def render_estimate(e: Estimate) -> None:
     money.add_column("metric")
     money.add_column("value", justify="right")
     money.add_column("note")
-    money.add_row("price per GPU-hour", fmt_usd(e.usd_per_gpu_hour), e.price_source)
-    money.add_row("$ / M input tokens", fmt_usd(e.usd_per_million_input_tokens), "prefill share of GPU time")
-    money.add_row("$ / M output tokens", fmt_usd(e.usd_per_million_output_tokens), "decode share of GPU time")
+    def usd(x: float | None) -> str:
+        return "—" if x is None else fmt_usd(x)
+
+    money.add_row("price per GPU-hour", usd(e.usd_per_gpu_hour), e.price_source)
+    money.add_row("$ / M input tokens", usd(e.usd_per_million_input_tokens), "prefill share of step time")
+    money.add_row("$ / M output tokens", usd(e.usd_per_million_output_tokens), "decode share of step time")
     money.add_row("GPU power", f"{e.gpu_power_w:,.0f} W", "per GPU, at the decode utilization")
-    money.add_row("energy per output token", f"{e.energy_per_output_token_j:,.2f} J", "GPU power × cycle time")
+    money.add_row("energy per output token", f"{e.energy_per_output_token_j:,.2f} J", "GPU power × step time / batch")
     console.print(money)
     if e.defaults_used:
         console.print("[dim]defaults used: " + "; ".join(e.defaults_used) + "[/]")

@@ -143,6 +143,12 @@ class Accelerator:
         for p in chain:
             if self.supports(p):
                 return self.dense_flops_per_s(p)
+        # ASSUMPTION: a part whose catalog entry lists only an NPU integer figure (edge SoCs give
+        # INT8 TOPS only) runs every matmul at that rate: on-device runtimes (Core ML, QNN,
+        # OpenVINO) quantise activations to the NPU's integer format.
+        for p in ("int8", "fp8", "fp16", "bf16", "int4", "fp4"):
+            if self.supports(p):
+                return self.dense_flops_per_s(p)
         return self.dense_flops_per_s(precision)
 
     @property

@@ -86,13 +86,19 @@ def derive_compute_dtype(acc: Accelerator, weights_dtype: str) -> str:
     """Matmul precision for ``weights_dtype`` on ``acc`` (see ``Deployment`` docstring)."""
     d = get_dtype(weights_dtype)
     if d.name in _WEIGHT_ONLY:
-        return "bf16" if acc.supports("bf16") else "fp16"
+        for p in ("bf16", "fp16", "int8"):  # int8: NPUs with only an integer figure
+            if acc.supports(p):
+                return p
+        return "bf16"
     # Walk from the weights' own format to wider ones until the part has tensor cores for it.
     chain = {"fp4": ("fp4", "fp8", "bf16", "fp16"), "fp6": ("fp6", "fp8", "bf16", "fp16"),
              "fp8": ("fp8", "bf16", "fp16"), "int8": ("int8", "bf16", "fp16"),
              "bf16": ("bf16", "fp16"), "fp16": ("fp16", "bf16"),
              "tf32": ("tf32", "fp32"), "fp32": ("fp32",)}.get(d.compute, (d.compute,))
     for p in chain:
+        if acc.supports(p):
+            return p
+    for p in ("int8", "fp8", "fp16", "bf16"):  # edge NPUs list only an integer figure
         if acc.supports(p):
             return p
     return chain[-1]

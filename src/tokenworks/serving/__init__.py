@@ -8,7 +8,17 @@ Engine core (docs/simulator-engine.md): ``Environment`` (event heap), ``Request`
 from tokenworks.serving.block_manager import BlockManager, blocks_for_tokens
 from tokenworks.serving.events import Environment, EventHandle, Priority
 from tokenworks.serving.kv_tiers import TierSpec
-from tokenworks.serving.metrics import ReplicaStats
+from tokenworks.serving.metrics import (
+    LatencyStats,
+    ReplicaStats,
+    Summary,
+    chrome_trace,
+    export_records,
+    records_frame,
+    records_table,
+    summarize,
+    write_chrome_trace,
+)
 from tokenworks.serving.prefix_cache import LruBlockCache, RadixCache
 from tokenworks.serving.replica import Replica, ReplicaConfig, StepCost
 from tokenworks.serving.request import Request
@@ -17,6 +27,7 @@ __all__ = [
     "BlockManager",
     "Environment",
     "EventHandle",
+    "LatencyStats",
     "LruBlockCache",
     "Priority",
     "RadixCache",
@@ -25,6 +36,13 @@ __all__ = [
     "ReplicaStats",
     "Request",
     "StepCost",
+    "Summary",
     "TierSpec",
     "blocks_for_tokens",
+    "chrome_trace",
+    "export_records",
+    "records_frame",
+    "records_table",
+    "summarize",
+    "write_chrome_trace",
 ]

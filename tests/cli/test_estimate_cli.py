@@ -1,0 +1,85 @@
+"""CLI: estimate and the catalog commands — exit codes, JSON, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tokenworks.cli.main import main
+
+
+def run(args: list[str], capsys) -> tuple[int, str, str]:
+    try:
+        main(args)
+        code = 0
+    except SystemExit as e:
+        code = int(e.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_default_scenario_prints_a_summary(capsys):
+    code, out, _ = run(["estimate"], capsys)
+    assert code == 0
+    for text in ("llama-3.1-70b", "8× h200", "Memory plan", "TTFT", "$ / M output tokens"):
+        assert text in out
+
+
+def test_estimate_json_has_the_documented_keys(capsys):
+    code, out, _ = run(["estimate", "--model", "llama-3.1-8b", "--hardware", "h100-sxm",
+                        "--num-gpus", "1", "--tp", "1", "--weights-dtype", "bf16", "--batch", "8",
+                        "--json"], capsys)
+    assert code == 0
+    d = json.loads(out)
+    for k in ("weight_bytes", "kv_bytes_per_token", "max_concurrent_sequences", "batch_size",
+              "ttft_s", "tpot_s", "output_tokens_per_s", "output_tokens_per_s_per_gpu",
+              "usd_per_million_output_tokens", "usd_per_million_input_tokens",
+              "energy_per_output_token_j", "bound"):
+        assert k in d
+    assert d["batch_size"] == 8
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["estimate", "--hardware", "h100"], "Did you mean"),
+    (["estimate", "--model", "llama-3.1-405b", "--hardware", "h100-sxm", "--num-gpus", "1",
+      "--tp", "1", "--weights-dtype", "bf16"], "Try"),
+    (["estimate", "--tp", "3", "--num-gpus", "3"], "tp = 3"),
+    (["estimate", "--batch", "lots"], "--batch"),
+    (["estimate", "--input-tokens", "0"], "input_tokens"),
+    (["model-info", "gpt-9"], "not in the catalog"),
+    (["hardware", "--kind", "quantum"], "Valid"),
+])
+def test_user_errors_are_one_red_line_exit_1(args, needle, capsys):
+    code, out, err = run(args, capsys)
+    assert code == 1
+    assert needle in err
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) <= 3  # one message (rich may soft-wrap it)
+
+
+@pytest.mark.parametrize("cmd", ["models", "hardware", "systems"])
+def test_catalog_listings_json(cmd, capsys):
+    code, out, _ = run([cmd, "--json"], capsys)
+    assert code == 0
+    rows = json.loads(out)
+    assert len(rows) >= 10 and all("name" in r for r in rows)
+
+
+def test_model_info_json_and_table(capsys):
+    code, out, _ = run(["model-info", "deepseek-v3", "--json"], capsys)
+    assert code == 0
+    d = json.loads(out)
+    assert d["attention_kind"] == "mla" and d["moe"]["num_experts"] == 256
+    code, out, _ = run(["model-info", "mixtral-8x7b"], capsys)
+    assert code == 0 and "experts" in out
+
+
+def test_console_script_exits_1_without_traceback():
+    """The installed entry point, as a user runs it."""
+    r = subprocess.run([sys.executable, "-m", "tokenworks.cli", "estimate", "--hardware", "tpu-v9"],
+                       capture_output=True, text=True)
+    assert r.returncode == 1
+    assert "Traceback" not in r.stderr and "tpu-v9" in r.stderr

@@ -53,7 +53,7 @@ def test_estimate_json_has_the_documented_keys(capsys):
     (["hardware", "--kind", "quantum"], "Valid"),
 ])
 def test_user_errors_are_one_red_line_exit_1(args, needle, capsys):
-    code, out, err = run(args, capsys)
+    code, _out, err = run(args, capsys)
     assert code == 1
     assert needle in err
     assert "Traceback" not in err

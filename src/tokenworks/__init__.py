@@ -1,8 +1,69 @@
 """tokenworks: model the AI token factory end to end.
 
-The public API is listed in ``__all__`` and pinned by ``tests/test_public_api.py``.
+The public API is ``__all__`` (pinned by ``tests/test_public_api.py``); everything else is
+private. Names load lazily so ``import tokenworks`` stays fast.
 """
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+# name -> module that defines it
+_EXPORTS = {
+    # answers
+    "estimate": "tokenworks.api.estimate",
+    "Estimate": "tokenworks.api.estimate",
+    "simulate": "tokenworks.api.simulate",
+    "SimulationResult": "tokenworks.api.sim_result",
+    "Scenario": "tokenworks.api.scenario",
+    "load_scenario": "tokenworks.api.scenario",
+    "run_ledger": "tokenworks.api.claims",
+    # catalogs
+    "get_model": "tokenworks.model",
+    "list_models": "tokenworks.model",
+    "load_config_file": "tokenworks.model",
+    "get_accelerator": "tokenworks.hardware",
+    "list_accelerators": "tokenworks.hardware",
+    "get_system": "tokenworks.hardware",
+    # model math
+    "param_counts": "tokenworks.model",
+    "weight_bytes": "tokenworks.model",
+    "kv_bytes_per_token": "tokenworks.model",
+    "kv_cache_bytes": "tokenworks.model",
+    "prefill_flops": "tokenworks.model",
+    "decode_flops_per_token": "tokenworks.model",
+    "expected_distinct_experts": "tokenworks.model",
+    # perf
+    "make_deployment": "tokenworks.perf",
+    "plan_memory": "tokenworks.perf",
+    "StepCostModel": "tokenworks.perf",
+    "steady_state": "tokenworks.perf",
+    "load_calibration": "tokenworks.perf",
+    "save_calibration": "tokenworks.perf",
+    # errors
+    "TokenworksError": "tokenworks.errors",
+    "ConfigError": "tokenworks.errors",
+    "CatalogError": "tokenworks.errors",
+    "UnknownNameError": "tokenworks.errors",
+    "InfeasibleError": "tokenworks.errors",
+    "ScenarioError": "tokenworks.errors",
+    "SimulationError": "tokenworks.errors",
+}
+
+__all__ = ["__version__", *sorted(_EXPORTS)]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'tokenworks' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

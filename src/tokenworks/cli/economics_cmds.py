@@ -22,7 +22,7 @@ from tokenworks.units import DAY, MILLION, MW, MWH, YEAR
 Scenario = Annotated[str | None, typer.Option("--scenario", help="TOML/YAML file of inputs (flat key = value).")]
 SetOpt = Annotated[list[str] | None, typer.Option("--set", help="Override any input: --set pue=1.2 (repeatable).")]
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
-Acc = Annotated[str | None, typer.Option("--accelerator", "-H", help="Accelerator catalog name (default h100-sxm).")]
+Acc = Annotated[str | None, typer.Option("--accelerator", "--hardware", "-H", help="Accelerator catalog name (default h100-sxm).")]
 
 
 def _inputs(command: str, scenario: str | None, sets: list[str] | None, flags: dict) -> dict:
@@ -125,7 +125,7 @@ def tco_command(
 
 def pnl_command(
     accelerator: Acc = None,
-    num_accelerators: Annotated[int | None, typer.Option("--num-accelerators", "-n")] = None,
+    num_accelerators: Annotated[int | None, typer.Option("--num-accelerators", "--num-gpus", "-n")] = None,
     price: Annotated[float | None, typer.Option("--price", help="On-demand $/GPU-hour in year 1.")] = None,
     utilization: Annotated[float | None, typer.Option("--utilization", help="Mature utilization (0-1).")] = None,
     life_years: Annotated[float | None, typer.Option("--life-years")] = None,
@@ -249,7 +249,7 @@ def train_command(
     accelerator: Acc = None,
     active_params: Annotated[float | None, typer.Option("--active-params", help="Active parameters (overrides --model).")] = None,
     tokens: Annotated[float | None, typer.Option("--tokens", help="Training tokens (default Chinchilla 20/param).")] = None,
-    num_accelerators: Annotated[int | None, typer.Option("--num-accelerators", "-n")] = None,
+    num_accelerators: Annotated[int | None, typer.Option("--num-accelerators", "--num-gpus", "-n")] = None,
     mfu: Annotated[float | None, typer.Option("--mfu", help="Model FLOPs utilization (0-1).")] = None,
     usd_per_gpu_hour: Annotated[float | None, typer.Option("--usd-per-gpu-hour")] = None,
     grid: Annotated[str | None, typer.Option("--grid")] = None,
@@ -285,7 +285,7 @@ def train_command(
 
 def power_command(
     accelerator: Acc = None,
-    num_accelerators: Annotated[int | None, typer.Option("--num-accelerators", "-n")] = None,
+    num_accelerators: Annotated[int | None, typer.Option("--num-accelerators", "--num-gpus", "-n")] = None,
     utilization: Annotated[float | None, typer.Option("--utilization", help="Busy fraction (0-1).")] = None,
     pue: Annotated[float | None, typer.Option("--pue")] = None,
     grid: Annotated[str | None, typer.Option("--grid")] = None,

@@ -55,10 +55,13 @@ def main(argv: list[str] | None = None) -> None:
     except typer.Abort:
         _err.print("[red]aborted[/]")
         sys.exit(1)
-    except Exception as e:  # click usage errors arrive here in non-standalone mode
-        import click
-
-        if isinstance(e, click.ClickException):
+    except Exception as e:
+        # Usage errors (unknown option, bad value) from click or typer's bundled click.
+        if hasattr(e, "show") and hasattr(e, "exit_code") and type(e).__name__ in _USAGE_ERRORS:
             e.show()
-            sys.exit(e.exit_code if e.exit_code else 2)
+            sys.exit(e.exit_code or 2)
         raise
+
+
+_USAGE_ERRORS = {"UsageError", "BadParameter", "NoSuchOption", "BadOptionUsage",
+                 "BadArgumentUsage", "MissingParameter", "ClickException", "FileError"}

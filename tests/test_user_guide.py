@@ -1,0 +1,42 @@
+"""Every ``$ tokenworks …`` line in a ```console block of docs/user-guide.md runs and exits 0."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+
+from tokenworks.cli.main import main
+
+ROOT = Path(__file__).resolve().parents[1]
+GUIDE = ROOT / "docs" / "user-guide.md"
+
+
+def _commands() -> list[str]:
+    text = GUIDE.read_text()
+    cmds = []
+    for block in re.findall(r"```console\n(.*?)```", text, flags=re.S):
+        cmds += [line[2:].strip() for line in block.splitlines() if line.startswith("$ tokenworks")]
+    return cmds
+
+
+def test_guide_has_examples_for_every_command():
+    cmds = " ".join(_commands())
+    for name in ("estimate", "models", "hardware", "systems", "model-info", "claims", "simulate",
+                 "tco", "pnl", "train", "power"):
+        assert f"tokenworks {name}" in cmds, name
+
+
+@pytest.mark.parametrize("cmd", _commands())
+def test_guide_command_runs(cmd, capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    argv = shlex.split(cmd)[1:]
+    try:
+        main(argv)
+        code = 0
+    except SystemExit as e:
+        code = int(e.code or 0)
+    _out, err = capsys.readouterr()
+    assert code == 0, err

@@ -174,8 +174,6 @@ def simulate_prefix_cache(name: str, reqs: list[dict]) -> dict:
     return out
 
 
-if __name__ == "__main__":
-    raise SystemExit(main())
 
 
 def simulate_tiered(name: str, *, dram_gb: float | None, time_scale: float = 3.0,
@@ -204,3 +202,7 @@ def simulate_tiered(name: str, *, dram_gb: float | None, time_scale: float = 3.0
             "tier_hit_frac": s["tier_hit_frac"], "num_completed": s["num_completed"],
             "ttft_p50_s": s["ttft_s"]["p50"], "wall_s": time.perf_counter() - t0,
             "warnings": res.warnings[:3]}
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -51,6 +51,9 @@ def weights_dtype(row) -> str:
     return "nvfp4" if str(row.weight_data_types).lower() == "fp4" else "fp8"
 
 
+MAX_NUM_SEQS = 512
+
+
 def scenario(row, *, n: int, input_mean: float, calibration: str | None) -> dict:
     acc, tp = ACC[row.accelerator]
     gpus = int(row.accelerators_total)
@@ -59,7 +62,7 @@ def scenario(row, *, n: int, input_mean: float, calibration: str | None) -> dict
           "deployment": {"tp": tp, "num_replicas": max(gpus // tp, 1), "weights_dtype": weights_dtype(row),
                          "kv_dtype": "fp8"},
           "scheduler": {"chunked_prefill": True, "max_num_batched_tokens": 8192,
-                        "max_num_seqs": 512},
+                        "max_num_seqs": MAX_NUM_SEQS},
           "cache": {"prefix_cache": "none"}, "router": {"kind": "least_outstanding"},
           "workload": {"arrivals": {"kind": "poisson", "rate_per_s": float(row.target_qps)},
                        "prompt_tokens": {"kind": "lognormal", "mean": input_mean, "cv": 0.7},
@@ -130,7 +133,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fit", action="store_true",
                     help="fit a calibration per accelerator on its v4.1 rows, score on v5.1")
     ap.add_argument("--input-mean", type=float, default=300.0, help="input mean for --fit")
+    ap.add_argument("--max-num-seqs", type=int, default=512, help="batch cap per replica")
     args = ap.parse_args(argv)
+    global MAX_NUM_SEQS
+    MAX_NUM_SEQS = args.max_num_seqs
     if args.fit:
         return fit_main(args)
     if not MLPERF.exists():

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import bisect
 import heapq
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -26,11 +28,59 @@ from tokenworks.serving.scheduler import Seq, SeqState, StepPlan
 if TYPE_CHECKING:
     from tokenworks.serving.replica import Replica
 
-__all__ = ["MAX_JUMP_STEPS", "Jump", "blocks_started", "interrupt", "try_jump"]
+__all__ = ["MAX_JUMP_STEPS", "DecodeTimeTable", "Jump", "blocks_started", "interrupt", "try_jump"]
 
 # NOTE: cap on steps per jump, for memory (one float per step); long decodes take a few jumps.
 MAX_JUMP_STEPS = 4096
 SCALAR_STEPS = 10  # NOTE: below this, k scalar calls beat one numpy call, for performance
+
+
+class DecodeTimeTable:
+    """Memo of pure-decode step times by (batch size, total context), in 512-token pages.
+
+    NOTE: for performance. A decode jump needs the step time at contexts S0, S0+n, S0+2n, …;
+    one vectorised ``step_time_s`` call costs ~60 µs however short, while a steady workload
+    keeps revisiting the same (n, context) region, so each page is computed once (one numpy
+    call) and later jumps only slice it. Elementwise float operations do not depend on the
+    array they sit in, so the values equal a direct vectorised call. Pages are LRU-bounded.
+    """
+
+    PAGE_TOKENS = 512
+    MAX_PAGES = 1024  # 4 MiB per replica
+    MAX_PAGES_PER_JUMP = 8  # wider jumps call the cost model directly
+
+    def __init__(self, cost: object) -> None:
+        self.cost = cost
+        self._pages: OrderedDict[tuple[int, int], np.ndarray] = OrderedDict()
+
+    def _page(self, n: int, page: int) -> np.ndarray:
+        key = (n, page)
+        arr = self._pages.get(key)
+        if arr is None:
+            start = page * self.PAGE_TOKENS
+            kv = np.arange(start, start + self.PAGE_TOKENS, dtype=np.float64)
+            arr = np.broadcast_to(np.asarray(self.cost.step_time_s(
+                num_prefill_tokens=0, prefill_attention_pairs=0.0, prefill_kv_tokens=0,
+                num_decode_seqs=n, decode_kv_tokens=kv), dtype=np.float64), kv.shape)
+            self._pages[key] = arr
+            if len(self._pages) > self.MAX_PAGES:
+                self._pages.popitem(last=False)
+        else:
+            self._pages.move_to_end(key)
+        return arr
+
+    def durations(self, n: int, kv0: int, k: int) -> np.ndarray | None:
+        """Step times at contexts kv0 + n·j, j < k; None when the span is too wide."""
+        size = self.PAGE_TOKENS
+        first, last = kv0 // size, (kv0 + n * (k - 1)) // size
+        if last - first >= self.MAX_PAGES_PER_JUMP:
+            return None
+        if first == last:
+            arr = self._page(n, first)
+        else:
+            arr = np.concatenate([self._page(n, p) for p in range(first, last + 1)])
+        offset = kv0 - first * size
+        return arr[offset: offset + n * (k - 1) + 1: n]
 
 
 @dataclass(slots=True)
@@ -168,21 +218,23 @@ def _start(r: Replica, k: int, n: int, seq: Seq | None, chunks: Sequence[int],
                              decode_kv_tokens=kv0 + n * j)
             times.append(t)
             p += c
-    elif k <= SCALAR_STEPS:
-        # NOTE: a few scalar calls beat one numpy call (~10x its per-call cost), for performance.
-        for j in range(k):
-            t += step_time_s(num_prefill_tokens=0, prefill_attention_pairs=0.0,
-                             prefill_kv_tokens=0, num_decode_seqs=n, decode_kv_tokens=kv0 + n * j)
-            times.append(t)
     else:
-        steps = np.empty(k + 1)
-        steps[0] = t
-        steps[1:] = step_time_s(num_prefill_tokens=0, prefill_attention_pairs=0.0,
-                                prefill_kv_tokens=0, num_decode_seqs=n,
-                                decode_kv_tokens=kv0 + n * np.arange(k, dtype=np.float64))
-        # NOTE: np.cumsum adds left to right like the step-by-step clock (t += dt), so both
-        # modes produce identical timelines.
-        times = np.cumsum(steps)[1:].tolist()
+        dts = r.decode_table.durations(n, kv0, k)
+        if dts is None and k <= SCALAR_STEPS:
+            # NOTE: a few scalar calls beat one numpy call (~10x its per-call cost), for
+            # performance.
+            dts = [step_time_s(num_prefill_tokens=0, prefill_attention_pairs=0.0,
+                               prefill_kv_tokens=0, num_decode_seqs=n,
+                               decode_kv_tokens=kv0 + n * j) for j in range(k)]
+        elif dts is None:
+            dts = step_time_s(num_prefill_tokens=0, prefill_attention_pairs=0.0,
+                              prefill_kv_tokens=0, num_decode_seqs=n,
+                              decode_kv_tokens=kv0 + n * np.arange(k, dtype=np.float64))
+        if not isinstance(dts, list):
+            dts = dts.tolist()
+        # accumulate adds left to right like the step-by-step clock (t += dt), so both modes
+        # produce identical timelines.
+        times = list(accumulate(dts, initial=t))[1:]
     handle = r.env.schedule_at(times[-1], Priority.STEP_END, _jump_end, r)
     r.jump = Jump(start_s=r.env.now_s, times_s=times, num_steps=k, num_seqs=n,
                   round0=r.rounds, kv_tokens0=kv0, handle=handle, seq=seq,

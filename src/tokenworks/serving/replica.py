@@ -139,6 +139,7 @@ class Replica(AdmissionMixin):
         self._busy = False
         self._wake_handle: EventHandle | None = None
         self.jump: fastpath.Jump | None = None
+        self.decode_table = fastpath.DecodeTimeTable(cost)
         self.rec = ReplicaStatsRecorder(replica_id, record_steps=config.record_steps)
 
     # ------------------------------------------------------------------ public API

@@ -392,17 +392,19 @@ class Replica(AdmissionMixin):
         if not hashes or self.config.prefix_cache == "none":
             return
         unit_blocks = pbt // self.block_size
-        i, n = len(seq.shared), min(len(hashes), kv_tokens // pbt)
+        i = len(seq.shared)
         # Full blocks only: the scheduler holds private blocks for every computed token.
-        while i < n and seq.private_blocks >= unit_blocks:
-            h, parent = hashes[i], hashes[i - 1] if i else None
-            if not self.cache.insert(h, parent, unit_blocks, refs=1):
-                self.cache.acquire((h,))  # already resident: share it, drop our duplicate
-                self.blocks.free(unit_blocks)
-            seq.private_blocks -= unit_blocks
-            seq.shared.append(h)
-            seq.shared_tokens += pbt
-            i += 1
+        n = min(len(hashes), kv_tokens // pbt, i + seq.private_blocks // unit_blocks)
+        if n <= i:
+            return
+        units = hashes[i:n]
+        # Already-resident blocks are shared instead and our duplicates freed (dedup).
+        duplicates = self.cache.insert_chain(units, hashes[i - 1] if i else None, unit_blocks)
+        if duplicates:
+            self.blocks.free(duplicates * unit_blocks)
+        seq.private_blocks -= (n - i) * unit_blocks
+        seq.shared.extend(units)
+        seq.shared_tokens += (n - i) * pbt
 
     def _demote(self, block_hash: int, num_blocks: int) -> None:
         self.tiers.demote(block_hash, num_blocks * self.block_size * self.kv_bytes_per_token)

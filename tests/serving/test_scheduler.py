@@ -91,3 +91,26 @@ def test_preemption_modes_finish_everything(preemption):
     else:
         assert s.swap_bytes == 0 and s.num_prefill_tokens > 6 * 60
     rep.drain_check()
+
+
+@pytest.mark.parametrize("config", [
+    # a swapped-out prompt is the only work left: it must resume its chunks at once
+    {"preemption": "swap", "policy": "decode_first", "queue": "fcfs", "prefix_cache": "none",
+     "seed": 1, "rate": 10.0, "max_num_seqs": 3},
+    # prefill_first preempts the only decoder to make room: the prompt must then run
+    {"preemption": "recompute", "policy": "prefill_first", "queue": "priority",
+     "prefix_cache": "lru_blocks", "seed": 6, "rate": 2.0, "max_num_seqs": 3},
+])
+def test_regressions_found_by_property_test(config):
+    """Cases hypothesis found where a step came out empty while work remained (engine idled)."""
+    from engine_fakes import poisson_requests
+
+    host = TierSpec(name="dram", capacity_bytes=2e9, read_bytes_per_s=2e10,
+                    write_bytes_per_s=2e10, latency_s=1e-4)
+    config = dict(config)
+    reqs = poisson_requests(40, rate_per_s=config.pop("rate"), seed=config.pop("seed"),
+                            num_prefixes=2, prompt=(1, 300), output=(1, 120))
+    done, rep = simulate(reqs, blocks=30, max_num_batched_tokens=16, kv_tiers=(host,),
+                         watermark_frac=0.0, **config)
+    assert len(done) == 40
+    rep.drain_check()

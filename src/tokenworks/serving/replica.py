@@ -248,13 +248,21 @@ class Replica(AdmissionMixin):
         if not self.config.exact and fastpath.try_jump(self):
             return
         plan = schedule(self)
-        if plan.empty and self.num_decoding:
-            # Swapped-in decoders joined after the decode round was formed: form it again.
+        for _ in range(3):
+            if not plan.empty or not (self.prefilling or self.num_decoding):
+                break
+            # Preemptions (or swap-ins) late in the pass freed memory or added decoders after
+            # their phase was formed: form the step again (each pass only removes work).
             again = schedule(self)
             again.extra_s += plan.extra_s
             plan = again
         if plan.empty:
             self._busy = False
+            if (self.prefilling or self.num_decoding) and not self._pending_decoders:
+                raise SimulationError(
+                    f"replica {self.replica_id} formed an empty step with {len(self.prefilling)} "
+                    f"prompts and {self.num_decoding} decodes running at t={self.env.now_s} s; "
+                    f"free KV blocks {self.blocks.num_free_blocks}.")
             return
         dt = self.cost.step_time_s(
             num_prefill_tokens=plan.num_prefill_tokens,

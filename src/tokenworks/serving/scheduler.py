@@ -176,8 +176,17 @@ def schedule(r: Replica) -> StepPlan:
         plan.add_chunk(seq, chunk)
         budget -= chunk
     # 3. Swapped-out sequences come back before new work (vLLM v0 order), then the waiting queue.
-    while r.swapped and r.num_running < cfg.max_num_seqs and r.swap_in(r.swapped[0], plan):
-        pass
+    while r.swapped and r.num_running < cfg.max_num_seqs:
+        seq = r.swapped[0]
+        if not r.swap_in(seq, plan):
+            break
+        if seq.state is SeqState.PREFILL and budget > 0:  # a swapped prompt resumes its chunks
+            chunk = r.chunk_for(seq, budget, plan)
+            need = r.blocks_for_chunk(seq, chunk)
+            if chunk and r.blocks.can_append(need):
+                r.take_chunk_blocks(seq, chunk, need)
+                plan.add_chunk(seq, chunk)
+                budget -= chunk
     while budget > 0 and r.waiting and r.num_running < cfg.max_num_seqs and not r.swapped:
         seq = r.waiting.peek()
         chunk = r.admit(seq, budget, plan)  # cache lookup, watermark check, tier load

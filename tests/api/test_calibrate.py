@@ -147,3 +147,20 @@ def test_request_fit_with_known_overhead_recovers_both_efficiencies(tmp_path):
     assert got["compute_efficiency_frac"] == pytest.approx(0.45, rel=0.05)
     assert got["memory_efficiency_frac"] == pytest.approx(0.6, rel=0.05)
     assert fit.error_after.tpot_frac < 0.02
+
+
+def test_prefill_efficiency_follows_compute_when_not_fitted(llama8b_h100):
+    """A base with prefill_compute_efficiency_frac = 0.6 next to compute 0.5 (ratio 1.2): fitting
+    compute alone scales prefill with it, so prefill steps (TTFT) are fitted too. Steps timed
+    with compute 0.4 / prefill 0.48 (same ratio) are matched to < 2%."""
+    from dataclasses import replace
+
+    model, dep = llama8b_h100
+    true = replace(TRUE, compute_efficiency_frac=0.4, prefill_compute_efficiency_frac=0.48)
+    steps = _steps(model, dep, true, np.random.default_rng(4))
+    base = replace(BASE, compute_efficiency_frac=0.5, prefill_compute_efficiency_frac=0.6)
+    fit = fit_step_times(model, dep, steps, base=base)
+    cal = fit.calibration
+    assert cal.prefill_compute_efficiency_frac == pytest.approx(1.2 * cal.compute_efficiency_frac)
+    assert cal.compute_efficiency_frac == pytest.approx(0.4, rel=0.05)
+    assert fit.error_after.step_frac < 0.02

@@ -138,6 +138,14 @@ def _to_cal(base: Calibration, params: tuple[str, ...], x: np.ndarray) -> Calibr
     vals = {p: float(math.exp(v)) for p, v in zip(params, x, strict=True)}
     for p in params:  # exp(log(1.0)) can round above 1 by an ulp
         vals[p] = min(max(vals[p], BOUNDS[p][0]), BOUNDS[p][1])
+    pre = base.prefill_compute_efficiency_frac
+    if ("compute_efficiency_frac" in vals and "prefill_compute_efficiency_frac" not in vals
+            and pre is not None):
+        # A base with a separate prefill efficiency keeps its prefill/decode ratio: fitting
+        # compute_efficiency_frac alone would otherwise leave prefill (and so TTFT) untouched.
+        ratio = pre / base.compute_efficiency_frac
+        vals["prefill_compute_efficiency_frac"] = min(vals["compute_efficiency_frac"] * ratio,
+                                                      1.0)
     return replace(base, **vals)
 
 

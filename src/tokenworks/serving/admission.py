@@ -59,12 +59,15 @@ class AdmissionMixin:
 
     def can_admit_head(self: Replica) -> bool:
         """Would the next queued sequence be admitted now (read-only)?"""
+        # Mirrors schedule(): transferred sequences, then swapped ones, then (only when nothing
+        # is swapped out) the waiting queue.
         if len(self.running) >= self.config.max_num_seqs:
             return False
         if self._transferred:
             r = self._transferred[0].req
-            return self._fits(blocks_for_tokens(r.prompt_tokens + r.num_output_done - 1,
-                                                self.block_size))
+            if self._fits(blocks_for_tokens(r.prompt_tokens + r.num_output_done - 1,
+                                            self.block_size)):
+                return True
         if self.swapped:
             return self._fits(blocks_for_tokens(self.swapped[0].swapped_tokens, self.block_size))
         if not self.waiting:

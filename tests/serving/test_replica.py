@@ -156,3 +156,18 @@ def test_cost_model_protocol_accepts_real_perf_model():
     assert [r.finished_at_s for r in reqs] == pytest.approx(
         [r.finished_at_s for r in sorted(exact_done, key=lambda r: r.request_id)], rel=1e-12)
     assert AffineCost().step_time_s() > 0
+
+
+def test_engine_doc_example_runs():
+    """The code tour in docs/simulator-engine.md executes as written."""
+    from pathlib import Path
+
+    doc = Path(__file__).resolve().parents[2] / "docs" / "simulator-engine.md"
+    if not doc.exists():
+        pytest.skip("docs not present")
+    text = doc.read_text()
+    start = text.index("```python") + len("```python")
+    code = text[start:text.index("```", start)]
+    namespace: dict = {}
+    exec(compile(code, str(doc), "exec"), namespace)
+    assert len(namespace["done"]) == 100

@@ -1,6 +1,6 @@
 """Fit the roofline calibration on measured throughput; write data/calibration.toml and docs.
 
-Sources (read by path from /work/shared/validation, never copied):
+Sources (read by path from ../shared/validation, never copied):
 
 * TensorRT-LLM perf-overview tables v0.14.0 and v0.20
   (``measured/trtllm_perf_overview_v014_v020.csv``): offline max-load output tokens/s of a whole
@@ -53,7 +53,7 @@ from tokenworks.perf import (
     steady_state,
 )
 
-VAL = Path("/work/shared/validation")
+VAL = Path(__file__).resolve().parents[1].parent / "shared" / "validation"
 TRT = VAL / "measured" / "trtllm_perf_overview_v014_v020.csv"
 NET = VAL / "traces" / "vidur_profiling"
 ROOT = Path(__file__).resolve().parents[1]
@@ -317,7 +317,7 @@ def main(argv: list[str] | None = None) -> int:
         out = replace(
             final,
             source=("TensorRT-LLM perf-overview v0.14.0/v0.20 offline max-load output tokens/s "
-                    "(/work/shared/validation/measured/trtllm_perf_overview_v014_v020.csv, "
+                    "(../shared/validation/measured/trtllm_perf_overview_v014_v020.csv, "
                     f"{len(cases)} rows; L40S only in its override); least squares on log error "
                     "by benchmarks/calibrate.py"),
             fit_date=today,

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-AZURE_CONV = Path("/work/shared/validation/traces/azure_llm_2023/AzureLLMInferenceTrace_conv.csv")
+AZURE_CONV = (Path(__file__).resolve().parents[1].parent / "shared" / "validation" / "traces/azure_llm_2023/AzureLLMInferenceTrace_conv.csv")
 MODEL, ACC = "llama-2-13b", "a100-80g-sxm"
 # DistServe (OSDI'24) chatbot SLOs for OPT-13B on ShareGPT: TTFT 0.25 s, TPOT 0.1 s. Our
 # prompts (Azure conversation, mean ~1,050 tokens) are longer, so a 0.25 s TTFT is missed by

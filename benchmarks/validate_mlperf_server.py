@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-MLPERF = Path("/work/shared/validation/measured/mlperf_v4_v5.csv")
+MLPERF = (Path(__file__).resolve().parents[1].parent / "shared" / "validation" / "measured/mlperf_v4_v5.csv")
 ACC = {"NVIDIA H100-SXM-80GB": ("h100-sxm", 2), "NVIDIA H200-SXM-141GB": ("h200", 1),
        "NVIDIA B200-SXM-180GB": ("b200", 1)}
 

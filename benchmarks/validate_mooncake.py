@@ -22,7 +22,7 @@ from pathlib import Path
 
 TRACE_DIR = Path(__file__).resolve().parents[2] / "shared" / "validation" / "traces" / "mooncake_fast25"
 if not TRACE_DIR.exists():
-    TRACE_DIR = Path("/work/shared/validation/traces/mooncake_fast25")
+    TRACE_DIR = (Path(__file__).resolve().parents[1].parent / "shared" / "validation" / "traces/mooncake_fast25")
 BLOCK_TOKENS = 512  # Mooncake README: each hash_id is one 512-token prefix block
 # Mooncake FAST'25 Table 2 (prefix cache ratio) and our derivation from the released traces
 # (shared/validation/measured/papers.csv rows "Mooncake ... Table 2" and "derived by us").

@@ -34,7 +34,7 @@ from tokenworks.perf.deployment import make_deployment
 from tokenworks.perf.step import StepCostModel, causal_pairs
 from tokenworks.units import MS
 
-VAL = Path("/work/shared/validation")
+VAL = Path(__file__).resolve().parents[1].parent / "shared" / "validation"
 SPLITWISE = VAL / "traces" / "splitwise_sim_profiles" / "perf_model.csv"
 VIDUR = VAL / "traces" / "vidur_profiling"
 ACC = {"a100-80gb": "a100-80g-sxm", "h100-80gb": "h100-sxm", "a100": "a100-80g-sxm",

@@ -65,7 +65,7 @@ what was derived, halved, converted or assumed.
 Sources used most: vendor datasheets and docs (NVIDIA, AMD, Intel, Google Cloud TPU docs, AWS
 Neuron docs, Groq, Apple, Qualcomm, MediaTek), the InferenceX/SemiAnalysis dense spec table and
 Epoch AI's ML Hardware dataset (CC-BY, https://epoch.ai/data/machine-learning-hardware), both
-as held in `/work/shared/validation` (`measured/hardware.csv`,
+as held in `../shared/validation` (`measured/hardware.csv`,
 `hardware/epoch_ml_hardware_snapshot_2025-12.csv`); `tests/hardware/test_against_validation.py`
 checks the catalog against the InferenceX rows.
 """

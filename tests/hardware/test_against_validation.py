@@ -13,7 +13,7 @@ import pytest
 
 from tokenworks.hardware import get_accelerator, get_system
 
-HARDWARE_CSV = Path("/work/shared/validation/measured/hardware.csv")
+HARDWARE_CSV = (Path(__file__).resolve().parents[2].parent / "shared" / "validation" / "measured/hardware.csv")
 
 # InferenceX row name -> catalog name.
 INFERENCEX = {
@@ -74,7 +74,7 @@ def test_seed_claims_the_catalog_confirms(claim, value, expected):
     assert value() == pytest.approx(expected, rel=0.01), claim
 
 
-EPOCH_CSV = Path("/work/shared/validation/hardware/epoch_ml_hardware_snapshot_2025-12.csv")
+EPOCH_CSV = (Path(__file__).resolve().parents[2].parent / "shared" / "validation" / "hardware/epoch_ml_hardware_snapshot_2025-12.csv")
 
 # Epoch AI "Hardware name" -> catalog name.
 EPOCH = {

@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 
 from tokenworks.api.scenario import Scenario
-from tokenworks.api.sim_result import stats
+from tokenworks.api.sim_result import numpy_column, stats
 from tokenworks.economics.power import accelerator_power_w, host_overhead_frac
 from tokenworks.economics.token_cost import default_usd_per_gpu_hour
 from tokenworks.errors import ConfigError
@@ -34,7 +34,7 @@ SUMMARY_KEYS = ("num_requests", "num_completed", "num_rejected", "num_unfinished
 
 
 def _col(t: pa.Table, name: str) -> np.ndarray:
-    return np.asarray(t.column(name).to_numpy(zero_copy_only=False), dtype=np.float64)
+    return numpy_column(t.column(name))
 
 
 def _clean(o: Any) -> Any:
@@ -78,10 +78,8 @@ def summarize(*, sc: Scenario, seed: int, plans, pools, requests: pa.Table, time
               agentic: bool) -> tuple[dict[str, Any], list[str]]:
     warnings: list[str] = []
     n = requests.num_rows
-    fin = np.asarray(requests.column("finished").to_numpy(zero_copy_only=False), bool) if n \
-        else np.zeros(0, bool)
-    rejected = np.asarray(requests.column("rejected").to_numpy(zero_copy_only=False), bool) \
-        if n else np.zeros(0, bool)
+    fin = numpy_column(requests.column("finished"), bool) if n else np.zeros(0, bool)
+    rejected = numpy_column(requests.column("rejected"), bool) if n else np.zeros(0, bool)
     done = fin & ~rejected
     finish = _col(requests, "finished_at_s") if n else np.zeros(0)
     duration = float(np.nanmax(finish[done])) if done.any() else float(end_s)

@@ -12,11 +12,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
 
 from tokenworks.api import sim_build
 from tokenworks.api.scenario import Scenario, ScenarioFile, load_scenario
-from tokenworks.api.sim_result import RequestLog, SimulationResult, stats
+from tokenworks.api.sim_result import RequestLog, SimulationResult, arrow_table, stats
 from tokenworks.api.sim_summary import summarize
 from tokenworks.errors import ScenarioError
 from tokenworks.model.catalog import get_model
@@ -138,11 +137,12 @@ def simulate(scenario: Scenario | ScenarioFile | dict | str | Path, *, seed: int
         progress(state["done"], expected)
 
     requests = log.table()
-    timeline = pa.table({
-        "time_s": [s.time_s for s in cluster.samples],
-        "num_outstanding": [s.num_outstanding for s in cluster.samples],
-        "num_in_transfer": [s.num_in_transfer for s in cluster.samples],
-        "kv_usage_frac": [s.kv_usage_frac for s in cluster.samples],
+    samples = cluster.samples
+    timeline = arrow_table({
+        "time_s": np.array([s.time_s for s in samples], np.float64),
+        "num_outstanding": np.array([s.num_outstanding for s in samples], np.int64),
+        "num_in_transfer": np.array([s.num_in_transfer for s in samples], np.int64),
+        "kv_usage_frac": np.array([s.kv_usage_frac for s in samples], np.float64),
     })
     summary, warnings = summarize(
         sc=sc, seed=seed, plans=plans, pools=pools, requests=requests, timeline=timeline,

@@ -84,6 +84,9 @@ def causal_pairs(new_tokens, context_before):
     return attention_pairs(new_tokens, context_before)
 
 
+_SCALAR_TYPES = (int, float)
+
+
 def _vec(*xs) -> bool:
     return any(isinstance(x, np.ndarray) for x in xs)
 
@@ -221,6 +224,15 @@ class StepCostModel:
         num_decode_seqs: sequences decoding one token; decode_kv_tokens: sum of their contexts.
         An empty step (all zero) costs 0.
         """
+        # NOTE: plain ints/floats (the simulator's per-step calls) skip the array dispatch, for
+        # performance; ``_scalar`` is the same arithmetic (test_vectorised_equals_scalar).
+        if (type(decode_kv_tokens) in _SCALAR_TYPES and type(num_decode_seqs) in _SCALAR_TYPES
+                and type(num_prefill_tokens) in _SCALAR_TYPES
+                and type(prefill_attention_pairs) in _SCALAR_TYPES
+                and type(prefill_kv_tokens) in _SCALAR_TYPES):
+            return self._scalar(float(num_prefill_tokens), float(prefill_attention_pairs),
+                                float(prefill_kv_tokens), float(num_decode_seqs),
+                                float(decode_kv_tokens))
         args = (num_prefill_tokens, prefill_attention_pairs, prefill_kv_tokens, num_decode_seqs,
                 decode_kv_tokens)
         if _vec(*args):

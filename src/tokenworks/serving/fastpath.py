@@ -97,6 +97,7 @@ class Jump:
     seq: Seq | None = None  # the prompt whose chunks run in this jump, if any
     chunks: list[int] = field(default_factory=list)
     need_cum: list[int] = field(default_factory=list)  # blocks taken by end of step j (prefill)
+    full_budget: bool = False  # every step's token budget is used up: nothing can be admitted
 
     def blocks_through(self, r: Replica, k: int) -> int:
         """KV blocks the first k steps take (decode growth plus prompt chunks)."""
@@ -139,31 +140,43 @@ def _steps_to_first_finish(r: Replica) -> int:
 
 def try_jump(r: Replica) -> bool:
     """Start a jump if nothing can join the batch for at least two steps; True if started."""
-    if r._pending_decoders or r.can_admit_head():
+    if r._pending_decoders:
         return False
+    head = r.can_admit_head()
     n = r.num_decoding
     if not r.prefilling:
-        if not n:
+        if not n or head:
             return False
         k = min(_steps_to_first_finish(r), _steps_until_blocks_run_out(r), MAX_JUMP_STEPS)
         if k < 2:
             return False
         return _start(r, k, n, None, ())
-    return _try_prefill_jump(r, n)
+    if head and (r.swapped or r._transferred):
+        return False  # swap-ins and transferred decodes join without token budget
+    return _try_prefill_jump(r, n, head_ready=head)
 
 
 def try_extend(r: Replica, plan: StepPlan, dt: float) -> bool:
     """A step was just formed with one prompt chunk: if its next chunks are certain, run them
     (and this step) as one jump. Its blocks are already taken; ``dt`` is its duration."""
     if (len(plan.prefills) != 1 or plan.extra_s or plan.min_s or r._pending_decoders
-            or len(r.prefilling) != 1 or r.prefilling[0] is not plan.prefills[0][0]
-            or r.can_admit_head()):
+            or len(r.prefilling) != 1 or r.prefilling[0] is not plan.prefills[0][0]):
         return False
-    return _try_prefill_jump(r, plan.num_decode_seqs, first=(plan.prefills[0][1], dt))
+    head = r.can_admit_head()
+    if head and (r.swapped or r._transferred):
+        return False
+    return _try_prefill_jump(r, plan.num_decode_seqs, first=(plan.prefills[0][1], dt),
+                             head_ready=head)
 
 
-def _try_prefill_jump(r: Replica, n: int, first: tuple[int, float] | None = None) -> bool:
-    """Decodes plus the chunks of one prompt, up to the step that completes it."""
+def _try_prefill_jump(r: Replica, n: int, first: tuple[int, float] | None = None,
+                      head_ready: bool = False) -> bool:
+    """Decodes plus the chunks of one prompt, up to the step that completes it.
+
+    With the queue head admissible (``head_ready``) only steps whose chunk uses the whole
+    token budget qualify: the step-by-step scheduler admits the head into the first step that
+    leaves budget over, so the jump stops before it.
+    """
     cfg = r.config
     seq = r.prefilling[0]
     chunk_budget = cfg.max_num_batched_tokens - n
@@ -177,11 +190,15 @@ def _try_prefill_jump(r: Replica, n: int, first: tuple[int, float] | None = None
     need_cum: list[int] = []
     need = 0
     if first is not None:  # already scheduled: its blocks are taken
+        if head_ready and first[0] != chunk_budget:
+            return False
         chunks.append(first[0])
         need_cum.append(0)
         computed += first[0]
     while computed < seq.target and len(chunks) < k_max:
         c = min(seq.target - computed, chunk_budget)
+        if head_ready and c != chunk_budget:
+            break
         chunk_blocks = -(-(computed + c - shared) // bs) - private
         step_need = counts[(r0 + len(chunks)) % bs] + chunk_blocks
         if need + step_need > avail:
@@ -194,11 +211,13 @@ def _try_prefill_jump(r: Replica, n: int, first: tuple[int, float] | None = None
     if len(chunks) < 2:
         return False
     return _start(r, len(chunks), n, seq, chunks, need_cum,
-                  first_dt=None if first is None else first[1])
+                  first_dt=None if first is None else first[1],
+                  full_budget=all(c == chunk_budget for c in chunks))
 
 
 def _start(r: Replica, k: int, n: int, seq: Seq | None, chunks: Sequence[int],
-           need_cum: Sequence[int] = (), first_dt: float | None = None) -> bool:
+           need_cum: Sequence[int] = (), first_dt: float | None = None,
+           full_budget: bool = False) -> bool:
     kv0 = r.decode_kv_tokens()
     step_time_s = r.cost.step_time_s
     t = r.env.now_s
@@ -238,7 +257,7 @@ def _start(r: Replica, k: int, n: int, seq: Seq | None, chunks: Sequence[int],
     handle = r.env.schedule_at(times[-1], Priority.STEP_END, _jump_end, r)
     r.jump = Jump(start_s=r.env.now_s, times_s=times, num_steps=k, num_seqs=n,
                   round0=r.rounds, kv_tokens0=kv0, handle=handle, seq=seq,
-                  chunks=list(chunks), need_cum=list(need_cum))
+                  chunks=list(chunks), need_cum=list(need_cum), full_budget=full_budget)
     r._busy = True
     return True
 
@@ -254,8 +273,13 @@ def _steps_begun(r: Replica, jump: Jump) -> int:
 
 def invalidated(r: Replica) -> bool:
     """Could the work that just arrived change the batch before the jump ends?"""
-    in_jump = 0 if r.jump.seq is None else 1
-    return len(r.prefilling) > in_jump or r.can_admit_head()
+    jump = r.jump
+    in_jump = 0 if jump.seq is None else 1
+    if len(r.prefilling) > in_jump:
+        return True
+    if jump.full_budget and not r._transferred and not r.swapped:
+        return False  # no step of the jump has token budget left to admit anyone
+    return r.can_admit_head()
 
 
 def interrupt(r: Replica) -> None:

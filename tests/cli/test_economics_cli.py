@@ -77,6 +77,9 @@ def test_doc_examples_run(doc, tmp_path, monkeypatch, capsys):
      ["run", "chinchilla", "defaults_used"]),
     (["power", "--json", "-n", "64"], ["power", "defaults_used"]),
     (["sensitivity", "--json", "--vary", "pue"], ["tornado", "base"]),
+    (["sensitivity", "--json", "--metric", "npv_usd", "--vary", "utilization_frac",
+      "--set", "num_accelerators=8"], ["tornado", "base", "defaults_used"]),
+    (["capital", "--json"], ["cases", "defaults_used"]),
 ])
 def test_json_outputs(argv, keys, capsys):
     code, out, err = run(argv, capsys)
@@ -104,6 +107,8 @@ def test_tco_json_numbers_add_up(capsys):
     (["power", "--utilization", "1.2"], "utilization_frac = 1.2"),
     (["tco", "--set", "puee=1"], "Valid keys:"),
     (["power", "--grid", "mars"], "grid 'mars'"),
+    (["capital", "--margin", "1.5"], "end_user_gross_margin_frac = 1.5"),
+    (["capital", "--cfo-usd-per-year", "-1"], "cfo_usd_per_year = -1"),
 ])
 def test_bad_input_one_red_line(argv, needle, capsys):
     code, _, err = run(argv, capsys)

@@ -115,3 +115,51 @@ def capacity_for_power_budget(
                                num_accelerators=replicas * accelerators_per_replica,
                                num_replicas=replicas, output_tokens_per_s=tps,
                                output_tokens_per_day=tps * DAY)
+
+
+def combine_fleet_plans(
+    plans: tuple[FleetPlan, ...] | list[FleetPlan],
+    *,
+    tco: TcoInputs,
+    carbon_g_per_kwh: float = 0.0,
+    grid: str = "custom",
+    wue_l_per_kwh: float = 0.0,
+) -> FleetPlan:
+    """One fleet from per-class plans (a request-length mix): sums and pooled power.
+
+    Accelerators, replicas, capex, opex, TCO and tokens add up. Power is recomputed for the
+    pooled accelerators (nodes and racks are shared) at the accelerator-weighted utilization,
+    which gives the classes' summed average draw (draw is linear in utilization,
+    ``accelerator_power_w``) up to node rounding: pooled classes share partly filled nodes.
+    """
+    if not plans:
+        raise ConfigError("combine_fleet_plans needs at least one plan.")
+    accs = {p.accelerator for p in plans}
+    if len(accs) > 1:
+        raise ConfigError(f"cannot pool plans on different accelerators {sorted(accs)}.")
+    n = sum(p.num_accelerators for p in plans)
+    replicas = sum(p.num_replicas for p in plans)
+    demand = sum(p.demand_output_tokens_per_s for p in plans)
+    capacity = sum(p.num_replicas * p.output_tokens_per_s_per_replica for p in plans)
+    util_w = sum(p.num_accelerators * p.utilization_frac for p in plans) / n
+    pw = deployment_power(plans[0].accelerator, num_accelerators=n,
+                          utilization_frac=min(util_w, 1.0), pue=tco.pue,
+                          carbon_g_per_kwh=carbon_g_per_kwh, grid=grid,
+                          wue_l_per_kwh=wue_l_per_kwh, idle_power_frac=tco.idle_power_frac,
+                          tokens_per_s=demand)
+    tokens_y = sum(p.annual_output_tokens for p in plans)
+    annual_tco = sum(p.annual_tco_usd for p in plans)
+    per_replica = {p.accelerators_per_replica for p in plans}
+    return FleetPlan(
+        accelerator=plans[0].accelerator, demand_output_tokens_per_s=demand,
+        peak_to_average=max(p.peak_to_average for p in plans),
+        output_tokens_per_s_per_replica=capacity / replicas,
+        accelerators_per_replica=(per_replica.pop() if len(per_replica) == 1 else 0),
+        num_replicas=replicas, num_accelerators=n, utilization_frac=demand / capacity,
+        power=pw, it_capex_usd=sum(p.it_capex_usd for p in plans),
+        dc_capex_usd=sum(p.dc_capex_usd for p in plans),
+        annual_cash_opex_usd=sum(p.annual_cash_opex_usd for p in plans),
+        annual_tco_usd=annual_tco, annual_output_tokens=tokens_y,
+        usd_per_million_output_tokens=annual_tco / (tokens_y / MILLION),
+        energy_per_output_token_j=pw.energy_per_token_j or 0.0,
+        defaults_used=plans[0].defaults_used)

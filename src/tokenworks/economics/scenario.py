@@ -44,13 +44,20 @@ SCENARIO_KEYS: dict[str, dict[str, Any]] = {
               "demand_output_tokens_per_day": float, "demand_requests_per_s": float,
               "ttft_slo_s": float, "tpot_slo_s": float, "peak_to_average": float, "grid": str,
               "output_tokens_per_s_per_replica": float, "accelerators_per_replica": int,
-              "power_budget_mw": float, "wue_l_per_kwh": float},
+              "power_budget_mw": float, "wue_l_per_kwh": float,
+              "request_mix": list[dict[str, float]]},
     "train": {**_COST, "model": str, "active_params": float, "tokens": float,
               "num_accelerators": int, "mfu_frac": float, "precision": str,
               "usd_per_gpu_hour": float, "grid": str, "compute_flops": float},
     "power": {"accelerator": str, "num_accelerators": int, "utilization_frac": float,
               "pue": float, "grid": str, "tokens_per_s": float, "idle_power_frac": float,
               "wue_l_per_kwh": float, "system": str},
+    "capital": {"gpu_revenue_usd_per_year": float, "gpu_share_of_dc_cost_frac": float,
+                "end_user_gross_margin_frac": float, "actual_ai_revenue_usd_per_year": float,
+                "cfo_usd_per_year": float, "years": float, "reinvest_frac": float,
+                "spv_multiple": float, "leverage_x_cfo": float, "asset_usd": float,
+                "tokens_per_s": float, "usd_per_mtok": float, "utilization_frac": float,
+                "asset_years": float},
 }
 
 

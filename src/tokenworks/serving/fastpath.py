@@ -98,10 +98,22 @@ class Jump:
     chunks: list[int] = field(default_factory=list)
     need_cum: list[int] = field(default_factory=list)  # blocks taken by end of step j (prefill)
     full_budget: bool = False  # every step's token budget is used up: nothing can be admitted
+    # Decode tail: after the prompt completes (step len(chunks)) it joins the decodes and the
+    # jump goes on with num_seqs + 1 decoders from round tail_round0 (0 steps: no tail).
+    tail_steps: int = 0
+    tail_round0: int = 0
+    tail_residue: int = 0
+    tail_kv_tokens0: int = 0
 
     def blocks_through(self, r: Replica, k: int) -> int:
         """KV blocks the first k steps take (decode growth plus prompt chunks)."""
-        return self.need_cum[k - 1] if self.seq is not None else blocks_needed(r, k)
+        if self.seq is None:
+            return blocks_needed(r, k)
+        kp = len(self.chunks)
+        if k <= kp:
+            return self.need_cum[k - 1]
+        return self.need_cum[kp - 1] + _tail_blocks(r, self.tail_round0, self.tail_residue,
+                                                    self.num_seqs + 1, k - kp)
 
 
 def blocks_needed(r: Replica, num_steps: int) -> int:
@@ -114,14 +126,30 @@ def blocks_needed(r: Replica, num_steps: int) -> int:
     return need
 
 
-def _steps_until_blocks_run_out(r: Replica) -> int:
-    """Largest k with blocks_needed(k) <= available blocks."""
-    avail, n, bs = r.blocks.num_available_blocks, r.num_decoding, r.block_size
+def _tail_blocks(r: Replica, r0: int, extra_residue: int, n: int, num_steps: int) -> int:
+    """blocks_needed for n decoders from round r0: the replica's plus one of ``extra_residue``."""
+    bs, counts = r.block_size, r._residue_count
+    full, part = divmod(num_steps, bs)
+    need = full * n
+    for s in range(part):
+        x = (r0 + s) % bs
+        need += counts[x] + (x == extra_residue)
+    return need
+
+
+def _steps_until_blocks_run_out(r: Replica, avail: int | None = None, n: int | None = None,
+                                r0: int | None = None, extra_residue: int = -1) -> int:
+    """Largest k with blocks_needed(k) <= available blocks (optionally: from round r0 with
+    ``avail`` blocks and one more decoder of residue ``extra_residue``, n counting it)."""
+    if avail is None:
+        avail, n, r0 = r.blocks.num_available_blocks, r.num_decoding, r.rounds
+    bs = r.block_size
     full_cycles = avail // n
     left = avail - full_cycles * n
-    counts, r0, m, used = r._residue_count, r.rounds, 0, 0
+    counts, m, used = r._residue_count, 0, 0
     while m < bs - 1:
-        used += counts[(r0 + m) % bs]
+        x = (r0 + m) % bs
+        used += counts[x] + (x == extra_residue)
         if used > left:
             break
         m += 1
@@ -210,14 +238,34 @@ def _try_prefill_jump(r: Replica, n: int, first: tuple[int, float] | None = None
         need_cum.append(need)
     if len(chunks) < 2:
         return False
-    return _start(r, len(chunks), n, seq, chunks, need_cum,
+    tail = None
+    kp = len(chunks)
+    req = seq.req
+    # The prompt completes in the jump and then decodes: chain its first decode steps (with
+    # everyone else's) into the same jump, up to the first finish or the KV running out. Only
+    # when completing it frees nothing (no prefix-cache insert) and no token times are kept.
+    if (not head_ready and computed == seq.target and cfg.role == "both"
+            and req.num_output_done + 1 < req.output_tokens and kp < k_max
+            and (cfg.prefix_cache == "none" or not req.prefix_hashes)
+            and req.token_times_s is None and not r._recording):
+        r1 = r0 + kp if n else r0
+        d0 = req.num_output_done + 1
+        base = r1 - d0
+        residue = (base + seq.shared_tokens + 1 - req.prompt_tokens) % bs
+        kd = min(req.output_tokens - d0, (k_max - kp) if n else MAX_JUMP_STEPS,
+                 _steps_until_blocks_run_out(r, avail - need, n + 1, r1, residue))
+        if kd >= 1:
+            kv_tail = (r._sum_prompt_minus_base + req.prompt_tokens - base) + (n + 1) * r1
+            tail = (kd, r1, residue, kv_tail)
+    return _start(r, kp, n, seq, chunks, need_cum,
                   first_dt=None if first is None else first[1],
-                  full_budget=all(c == chunk_budget for c in chunks))
+                  full_budget=tail is None and all(c == chunk_budget for c in chunks),
+                  tail=tail)
 
 
 def _start(r: Replica, k: int, n: int, seq: Seq | None, chunks: Sequence[int],
            need_cum: Sequence[int] = (), first_dt: float | None = None,
-           full_budget: bool = False) -> bool:
+           full_budget: bool = False, tail: tuple[int, int, int, int] | None = None) -> bool:
     kv0 = r.decode_kv_tokens()
     step_time_s = r.cost.step_time_s
     t = r.env.now_s
@@ -237,29 +285,39 @@ def _start(r: Replica, k: int, n: int, seq: Seq | None, chunks: Sequence[int],
                              decode_kv_tokens=kv0 + n * j)
             times.append(t)
             p += c
+        if tail is not None:
+            times.extend(_decode_times(r, n + 1, tail[3], tail[0], t))
     else:
-        dts = r.decode_table.durations(n, kv0, k)
-        if dts is None and k <= SCALAR_STEPS:
-            # NOTE: a few scalar calls beat one numpy call (~10x its per-call cost), for
-            # performance.
-            dts = [step_time_s(num_prefill_tokens=0, prefill_attention_pairs=0.0,
-                               prefill_kv_tokens=0, num_decode_seqs=n,
-                               decode_kv_tokens=kv0 + n * j) for j in range(k)]
-        elif dts is None:
-            dts = step_time_s(num_prefill_tokens=0, prefill_attention_pairs=0.0,
-                              prefill_kv_tokens=0, num_decode_seqs=n,
-                              decode_kv_tokens=kv0 + n * np.arange(k, dtype=np.float64))
-        if not isinstance(dts, list):
-            dts = dts.tolist()
-        # accumulate adds left to right like the step-by-step clock (t += dt), so both modes
-        # produce identical timelines.
-        times = list(accumulate(dts, initial=t))[1:]
+        times = _decode_times(r, n, kv0, k, t)
     handle = r.env.schedule_at(times[-1], Priority.STEP_END, _jump_end, r)
-    r.jump = Jump(start_s=r.env.now_s, times_s=times, num_steps=k, num_seqs=n,
-                  round0=r.rounds, kv_tokens0=kv0, handle=handle, seq=seq,
-                  chunks=list(chunks), need_cum=list(need_cum), full_budget=full_budget)
+    r.jump = jump = Jump(start_s=r.env.now_s, times_s=times, num_steps=len(times), num_seqs=n,
+                         round0=r.rounds, kv_tokens0=kv0, handle=handle, seq=seq,
+                         chunks=list(chunks), need_cum=list(need_cum), full_budget=full_budget)
+    if tail is not None:
+        jump.tail_steps, jump.tail_round0, jump.tail_residue, jump.tail_kv_tokens0 = tail
     r._busy = True
     return True
+
+
+def _decode_times(r: Replica, n: int, kv0: int, k: int, t: float) -> list[float]:
+    """End times of k pure-decode steps of n sequences from context kv0, starting at t."""
+    step_time_s = r.cost.step_time_s
+    dts = r.decode_table.durations(n, kv0, k)
+    if dts is None and k <= SCALAR_STEPS:
+        # NOTE: a few scalar calls beat one numpy call (~10x its per-call cost), for
+        # performance.
+        dts = [step_time_s(num_prefill_tokens=0, prefill_attention_pairs=0.0,
+                           prefill_kv_tokens=0, num_decode_seqs=n,
+                           decode_kv_tokens=kv0 + n * j) for j in range(k)]
+    elif dts is None:
+        dts = step_time_s(num_prefill_tokens=0, prefill_attention_pairs=0.0,
+                          prefill_kv_tokens=0, num_decode_seqs=n,
+                          decode_kv_tokens=kv0 + n * np.arange(k, dtype=np.float64))
+    if not isinstance(dts, list):
+        dts = dts.tolist()
+    # accumulate adds left to right like the step-by-step clock (t += dt), so both modes
+    # produce identical timelines.
+    return list(accumulate(dts, initial=t))[1:]
 
 
 def _steps_begun(r: Replica, jump: Jump) -> int:
@@ -303,15 +361,18 @@ def _jump_end(r: Replica) -> None:
     k, seq = jump.num_steps, jump.seq
     r.blocks.append_slot(jump.blocks_through(r, k))
     r.rec.jump_done(jump, k)
+    kp = k if seq is None else min(k, len(jump.chunks))
     if jump.num_seqs:
-        times = jump.times_s[:k] if r._recording else ()
-        r.advance_rounds(k, times)
+        times = jump.times_s[:kp] if r._recording else ()
+        r.advance_rounds(kp, times)
     if seq is not None:
-        done = sum(jump.chunks[:k])
+        done = sum(jump.chunks[:kp])
         seq.private_blocks += r.blocks_for_chunk(seq, done)
         seq.computed += done
         if seq.computed == seq.target:
-            r._prefill_complete(seq, r.env.now_s)
+            r._prefill_complete(seq, jump.times_s[kp - 1])
             r._join_pending()
+        if k > kp:  # the decode tail (no token times are being recorded)
+            r.advance_rounds(k - kp, ())
     r.rec.sample_kv(r.env.now_s, r.kv_usage_frac)
     r._next_step()

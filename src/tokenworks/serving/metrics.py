@@ -128,9 +128,14 @@ class ReplicaStatsRecorder:
         self.num_jumps += 1
         self.num_steps += k
         self.busy_s += float(jump.times_s[k - 1]) - jump.start_s
+        m = 0 if jump.seq is None else max(0, k - len(jump.chunks))  # decode-tail steps
+        k -= m
         self.num_decode_tokens += n * k
         # Contexts grow by n per step: sum_{j<k} (S0 + n j) = k S0 + n k (k-1) / 2.
         self.decode_kv_tokens += k * jump.kv_tokens0 + n * k * (k - 1) / 2
+        if m:  # the completed prompt decodes with the others: n + 1 sequences
+            self.num_decode_tokens += (n + 1) * m
+            self.decode_kv_tokens += m * jump.tail_kv_tokens0 + (n + 1) * m * (m - 1) / 2
         if jump.seq is not None:
             p = jump.seq.computed
             for c in jump.chunks[:k]:

@@ -8,32 +8,15 @@ with its source. Fleet sizing combines perf (``estimate``) with economics, so it
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, make_dataclass, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from tokenworks.api.estimate import Estimate, estimate
-from tokenworks.economics.capital import (
-    AssetReturn,
-    CapitalCeiling,
-    RevenueGap,
-    compare_capital_scenarios,
-    token_revenue_multiple,
-)
 from tokenworks.economics.catalog import (
     describe_defaults,
-    finance_default,
-    finance_param,
     get_api_price,
     get_grid,
     resolve_params,
-)
-from tokenworks.economics.fleet import (
-    FleetPlan,
-    PowerBudgetCapacity,
-    capacity_for_power_budget,
-    combine_fleet_plans,
-    size_fleet,
 )
 from tokenworks.economics.pnl import (
     DepreciationRiskCase,
@@ -43,13 +26,6 @@ from tokenworks.economics.pnl import (
     neocloud_pnl,
 )
 from tokenworks.economics.power import PowerReport, deployment_power, host_overhead_frac
-from tokenworks.economics.sensitivity import (
-    SENSITIVITY_METRICS,
-    Grid2,
-    TornadoRow,
-    grid2,
-    tornado,
-)
 from tokenworks.economics.tco import (
     TCO_PARAMS,
     TcoBreakdown,
@@ -73,10 +49,9 @@ from tokenworks.economics.training import (
     chinchilla_optimal,
     training_run,
 )
-from tokenworks.errors import ConfigError, InfeasibleError, check_range
+from tokenworks.errors import ConfigError
 from tokenworks.hardware import get_accelerator, get_system
 from tokenworks.model import get_model, param_counts
-from tokenworks.units import DAY, MW
 
 DEFAULT_ACCELERATOR = "h100-sxm"
 DEFAULT_GRID = "us"
@@ -214,190 +189,6 @@ def pnl_report(inputs: dict[str, Any]) -> PnlReport:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class FleetClass:
-    """One request class of a length mix, sized on its own (``FleetReport.classes``)."""
-
-    input_tokens: int
-    output_tokens: int
-    share_frac: float  # share of requests
-    requests_per_s: float
-    plan: FleetPlan
-    estimate: Estimate
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FleetReport:
-    plan: FleetPlan  # the whole fleet (the sum of ``classes`` for a length mix)
-    estimate: Estimate | None
-    power_budget: PowerBudgetCapacity | None
-    classes: tuple[FleetClass, ...] = ()
-    defaults_used: list[str] = field(default_factory=list)
-
-
-MIX_SHARE_TOLERANCE = 1e-3
-
-
-def parse_request_mix(mix: Any) -> list[tuple[int, int, float]]:
-    """``request_mix`` rows -> (input_tokens, output_tokens, share); shares must sum to 1."""
-    if not isinstance(mix, (list, tuple)) or not mix:
-        raise ConfigError("request_mix must be a non-empty list of {input_tokens, output_tokens, "
-                          "share} tables.")
-    rows = []
-    for i, row in enumerate(mix):
-        if not isinstance(row, dict) or set(row) != {"input_tokens", "output_tokens", "share"}:
-            got = sorted(row) if isinstance(row, dict) else row
-            raise ConfigError(f"request_mix[{i}] = {got}: each class needs exactly input_tokens, "
-                              f"output_tokens and share.")
-        inp, out, share = row["input_tokens"], row["output_tokens"], float(row["share"])
-        for k, v in (("input_tokens", inp), ("output_tokens", out)):
-            if v != int(v) or v < 1:
-                raise ConfigError(f"request_mix[{i}].{k} = {v:g}: must be a whole number >= 1.")
-        check_range(f"request_mix[{i}].share", share, low=0, high=1, low_inclusive=False)
-        rows.append((int(inp), int(out), share))
-    total = sum(r[2] for r in rows)
-    if abs(total - 1.0) > MIX_SHARE_TOLERANCE:
-        raise ConfigError(f"request_mix shares sum to {total:.4g}: they must sum to 1 "
-                          f"(within {MIX_SHARE_TOLERANCE:g}). Fix the shares (fractions of "
-                          f"requests) so they add up to 1.")
-    return rows
-
-
-def _replica(inputs: dict[str, Any], input_tokens: int, output_tokens: int,
-             extra: list[str]) -> tuple[Estimate, float, int]:
-    """Estimator deployment for one request shape at the SLOs: (estimate, tok/s, accs)."""
-    model = inputs.get("model", "llama-3.1-70b")
-    acc = inputs.get("accelerator", DEFAULT_ACCELERATOR)
-    kw = dict(tp=int(inputs.get("tp", 8)), pp=int(inputs.get("pp", 1)),
-              ep=int(inputs.get("ep", 1)), weights_dtype=inputs.get("weights_dtype", "fp8"),
-              kv_dtype=inputs.get("kv_dtype"), input_tokens=input_tokens,
-              output_tokens=output_tokens,
-              prefix_hit_frac=float(inputs.get("prefix_hit_frac", 0.0)))
-    est = estimate(model, acc, batch=int(inputs["batch"]) if inputs.get("batch") else "max", **kw)
-    est = _meet_slos(est, model, acc, kw, ttft_slo_s=inputs.get("ttft_slo_s"),
-                     tpot_slo_s=inputs.get("tpot_slo_s"), extra=extra)
-    return est, est.output_tokens_per_s / est.num_replicas, est.tp * est.pp
-
-
-def fleet_report(inputs: dict[str, Any]) -> FleetReport:
-    """Demand -> deployment (from ``estimate`` unless per-replica throughput is given) -> fleet.
-
-    With ``request_mix`` (a list of ``{input_tokens, output_tokens, share}``, shares being
-    fractions of requests), each class is sized with the estimator at the SLOs for its share
-    of the demand, and the fleet is their sum.
-    """
-    extra: list[str] = []
-    est: Estimate | None = None
-    per_replica = inputs.get("output_tokens_per_s_per_replica")
-    acc_per_replica = inputs.get("accelerators_per_replica")
-    mix = parse_request_mix(inputs["request_mix"]) if "request_mix" in inputs else None
-    if mix is not None:
-        clash = [k for k in ("input_tokens", "output_tokens", "output_tokens_per_s_per_replica",
-                             "accelerators_per_replica") if k in inputs]
-        if clash:
-            raise ConfigError(f"request_mix and {', '.join(clash)} were both given: a mix sets "
-                              f"every class's shape and throughput; drop one of them.")
-    if "model" not in inputs and per_replica is None:
-        extra.append("model = llama-3.1-70b (illustrative)")
-    if per_replica is None and mix is None:
-        est, per_replica, acc_per_replica = _replica(
-            inputs, int(inputs.get("input_tokens", 2048)), int(inputs.get("output_tokens", 256)),
-            extra)
-        extra += [f"estimate: {d}" for d in est.defaults_used
-                  if not d.startswith("usd_per_gpu_hour")]
-    elif mix is None and acc_per_replica is None:
-        raise ConfigError("output_tokens_per_s_per_replica needs accelerators_per_replica too "
-                          "(--accelerators-per-replica).")
-    # Output tokens per request: of the single shape, or the mix's share-weighted mean.
-    out_per_req = (sum(o * sh for _, o, sh in mix) if mix is not None
-                   else int(inputs.get("output_tokens", 256)))
-    demand = inputs.get("demand_output_tokens_per_s")
-    if demand is None and inputs.get("demand_output_tokens_per_day") is not None:
-        demand = inputs["demand_output_tokens_per_day"] / DAY
-    if demand is None and inputs.get("demand_requests_per_s") is not None:
-        # Requests/s of the given shape (or mix): output tokens/s = requests/s x output tokens.
-        demand = inputs["demand_requests_per_s"] * out_per_req
-    if demand is None:
-        demand = 1.0e6
-        extra.append("demand_output_tokens_per_s = 1,000,000 (illustrative)")
-    t = build_tco_inputs(inputs)
-    grid = get_grid(inputs.get("grid", DEFAULT_GRID))
-    if "grid" not in inputs:
-        extra.append(f"grid = {grid.name}: {grid.carbon_g_per_kwh:g} gCO2/kWh "
-                     f"({grid.source_title}, {grid.as_of})")
-    wue = inputs.get("wue_l_per_kwh")
-    if wue is None:
-        wue = finance_default("wue_l_per_kwh")
-        extra += describe_defaults(["wue_l_per_kwh"])
-    peak = float(inputs.get("peak_to_average", 1.0))
-    env = dict(carbon_g_per_kwh=grid.carbon_g_per_kwh, grid=grid.name, wue_l_per_kwh=wue)
-    classes: list[FleetClass] = []
-    if mix is None:
-        plan = size_fleet(tco=t, demand_output_tokens_per_s=float(demand),
-                          output_tokens_per_s_per_replica=float(per_replica),
-                          accelerators_per_replica=int(acc_per_replica), peak_to_average=peak,
-                          **env)
-    else:
-        check_range("demand_output_tokens_per_s", float(demand), low=0, low_inclusive=False,
-                    unit="tok/s")
-        rps = float(demand) / out_per_req
-        for inp, out, share in mix:
-            notes: list[str] = []
-            e, r, a = _replica(inputs, inp, out, notes)
-            extra += [f"class {inp}/{out}: {n}" for n in notes]
-            p = size_fleet(tco=t, demand_output_tokens_per_s=rps * share * out,
-                           output_tokens_per_s_per_replica=r, accelerators_per_replica=a,
-                           peak_to_average=peak, **env)
-            classes.append(FleetClass(input_tokens=inp, output_tokens=out, share_frac=share,
-                                      requests_per_s=rps * share, plan=p, estimate=e))
-        plan = combine_fleet_plans([c.plan for c in classes], tco=t, **env)
-        # Blended per-replica throughput of the mix at full load (harmonic, by demand).
-        per_replica = float(demand) / sum(c.plan.demand_output_tokens_per_s
-                                          / c.plan.output_tokens_per_s_per_replica
-                                          for c in classes)
-        acc_per_replica = classes[0].plan.accelerators_per_replica
-        extra += [f"estimate: {d}" for d in classes[0].estimate.defaults_used
-                  if not d.startswith("usd_per_gpu_hour")]
-    budget = None
-    if inputs.get("power_budget_mw") is not None:
-        budget = capacity_for_power_budget(
-            tco=t, facility_power_w=float(inputs["power_budget_mw"]) * MW,
-            output_tokens_per_s_per_replica=float(per_replica),
-            accelerators_per_replica=int(acc_per_replica))
-    # The fleet's utilization is computed from demand, so the catalog default is not used.
-    t = replace(t, defaults_used=tuple(d for d in t.defaults_used if d != "utilization_frac"))
-    return FleetReport(plan=plan, estimate=est, power_budget=budget, classes=tuple(classes),
-                       defaults_used=_describe(t, extra))
-
-
-def _meet_slos(est: Estimate, model: str, acc: str, kw: dict[str, Any], *,
-               ttft_slo_s: float | None, tpot_slo_s: float | None, extra: list[str]) -> Estimate:
-    """Halve the batch until the estimate meets the TPOT SLO; check TTFT at that batch.
-
-    TTFT here is the zero-load prefill time (queueing is the simulator's job), so a TTFT SLO
-    below it is infeasible at any batch.
-    """
-    if tpot_slo_s is not None:
-        check_range("tpot_slo_s", tpot_slo_s, low=0, low_inclusive=False, unit="s")
-        while est.tpot_s > tpot_slo_s and est.batch_size > 1:
-            est = estimate(model, acc, batch=max(1, est.batch_size // 2), **kw)
-        if est.tpot_s > tpot_slo_s:
-            raise InfeasibleError(
-                f"tpot_slo_s = {tpot_slo_s:g} s is below {est.tpot_s:.4f} s, the time per output "
-                f"token of {est.model} on {est.num_gpus}x {est.hardware} even at batch 1. Use "
-                f"a larger tp, faster hardware or a looser SLO.")
-        extra.append(f"batch {est.batch_size}: largest power-of-two halving meeting "
-                     f"tpot_slo_s = {tpot_slo_s:g} s (tpot {est.tpot_s * 1e3:.1f} ms)")
-    if ttft_slo_s is not None:
-        check_range("ttft_slo_s", ttft_slo_s, low=0, low_inclusive=False, unit="s")
-        if est.ttft_s > ttft_slo_s:
-            raise InfeasibleError(
-                f"ttft_slo_s = {ttft_slo_s:g} s is below the zero-load prefill time "
-                f"{est.ttft_s:.3f} s of {est.input_tokens} tokens on {est.num_gpus}x "
-                f"{est.hardware}. Use a larger tp, prefix caching or a looser SLO.")
-    return est
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
 class TrainReport:
     run: TrainingRun
     chinchilla: ChinchillaPoint
@@ -474,206 +265,6 @@ def power_report(inputs: dict[str, Any]) -> tuple[PowerReport, list[str]]:
     return rep, describe_defaults(list(used)) + extra
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SensitivityReport:
-    metric: str
-    base: float
-    tornado: tuple[TornadoRow, ...]
-    grid: Grid2 | None
-    defaults_used: list[str] = field(default_factory=list)
-
-
-# Every numeric input of the P&L, as one flat frozen dataclass the sensitivity tools can vary.
-PNL_SENSITIVITY_INPUTS: tuple[str, ...] = (
-    *TCO_PARAMS, "server_capex_usd_per_accelerator", *MARKET_PARAMS, "on_demand_usd_per_hour",
-    "take_or_pay_frac", "num_accelerators")
-_PNL_INT_INPUTS = ("ramp_years", "contract_years", "num_accelerators")
-PnlSensitivityInputs = make_dataclass(
-    "PnlSensitivityInputs",
-    [(n, int if n in _PNL_INT_INPUTS else float) for n in PNL_SENSITIVITY_INPUTS],
-    frozen=True, slots=True, kw_only=True)
-# Varied when --vary is not given: the P&L drivers the seeds argue about.
-PNL_SENSITIVITY_DEFAULT_VARY: tuple[str, ...] = (
-    "on_demand_usd_per_hour", "utilization_frac", "utilization_year1_frac",
-    "price_decline_frac_per_year", "server_capex_usd_per_accelerator", "useful_life_years",
-    "debt_rate_frac", "electricity_usd_per_kwh", "colocation_usd_per_kw_month",
-    "reserved_discount_frac", "discount_rate_frac")
-
-
-def _nan_if_none(x: float | None) -> float:
-    return float("nan") if x is None else float(x)
-
-
-# P&L metrics (name -> Pnl -> float); a payback or IRR that does not exist is NaN.
-PNL_METRICS: dict[str, Callable[[Pnl], float]] = {
-    "npv_usd": lambda p: p.npv_usd,
-    "irr_frac": lambda p: _nan_if_none(p.project_irr_frac),
-    "equity_irr_frac": lambda p: _nan_if_none(p.equity_irr_frac),
-    "payback_years": lambda p: _nan_if_none(p.payback_years),
-}
-
-
-def pnl_sensitivity_inputs(inputs: dict[str, Any]) -> Any:
-    """The resolved numeric P&L inputs (overrides, else sourced defaults) as one spec."""
-    t = build_tco_inputs(inputs)
-    vals, _ = resolve_params(MARKET_PARAMS, {k: inputs.get(k) for k in MARKET_PARAMS})
-    price = inputs.get("on_demand_usd_per_hour")
-    if price is None:
-        price, _ = default_usd_per_gpu_hour(t.accelerator)
-    base = {**{k: getattr(t, k) for k in (*TCO_PARAMS, "server_capex_usd_per_accelerator")},
-            **vals, "on_demand_usd_per_hour": float(price),
-            "take_or_pay_frac": float(inputs.get("take_or_pay_frac", 0.0)),
-            "num_accelerators": int(inputs.get("num_accelerators") or 1024)}
-    return PnlSensitivityInputs(**{k: (int(v) if k in _PNL_INT_INPUTS else float(v))
-                                   for k, v in base.items()})
-
-
-def sensitivity_report(
-    inputs: dict[str, Any],
-    *,
-    metric: str = "tco_usd_per_hour",
-    vary: list[str] | None = None,
-    low_mult: float = 0.8,
-    high_mult: float = 1.2,
-    grid_x: tuple[str, list[float]] | None = None,
-    grid_y: tuple[str, list[float]] | None = None,
-) -> SensitivityReport:
-    """Tornado and an optional two-way grid of a TCO metric (over TCO inputs) or a P&L metric
-    (``PNL_METRICS``, over every numeric P&L input; ``inputs`` are then P&L inputs)."""
-    if metric in PNL_METRICS:
-        spec = pnl_sensitivity_inputs(inputs)
-        get = PNL_METRICS[metric]
-
-        def fn(s: Any) -> float:
-            return get(_pnl_parts({**inputs, **asdict(s)})[2])
-
-        names = vary or list(PNL_SENSITIVITY_DEFAULT_VARY)
-        t, _, _, lines = _pnl_parts(inputs)
-        described = _describe(t, lines)
-    elif metric in SENSITIVITY_METRICS:
-        spec = build_tco_inputs(inputs)
-        fn = SENSITIVITY_METRICS[metric]
-        names = vary or [n for n in (*TCO_PARAMS, "server_capex_usd_per_accelerator")
-                         if n not in ("loan_term_years",)]
-        described = _describe(spec)
-    else:
-        raise ConfigError(f"metric '{metric}' is not known. Valid: "
-                          f"{', '.join([*SENSITIVITY_METRICS, *PNL_METRICS])}.")
-    base, rows = tornado(spec, fn, names, low_mult=low_mult, high_mult=high_mult)
-    g = None
-    if grid_x is not None and grid_y is not None:
-        g = grid2(spec, fn, x_input=grid_x[0], x_values=grid_x[1], y_input=grid_y[0],
-                  y_values=grid_y[1])
-    return SensitivityReport(metric=metric, base=base, tornado=rows, grid=g,
-                             defaults_used=described)
-
-
-# Capital-math inputs with a sourced default in data/finance.toml (input -> catalog param).
-CAPITAL_CATALOG_DEFAULTS: dict[str, str] = {
-    "gpu_revenue_usd_per_year": "nvidia_dc_revenue_run_rate_usd",
-    "gpu_share_of_dc_cost_frac": "gpu_share_of_dc_cost_frac",
-    "end_user_gross_margin_frac": "end_user_gross_margin_frac",
-    "cfo_usd_per_year": "hyperscaler_cfo_usd_per_year",
-    "years": "capital_horizon_years",
-}
-# ASSUMPTION: seed 003's $6T reconstruction reinvests all cash flow, doubles it with SPVs and
-# adds 1x leverage; these multipliers have no catalog entry, so they default to that reading.
-CAPITAL_SEED_DEFAULTS: dict[str, tuple[float, float, str]] = {  # value, valid high, meaning
-    "reinvest_frac": (1.0, 1.0, "share of cash flow reinvested"),
-    "spv_multiple": (1.0, 10.0, "off-balance-sheet SPV capital per $ of internal capital"),
-    "leverage_x_cfo": (1.0, 10.0, "new corporate debt in years of cash flow"),
-}
-_ASSET_KEYS = ("asset_usd", "tokens_per_s", "usd_per_mtok")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CapitalCase:
-    name: str
-    inputs: dict[str, float]  # every capital input, resolved
-    gap: RevenueGap
-    ceiling: CapitalCeiling
-    years_of_gap_covered: float  # ceiling / yearly gap (or required revenue if no actual)
-    asset: AssetReturn | None  # token revenue multiple of one asset, when asked for
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CapitalReport:
-    cases: tuple[CapitalCase, ...]  # one, or one per named scenario (file order)
-    defaults_used: list[str] = field(default_factory=list)
-
-
-def _capital_case(name: str, inputs: dict[str, Any], used: list[str]) -> CapitalCase:
-    vals: dict[str, float] = {}
-    for key, param in CAPITAL_CATALOG_DEFAULTS.items():
-        p = finance_param(param)
-        if inputs.get(key) is None:
-            vals[key] = p.value
-            line = describe_defaults([param])[0]
-            used.append(line if key == param else
-                        f"{key} = {line.split(' = ', 1)[1]} [catalog param {param}]")
-        else:
-            vals[key] = check_range(key, float(inputs[key]), low=p.valid_low, high=p.valid_high,
-                                    unit=p.unit, fix=f"Default is {p.value:g} {p.unit} "
-                                    f"({p.source_title}, {p.as_of}).")
-    for key, (default, high, meaning) in CAPITAL_SEED_DEFAULTS.items():
-        if inputs.get(key) is None:
-            vals[key] = default
-            used.append(f"{key} = {default:g} ({meaning}) [assumption] (seed 003 reconstruction "
-                        f"of the $6T capital ceiling)")
-        else:
-            vals[key] = check_range(key, float(inputs[key]), low=0, high=high)
-    actual = inputs.get("actual_ai_revenue_usd_per_year")
-    if actual is not None:
-        vals["actual_ai_revenue_usd_per_year"] = check_range(
-            "actual_ai_revenue_usd_per_year", float(actual), low=0, unit="$/year",
-            fix="Give the AI revenue actually earned per year, or leave it out.")
-    (case,) = compare_capital_scenarios({name: vals})
-    asset = None
-    given = [k for k in _ASSET_KEYS if inputs.get(k) is not None]
-    if given:
-        missing = [k for k in _ASSET_KEYS if inputs.get(k) is None]
-        if missing:
-            raise ConfigError(f"the token revenue multiple needs {', '.join(_ASSET_KEYS)}; "
-                              f"{', '.join(given)} given but {', '.join(missing)} missing.")
-        util = inputs.get("utilization_frac")
-        life = inputs.get("asset_years")
-        if util is None:
-            util = finance_default("utilization_frac")
-            used += describe_defaults(["utilization_frac"])
-        if life is None:
-            life = finance_default("useful_life_years")
-            used.append("asset_years = " + describe_defaults(["useful_life_years"])[0])
-        asset = token_revenue_multiple(
-            asset_usd=float(inputs["asset_usd"]), tokens_per_s=float(inputs["tokens_per_s"]),
-            usd_per_mtok=float(inputs["usd_per_mtok"]), utilization_frac=float(util),
-            years=float(life))
-        vals.update({k: float(inputs[k]) for k in _ASSET_KEYS},
-                    utilization_frac=float(util), asset_years=float(life))
-    return CapitalCase(name=name, inputs=vals, gap=case.gap, ceiling=case.ceiling,
-                       years_of_gap_covered=case.years_of_gap_covered, asset=asset)
-
-
-def capital_report(
-    inputs: dict[str, Any], *, scenarios: dict[str, dict[str, Any]] | None = None
-) -> CapitalReport:
-    """Revenue gap (Sequoia/Cahn), deployable-capital ceiling (seed 003) and, when an asset's
-    price, throughput and $/M tokens are given, its token revenue multiple.
-
-    ``scenarios`` (e.g. bull / base / bear) each override ``inputs`` key by key and are
-    reported side by side; without them the report has one case named "base".
-    """
-    named = scenarios if scenarios else {"base": {}}
-    cases, users = [], {}  # users: default line -> names of the cases that used it
-    for name, over in named.items():
-        lines: list[str] = []
-        cases.append(_capital_case(name, {**inputs, **over}, lines))
-        for ln in lines:
-            users.setdefault(ln, []).append(name)
-    used = [ln if len(who) == len(cases) else f"{ln} (scenario {', '.join(who)})"
-            for ln, who in users.items()]
-    return CapitalReport(cases=tuple(cases), defaults_used=used)
-
-
 def token_cost_from_estimate(
     est_hit0: Estimate, est: Estimate, *, usd_per_gpu_hour: float | None = None
 ) -> TokenCost:
@@ -708,26 +299,44 @@ def margin_for(cost: TokenCost, *, list_price: str, input_tokens: int, output_to
                                 cached_input_usd_per_mtok=p.cached_input_usd_per_mtok)
 
 
+# Fleet sizing, sensitivity and capital math live in their own modules (econ_fleet,
+# econ_sensitivity, econ_capital) to keep files short; their names stay importable from here.
+_MOVED = {
+    "PNL_METRICS": "tokenworks.api.econ_sensitivity",
+    "PnlSensitivityInputs": "tokenworks.api.econ_sensitivity",
+    "CAPITAL_CATALOG_DEFAULTS": "tokenworks.api.econ_capital",
+    "CAPITAL_SEED_DEFAULTS": "tokenworks.api.econ_capital",
+    "CapitalCase": "tokenworks.api.econ_capital",
+    "CapitalReport": "tokenworks.api.econ_capital",
+    "FleetClass": "tokenworks.api.econ_fleet",
+    "FleetReport": "tokenworks.api.econ_fleet",
+    "MIX_SHARE_TOLERANCE": "tokenworks.api.econ_fleet",
+    "SensitivityReport": "tokenworks.api.econ_sensitivity",
+    "capital_report": "tokenworks.api.econ_capital",
+    "fleet_report": "tokenworks.api.econ_fleet",
+    "parse_request_mix": "tokenworks.api.econ_fleet",
+    "pnl_sensitivity_inputs": "tokenworks.api.econ_sensitivity",
+    "sensitivity_report": "tokenworks.api.econ_sensitivity",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _MOVED.get(name)
+    if module is None:
+        raise AttributeError(f"module 'tokenworks.api.economics' has no attribute {name!r}")
+    from importlib import import_module
+
+    return getattr(import_module(module), name)
+
+
 __all__ = [
-    "PNL_METRICS",
-    "CapitalCase",
-    "CapitalReport",
-    "FleetClass",
-    "FleetReport",
     "PnlReport",
-    "PnlSensitivityInputs",
-    "SensitivityReport",
     "TcoReport",
     "TrainReport",
     "build_tco_inputs",
-    "capital_report",
-    "fleet_report",
     "margin_for",
-    "parse_request_mix",
     "pnl_report",
-    "pnl_sensitivity_inputs",
     "power_report",
-    "sensitivity_report",
     "tco_report",
     "token_cost_from_estimate",
     "train_report",

@@ -40,6 +40,8 @@ def estimate_command(
     prefix_hit: Annotated[float, typer.Option("--prefix-hit", help="Fraction of prompt tokens served from the prefix cache (0–1).")] = 0.0,
     usd_per_gpu_hour: Annotated[float | None, typer.Option("--usd-per-gpu-hour", help="Price per GPU-hour (default: catalog rental price).")] = None,
     gpu_memory_utilization: Annotated[float, typer.Option("--gpu-memory-utilization", help="Fraction of HBM the engine may use (vLLM-style).")] = 0.9,
+    max_num_seqs: Annotated[int, typer.Option("--max-num-seqs", help="Engine cap on concurrent sequences per replica.")] = 1024,
+    max_num_batched_tokens: Annotated[int, typer.Option("--max-num-batched-tokens", help="Engine cap on tokens per step (decode + prefill chunks).")] = 8192,
     calibration: Annotated[str | None, typer.Option("--calibration", help="Calibration TOML (from `tokenworks calibrate`).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
@@ -52,7 +54,8 @@ def estimate_command(
         model, hardware, num_gpus=num_gpus, tp=tp, pp=pp, ep=ep, weights_dtype=weights_dtype,
         kv_dtype=kv_dtype, input_tokens=input_tokens, output_tokens=output_tokens,
         batch=_parse_batch(batch), prefix_hit_frac=prefix_hit, usd_per_gpu_hour=usd_per_gpu_hour,
-        gpu_memory_utilization_frac=gpu_memory_utilization, calibration=calibration,
+        gpu_memory_utilization_frac=gpu_memory_utilization, max_num_seqs=max_num_seqs,
+        max_num_batched_tokens=max_num_batched_tokens, calibration=calibration,
     )
     if as_json:
         print_json(est.to_dict())

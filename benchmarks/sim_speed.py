@@ -44,9 +44,10 @@ def vidur_scenario(num_requests: int, *, exact: bool = False) -> dict:
         "model": "llama-3-70b",
         "hardware": {"accelerator": "a100-80g-sxm"},
         # 141 GB of bf16 weights on 2× 80 GB: at vLLM's default 0.9 utilization nothing is left
-        # for KV, so (ASSUMPTION, as vidur does not cap memory) the anchor uses 0.98.
+        # for KV, so (ASSUMPTION, as vidur does not cap memory) the anchor uses 0.95 (issue 3;
+        # benchmarks/engine_speed.py uses the same).
         "deployment": {"tp": 2, "weights_dtype": "bf16", "kv_dtype": "bf16",
-                       "gpu_memory_utilization_frac": 0.98},
+                       "gpu_memory_utilization_frac": 0.95},
         "scheduler": {"max_num_batched_tokens": 512, "max_num_seqs": 128,
                       "chunked_prefill": True, "exact": exact},
         "cache": {"prefix_cache": "none"},

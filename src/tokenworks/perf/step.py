@@ -283,6 +283,11 @@ class StepCostModel:
         return (total + self._comm_fixed + self._comm_per_tok * t + self._overhead
                 + self._per_seq * nd)
 
+    # NOTE: positional plain-number entry without the array dispatch of ``step_time_s``, for
+    # performance (the simulator's per-step calls). Ints mix into the float arithmetic exactly
+    # (below 2**53), so it returns the same number as ``step_time_s`` on the same values.
+    step_time_scalar_s = _scalar
+
     def pipeline_interval_s(self, **kwargs):
         """Steady-state time between batch completions with pp micro-batches in flight."""
         return self.step_time_s(**kwargs) / self.num_stages

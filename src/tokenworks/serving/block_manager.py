@@ -75,7 +75,8 @@ class BlockManager:
     @property
     def num_available_blocks(self) -> int:
         """Free plus evictable: what an allocation could obtain right now."""
-        return self.num_free_blocks + self.num_evictable_blocks
+        rec = self.reclaimer  # NOTE: inlined num_evictable_blocks, for performance
+        return self.num_free_blocks + (0 if rec is None else rec.num_evictable_blocks)
 
     @property
     def num_used_blocks(self) -> int:

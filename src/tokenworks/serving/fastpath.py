@@ -267,7 +267,7 @@ def _start(r: Replica, k: int, n: int, seq: Seq | None, chunks: Sequence[int],
            need_cum: Sequence[int] = (), first_dt: float | None = None,
            full_budget: bool = False, tail: tuple[int, int, int, int] | None = None) -> bool:
     kv0 = r.decode_kv_tokens()
-    step_time_s = r.cost.step_time_s
+    step_scalar = r.step_scalar
     t = r.env.now_s
     times: list[float] = []
     if seq is not None:
@@ -279,10 +279,7 @@ def _start(r: Replica, k: int, n: int, seq: Seq | None, chunks: Sequence[int],
                 p += c
                 continue
             # Same arithmetic as StepPlan.add_chunk: c·p + c(c+1)/2 causal pairs.
-            t += step_time_s(num_prefill_tokens=c,
-                             prefill_attention_pairs=0.0 + (c * p + c * (c + 1) / 2),
-                             prefill_kv_tokens=p + c, num_decode_seqs=n,
-                             decode_kv_tokens=kv0 + n * j)
+            t += step_scalar(c, 0.0 + (c * p + c * (c + 1) / 2), p + c, n, kv0 + n * j)
             times.append(t)
             p += c
         if tail is not None:
@@ -301,16 +298,14 @@ def _start(r: Replica, k: int, n: int, seq: Seq | None, chunks: Sequence[int],
 
 def _decode_times(r: Replica, n: int, kv0: int, k: int, t: float) -> list[float]:
     """End times of k pure-decode steps of n sequences from context kv0, starting at t."""
-    step_time_s = r.cost.step_time_s
     dts = r.decode_table.durations(n, kv0, k)
     if dts is None and k <= SCALAR_STEPS:
         # NOTE: a few scalar calls beat one numpy call (~10x its per-call cost), for
         # performance.
-        dts = [step_time_s(num_prefill_tokens=0, prefill_attention_pairs=0.0,
-                           prefill_kv_tokens=0, num_decode_seqs=n,
-                           decode_kv_tokens=kv0 + n * j) for j in range(k)]
+        step_scalar = r.step_scalar
+        dts = [step_scalar(0, 0.0, 0, n, kv0 + n * j) for j in range(k)]
     elif dts is None:
-        dts = step_time_s(num_prefill_tokens=0, prefill_attention_pairs=0.0,
+        dts = r.cost.step_time_s(num_prefill_tokens=0, prefill_attention_pairs=0.0,
                           prefill_kv_tokens=0, num_decode_seqs=n,
                           decode_kv_tokens=kv0 + n * np.arange(k, dtype=np.float64))
     if not isinstance(dts, list):

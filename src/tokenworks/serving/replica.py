@@ -99,6 +99,17 @@ class ReplicaConfig:
             )
 
 
+def _keyword_adapter(cost: StepCost) -> Callable[..., float]:
+    def step_scalar(num_prefill_tokens, prefill_attention_pairs, prefill_kv_tokens,
+                    num_decode_seqs, decode_kv_tokens):
+        return cost.step_time_s(num_prefill_tokens=num_prefill_tokens,
+                                prefill_attention_pairs=prefill_attention_pairs,
+                                prefill_kv_tokens=prefill_kv_tokens,
+                                num_decode_seqs=num_decode_seqs,
+                                decode_kv_tokens=decode_kv_tokens)
+    return step_scalar
+
+
 class Replica(AdmissionMixin):
     """A model replica (one engine instance) serving requests with continuous batching."""
 
@@ -140,6 +151,8 @@ class Replica(AdmissionMixin):
         self._wake_handle: EventHandle | None = None
         self.jump: fastpath.Jump | None = None
         self.decode_table = fastpath.DecodeTimeTable(cost)
+        # (prefill tokens, pairs, prefill KV, decode seqs, decode KV) -> s, plain numbers.
+        self.step_scalar = getattr(cost, "step_time_scalar_s", None) or _keyword_adapter(cost)
         self.rec = ReplicaStatsRecorder(replica_id, record_steps=config.record_steps)
 
     # ------------------------------------------------------------------ public API
@@ -195,10 +208,12 @@ class Replica(AdmissionMixin):
     @property
     def kv_usage_frac(self) -> float:
         """KV blocks held by running sequences (private + referenced cache) over total."""
-        used = self.blocks.num_total_blocks - self.blocks.num_available_blocks
+        blocks = self.blocks
+        total = blocks.num_total_blocks
+        used = total - blocks.num_available_blocks
         if self.jump is not None:
             used += fastpath.blocks_started(self)
-        return min(1.0, used / self.blocks.num_total_blocks)
+        return min(1.0, used / total)
 
     def cached_prefix_tokens(self, request: Request) -> int:
         """Prompt tokens this replica could serve from cache (HBM or lower tiers); read-only."""
@@ -264,13 +279,9 @@ class Replica(AdmissionMixin):
                     f"prompts and {self.num_decoding} decodes running at t={self.env.now_s} s; "
                     f"free KV blocks {self.blocks.num_free_blocks}.")
             return
-        dt = self.cost.step_time_s(
-            num_prefill_tokens=plan.num_prefill_tokens,
-            prefill_attention_pairs=plan.prefill_attention_pairs,
-            prefill_kv_tokens=plan.prefill_kv_tokens,
-            num_decode_seqs=plan.num_decode_seqs,
-            decode_kv_tokens=plan.decode_kv_tokens,
-        )
+        dt = self.step_scalar(plan.num_prefill_tokens, plan.prefill_attention_pairs,
+                              plan.prefill_kv_tokens, plan.num_decode_seqs,
+                              plan.decode_kv_tokens)
         dt = max(float(dt), plan.min_s) + plan.extra_s
         self._busy = True
         if not self.config.exact and fastpath.try_extend(self, plan, dt):

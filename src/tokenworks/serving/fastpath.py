@@ -46,14 +46,14 @@ class DecodeTimeTable:
     """
 
     PAGE_TOKENS = 512
-    MAX_PAGES = 1024  # 4 MiB per replica
+    MAX_PAGES = 512  # ~8 MiB per replica (pages are Python lists: slicing them is cheaper)
     MAX_PAGES_PER_JUMP = 8  # wider jumps call the cost model directly
 
     def __init__(self, cost: object) -> None:
         self.cost = cost
-        self._pages: OrderedDict[tuple[int, int], np.ndarray] = OrderedDict()
+        self._pages: OrderedDict[tuple[int, int], list[float]] = OrderedDict()
 
-    def _page(self, n: int, page: int) -> np.ndarray:
+    def _page(self, n: int, page: int) -> list[float]:
         key = (n, page)
         arr = self._pages.get(key)
         if arr is None:
@@ -61,7 +61,7 @@ class DecodeTimeTable:
             kv = np.arange(start, start + self.PAGE_TOKENS, dtype=np.float64)
             arr = np.broadcast_to(np.asarray(self.cost.step_time_s(
                 num_prefill_tokens=0, prefill_attention_pairs=0.0, prefill_kv_tokens=0,
-                num_decode_seqs=n, decode_kv_tokens=kv), dtype=np.float64), kv.shape)
+                num_decode_seqs=n, decode_kv_tokens=kv), dtype=np.float64), kv.shape).tolist()
             self._pages[key] = arr
             if len(self._pages) > self.MAX_PAGES:
                 self._pages.popitem(last=False)
@@ -69,7 +69,7 @@ class DecodeTimeTable:
             self._pages.move_to_end(key)
         return arr
 
-    def durations(self, n: int, kv0: int, k: int) -> np.ndarray | None:
+    def durations(self, n: int, kv0: int, k: int) -> list[float] | None:
         """Step times at contexts kv0 + n·j, j < k; None when the span is too wide."""
         size = self.PAGE_TOKENS
         first, last = kv0 // size, (kv0 + n * (k - 1)) // size
@@ -78,7 +78,9 @@ class DecodeTimeTable:
         if first == last:
             arr = self._page(n, first)
         else:
-            arr = np.concatenate([self._page(n, p) for p in range(first, last + 1)])
+            arr = []
+            for p in range(first, last + 1):
+                arr += self._page(n, p)
         offset = kv0 - first * size
         return arr[offset: offset + n * (k - 1) + 1: n]
 

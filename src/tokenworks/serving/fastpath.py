@@ -76,13 +76,18 @@ class DecodeTimeTable:
         if last - first >= self.MAX_PAGES_PER_JUMP:
             return None
         if first == last:
-            arr = self._page(n, first)
-        else:
-            arr = []
-            for p in range(first, last + 1):
-                arr += self._page(n, p)
-        offset = kv0 - first * size
-        return arr[offset: offset + n * (k - 1) + 1: n]
+            offset = kv0 - first * size
+            return self._page(n, first)[offset: offset + n * (k - 1) + 1: n]
+        out: list[float] = []
+        pos, end = kv0, kv0 + n * (k - 1)  # contexts still needed, in steps of n
+        while pos <= end:
+            p = pos // size
+            top = min(end, p * size + size - 1)  # last context needed from this page
+            offset = pos - p * size
+            cnt = (top - pos) // n + 1
+            out += self._page(n, p)[offset: offset + n * (cnt - 1) + 1: n]
+            pos += n * cnt
+        return out
 
 
 @dataclass(slots=True)

@@ -166,3 +166,23 @@ def test_step_time_never_decreases_with_more_work(npre, ctx, nd, mean_ctx, which
     assert after >= before - 1e-15
     if npre + nd > 0:
         assert before >= _GPT_OSS.calibration.step_overhead_s
+
+
+def test_scalar_entry_equals_vectorised_entry():
+    """``step_time_scalar_s`` (the simulator's fast path) returns exactly ``step_time_s``."""
+    rng = np.random.default_rng(7)
+    for name, acc, tp, w in (("llama-3.1-8b", "h100-sxm", 1, "bf16"),
+                             ("llama-3.1-70b", "h200", 8, "fp8"),
+                             ("mixtral-8x7b", "a100-80g-sxm", 2, "bf16"),
+                             ("deepseek-v3", "b200", 8, "fp8")):
+        m = get_model(name)
+        cost = StepCostModel(m, make_deployment(m, acc, tp=tp, weights_dtype=w, kv_dtype=w))
+        for _ in range(50):
+            args = (int(rng.integers(0, 4096)), float(rng.integers(0, 10**7)),
+                    int(rng.integers(0, 10**5)), int(rng.integers(0, 512)),
+                    int(rng.integers(0, 10**6)))
+            a = cost.step_time_scalar_s(*args)
+            b = cost.step_time_s(num_prefill_tokens=args[0], prefill_attention_pairs=args[1],
+                                 prefill_kv_tokens=args[2], num_decode_seqs=args[3],
+                                 decode_kv_tokens=args[4])
+            assert a == pytest.approx(float(b), rel=1e-12, abs=0)

@@ -31,12 +31,13 @@ def _register_all() -> None:
         catalog_cmds,
         claims_cmd,
         economics_cmds,
+        economics_more_cmds,
         estimate_cmd,
         simulate_cmds,
     )
 
     for module in (estimate_cmd, catalog_cmds, simulate_cmds, calibrate_cmd, economics_cmds,
-                   claims_cmd):
+                   economics_more_cmds, claims_cmd):
         module.register(app)
 
 

@@ -29,24 +29,26 @@ class AdmissionMixin:
         """(HBM hit blocks, lower-tier hits, blocks to take, evictable blocks the hit pins)."""
         req = seq.req
         hashes, pbt = req.prefix_hashes, req.prefix_block_tokens
+        if not hashes or self.config.prefix_cache == "none":
+            # NOTE: no prefix to look up: the whole prompt needs blocks, for performance.
+            return 0, [], -(-seq.target // self.block_size), 0
         k0, hits, pinned = 0, [], 0
-        if hashes and self.config.prefix_cache != "none":
-            # vLLM recomputes at least the last prompt token to get its logits.
-            max_units = min(len(hashes), (seq.target - 1) // pbt)
-            k0 = self.cache.match(hashes, max_units)
-            if self.tiers:
-                j = k0
-                while j < max_units:
-                    tier = self.tiers.find(hashes[j])
-                    if tier is None:
-                        break
-                    hits.append((hashes[j], tier))
-                    j += 1
-            entries = self.cache.entries
-            for h in hashes[:k0]:
-                e = entries[h]
-                if e.refs == 0:
-                    pinned += e.blocks
+        # vLLM recomputes at least the last prompt token to get its logits.
+        max_units = min(len(hashes), (seq.target - 1) // pbt)
+        k0 = self.cache.match(hashes, max_units)
+        if self.tiers:
+            j = k0
+            while j < max_units:
+                tier = self.tiers.find(hashes[j])
+                if tier is None:
+                    break
+                hits.append((hashes[j], tier))
+                j += 1
+        entries = self.cache.entries
+        for h in hashes[:k0]:
+            e = entries[h]
+            if e.refs == 0:
+                pinned += e.blocks
         cached = (k0 + len(hits)) * pbt
         need = blocks_for_tokens(seq.target - cached, self.block_size)
         need += len(hits) * (pbt // self.block_size)

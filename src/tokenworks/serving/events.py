@@ -80,7 +80,15 @@ class Environment:
                 f"cannot schedule {getattr(callback, '__qualname__', callback)} with delay "
                 f"{delay_s!r} s at t={self.now_s!r} s: delays must be >= 0 and not NaN."
             )
-        return self._push(self.now_s + delay_s, priority, callback, args)
+        time_s = self.now_s + delay_s
+        if time_s == math.inf:
+            raise SimulationError(f"cannot schedule {callback!r} at infinite time.")
+        # NOTE: _push inlined (one call less per event), for performance.
+        seq = self._seq
+        self._seq = seq + 1
+        handle = EventHandle(time_s, int(priority), seq, callback, args)
+        heapq.heappush(self._heap, (time_s, handle.priority, seq, handle))
+        return handle
 
     def schedule_at(
         self, time_s: float, priority: int, callback: Callable[..., Any], *args: Any
@@ -91,7 +99,15 @@ class Environment:
                 f"cannot schedule {getattr(callback, '__qualname__', callback)} at t={time_s!r} s: "
                 f"it is before now ({self.now_s!r} s) or NaN."
             )
-        return self._push(float(time_s), priority, callback, args)
+        time_s = float(time_s)
+        if time_s == math.inf:
+            raise SimulationError(f"cannot schedule {callback!r} at infinite time.")
+        # NOTE: _push inlined (one call less per event), for performance.
+        seq = self._seq
+        self._seq = seq + 1
+        handle = EventHandle(time_s, int(priority), seq, callback, args)
+        heapq.heappush(self._heap, (time_s, handle.priority, seq, handle))
+        return handle
 
     def _push(
         self, time_s: float, priority: int, callback: Callable[..., Any], args: tuple

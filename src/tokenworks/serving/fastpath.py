@@ -15,7 +15,6 @@ from __future__ import annotations
 import bisect
 import heapq
 from collections import OrderedDict
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import accumulate
 from typing import TYPE_CHECKING
@@ -185,7 +184,7 @@ def try_jump(r: Replica) -> bool:
         k = min(_steps_to_first_finish(r), _steps_until_blocks_run_out(r), MAX_JUMP_STEPS)
         if k < 2:
             return False
-        return _start(r, k, n, None, ())
+        return _start(r, k, n, None, [])
     if head and (r.swapped or r._transferred):
         return False  # swap-ins and transferred decodes join without token budget
     return _try_prefill_jump(r, n, head_ready=head)
@@ -270,8 +269,8 @@ def _try_prefill_jump(r: Replica, n: int, first: tuple[int, float] | None = None
                   tail=tail)
 
 
-def _start(r: Replica, k: int, n: int, seq: Seq | None, chunks: Sequence[int],
-           need_cum: Sequence[int] = (), first_dt: float | None = None,
+def _start(r: Replica, k: int, n: int, seq: Seq | None, chunks: list[int],
+           need_cum: list[int] | None = None, first_dt: float | None = None,
            full_budget: bool = False, tail: tuple[int, int, int, int] | None = None) -> bool:
     kv0 = r.decode_kv_tokens()
     step_scalar = r.step_scalar
@@ -296,7 +295,8 @@ def _start(r: Replica, k: int, n: int, seq: Seq | None, chunks: Sequence[int],
     handle = r.env.schedule_at(times[-1], Priority.STEP_END, _jump_end, r)
     r.jump = jump = Jump(start_s=r.env.now_s, times_s=times, num_steps=len(times), num_seqs=n,
                          round0=r.rounds, kv_tokens0=kv0, handle=handle, seq=seq,
-                         chunks=list(chunks), need_cum=list(need_cum), full_budget=full_budget)
+                         chunks=chunks, need_cum=[] if need_cum is None else need_cum,
+                         full_budget=full_budget)
     if tail is not None:
         jump.tail_steps, jump.tail_round0, jump.tail_residue, jump.tail_kv_tokens0 = tail
     r._busy = True
@@ -318,8 +318,11 @@ def _decode_times(r: Replica, n: int, kv0: int, k: int, t: float) -> list[float]
     if not isinstance(dts, list):
         dts = dts.tolist()
     # accumulate adds left to right like the step-by-step clock (t += dt), so both modes
-    # produce identical timelines.
-    return list(accumulate(dts, initial=t))[1:]
+    # produce identical timelines. NOTE: dts is a fresh list (a slice, tolist() or a
+    # comprehension): folding t into its first entry makes the same additions without the
+    # copy that dropping accumulate's initial value costs, for performance.
+    dts[0] = t + dts[0]
+    return list(accumulate(dts))
 
 
 def _steps_begun(r: Replica, jump: Jump) -> int:

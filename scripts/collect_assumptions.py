@@ -14,6 +14,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src" / "tokenworks"
 DOC = ROOT / "docs" / "assumptions.md"
 PATTERN = re.compile(r"#\s*ASSUMPTION:\s*(.*)")
+NAME = re.compile(r'^(?:name|id|accelerator)\s*=\s*"([^"]+)"')
+NOTE = re.compile(r"ASSUMPTION:?\s*([^.\"]*(?:\.\d[^.\"]*)*)")
 
 
 def collect() -> list[tuple[str, int, str]]:
@@ -40,6 +42,17 @@ def collect() -> list[tuple[str, int, str]]:
                         break
                 found.append((str(path.relative_to(ROOT)), i + 1, text))
                 i = j
+            elif (path.suffix == ".toml" and "ASSUMPTION" in lines[i]
+                  and not lines[i].lstrip().startswith("#")):
+                # Catalog entries mark assumptions inside their notes strings.
+                name = next((m.group(1) for j in range(i, -1, -1)
+                             if (m := NAME.match(lines[j]))), "?")
+                for m in NOTE.finditer(lines[i]):
+                    if len(m.group(1).strip()) < 3:
+                        continue
+                    found.append((str(path.relative_to(ROOT)), i + 1,
+                                  f"[{name}] {m.group(1).strip()}"))
+                i += 1
             else:
                 i += 1
     return found

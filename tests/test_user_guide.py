@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tokenworks.cli.main import main
+from clitools import run
 
 ROOT = Path(__file__).resolve().parents[1]
 GUIDE = ROOT / "docs" / "user-guide.md"
@@ -32,11 +32,5 @@ def test_guide_has_examples_for_every_command():
 @pytest.mark.parametrize("cmd", _commands())
 def test_guide_command_runs(cmd, capsys, monkeypatch):
     monkeypatch.chdir(ROOT)
-    argv = shlex.split(cmd)[1:]
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as e:
-        code = int(e.code or 0)
-    _out, err = capsys.readouterr()
+    code, _out, err = run(shlex.split(cmd)[1:], capsys)
     assert code == 0, err

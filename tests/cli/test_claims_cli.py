@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tokenworks.cli.main import main
+from clitools import run
 
 DOCS = Path(__file__).parents[2] / "docs" / "claims.md"
 KEYS = {"id", "seed_file", "claim", "seed_value", "computed_value", "unit", "verdict",
@@ -15,13 +15,7 @@ KEYS = {"id", "seed_file", "claim", "seed_value", "computed_value", "unit", "ver
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    try:
-        main(list(argv))
-        code = 0
-    except SystemExit as e:
-        code = int(e.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
+    return run(list(argv), capsys)
 
 
 def test_json_lists_every_claim_with_keys(capsys: pytest.CaptureFixture[str]) -> None:

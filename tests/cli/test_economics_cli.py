@@ -9,20 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from tokenworks.cli.main import main
+from clitools import run
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 FENCE = re.compile(r"```(\w+)\n(.*?)```", re.S)
-
-
-def run(argv: list[str], capsys) -> tuple[int, str, str]:
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as e:
-        code = int(e.code or 0)
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def _examples(doc: str) -> list[tuple[str, str, str | None]]:

@@ -8,17 +8,7 @@ import sys
 
 import pytest
 
-from tokenworks.cli.main import main
-
-
-def run(args: list[str], capsys) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as e:
-        code = int(e.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
+from clitools import run
 
 
 def test_default_scenario_prints_a_summary(capsys):

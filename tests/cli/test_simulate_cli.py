@@ -7,7 +7,7 @@ import json
 import pyarrow.parquet as pq
 import pytest
 
-from tokenworks.cli.main import main
+from clitools import run
 
 SCENARIO = """
 name: cli-test
@@ -27,16 +27,6 @@ def scen(tmp_path):
     p = tmp_path / "s.yaml"
     p.write_text(SCENARIO)
     return p
-
-
-def run(argv, capsys):
-    code = 0
-    try:
-        main(argv)
-    except SystemExit as e:
-        code = e.code or 0
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def test_json_summary(scen, capsys):

@@ -10,6 +10,7 @@ import math
 
 import pytest
 
+from clitools import run
 from tokenworks.api.economics import (
     capital_report,
     fleet_report,
@@ -17,19 +18,7 @@ from tokenworks.api.economics import (
     pnl_report,
     sensitivity_report,
 )
-from tokenworks.cli.main import main
 from tokenworks.errors import ConfigError, TokenworksError
-
-
-def run(argv: list[str], capsys) -> tuple[int, str, str]:
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as e:
-        code = int(e.code or 0)
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
 
 # --- capital ------------------------------------------------------------------------------
 

@@ -31,6 +31,7 @@ from tokenworks.perf import (
     Calibration,
     MemoryPlan,
     StepCostModel,
+    causal_pairs,
     load_calibration,
     make_deployment,
     plan_memory,
@@ -238,9 +239,10 @@ def estimate(
         usd_per_m_out = step_usd * (1.0 - ss.prefill_share_frac) / batch_size * MILLION
         usd_per_m_blended = usd_per_million_tokens(price * num_gpus, total_tps)
 
-    pre = cost.breakdown(num_prefill_tokens=input_tokens - cached,
-                         prefill_attention_pairs=_pairs(input_tokens - cached, cached),
-                         prefill_kv_tokens=input_tokens)
+    # The prefill bound is that of its first chunk (TTFT runs the prompt in chunks of the budget).
+    chunk = max(min(input_tokens - cached, max_num_batched_tokens), 1)
+    pre = cost.breakdown(num_prefill_tokens=chunk, prefill_attention_pairs=causal_pairs(chunk, cached),
+                         prefill_kv_tokens=cached + chunk)
     dec = ss.breakdown
     # ASSUMPTION: a saturated replica draws power in proportion to the share of each step its
     # roofline-bound work occupies (op time excluding the fixed per-step overhead), between the
@@ -258,7 +260,7 @@ def estimate(
         input_tokens=input_tokens, output_tokens=output_tokens, prefix_hit_frac=prefix_hit_frac,
         params_total=pc.total, params_active=pc.active,
         weight_bytes=weight_bytes(arch, weights_dtype), weight_bytes_per_gpu=plan.weight_bytes_per_gpu,
-        kv_bytes_per_token=kv_bytes_per_token(arch, kv_dtype), memory=_plan_dict(plan),
+        kv_bytes_per_token=kv_bytes_per_token(arch, kv_dtype), memory=asdict(plan),
         max_concurrent_sequences=plan.max_concurrent_sequences,
         batch_size=batch_size, batch_limited_by=limited,
         ttft_s=ttft_s, prefill_tokens_per_s=(input_tokens - cached) / ttft_s if ttft_s > 0 else 0.0,
@@ -270,7 +272,7 @@ def estimate(
         usd_per_million_output_tokens=usd_per_m_out, usd_per_million_input_tokens=usd_per_m_in,
         usd_per_million_tokens_blended=usd_per_m_blended,
         gpu_power_w=gpu_power_w, energy_per_output_token_j=energy_per_out_j,
-        bound=bound, prefill_breakdown=_bd_dict(pre), decode_breakdown=_bd_dict(dec),
+        bound=bound, prefill_breakdown=asdict(pre), decode_breakdown=asdict(dec),
         defaults_used=defaults,
     )
 
@@ -285,11 +287,6 @@ def weights_dtype_default_kv(weights_dtype: str, defaults: list[str]) -> str:
     return kv
 
 
-def _pairs(new_tokens: int, context_before: int) -> float:
-    # Causal attention: token j of the chunk attends to context_before + j keys.
-    return new_tokens * context_before + new_tokens * (new_tokens + 1) / 2.0
-
-
 def _busy_frac(bd: Any) -> float:
     """Share of a step spent in roofline-bound op groups (not in fixed per-step overhead)."""
     if bd.time_s <= 0:
@@ -297,12 +294,3 @@ def _busy_frac(bd: Any) -> float:
     return sum(op.time_s for op in bd.ops if op.bound != "overhead") / bd.time_s
 
 
-def _plan_dict(plan: MemoryPlan) -> dict[str, Any]:
-    return asdict(plan)
-
-
-def _bd_dict(bd: Any) -> dict[str, Any]:
-    try:
-        return asdict(bd)
-    except TypeError:
-        return {"bound": getattr(bd, "bound", "unknown")}

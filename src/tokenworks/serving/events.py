@@ -109,17 +109,6 @@ class Environment:
         heapq.heappush(self._heap, (time_s, handle.priority, seq, handle))
         return handle
 
-    def _push(
-        self, time_s: float, priority: int, callback: Callable[..., Any], args: tuple
-    ) -> EventHandle:
-        if time_s == math.inf:
-            raise SimulationError(f"cannot schedule {callback!r} at infinite time.")
-        seq = self._seq
-        self._seq = seq + 1
-        handle = EventHandle(time_s, int(priority), seq, callback, args)
-        heapq.heappush(self._heap, (time_s, handle.priority, seq, handle))
-        return handle
-
     def cancel(self, handle: EventHandle) -> None:
         """Drop a pending event (lazy deletion; cancelling twice or after it ran is a no-op)."""
         handle.cancelled = True

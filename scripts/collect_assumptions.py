@@ -10,6 +10,8 @@ import re
 import sys
 from pathlib import Path
 
+from docgen import write_or_check  # scripts/docgen.py
+
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src" / "tokenworks"
 DOC = ROOT / "docs" / "assumptions.md"
@@ -80,15 +82,12 @@ def render(items: list[tuple[str, int, str]]) -> str:
 
 
 def main() -> int:
-    text = render(collect())
-    if "--check" in sys.argv:
-        if not DOC.exists() or DOC.read_text() != text:
-            print(f"{DOC} is out of date: run python scripts/collect_assumptions.py", file=sys.stderr)
-            return 1
-        return 0
-    DOC.write_text(text)
-    print(f"wrote {DOC} ({text.count(chr(10) + '- line')} assumptions)")
-    return 0
+    items = collect()
+    code = write_or_check(DOC, render(items), sys.argv[1:],
+                          command="python scripts/collect_assumptions.py")
+    if code == 0 and "--check" not in sys.argv:
+        print(f"({len(items)} assumptions)")
+    return code
 
 
 if __name__ == "__main__":

@@ -10,6 +10,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from docgen import write_or_check  # scripts/docgen.py
+
 from tokenworks.model import get_model, kv_bytes_per_token, model_entries, param_counts
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -86,16 +88,7 @@ def render() -> str:
 
 
 def main(argv: list[str]) -> int:
-    text = render()
-    if "--check" in argv:
-        if not DOC.exists() or DOC.read_text() != text:
-            print(f"{DOC} is stale; run python scripts/gen_models_doc.py", file=sys.stderr)
-            return 1
-        return 0
-    DOC.parent.mkdir(parents=True, exist_ok=True)
-    DOC.write_text(text)
-    print(f"wrote {DOC}")
-    return 0
+    return write_or_check(DOC, render(), argv, command="python scripts/gen_models_doc.py")
 
 
 if __name__ == "__main__":

@@ -33,6 +33,14 @@ _NAN = float("nan")
 _MISSING_ID = -1
 
 
+# Row layout of RequestLog's pending rows: the int columns, then the time columns, then rejected.
+_ROW_INTS = ("request_id", "priority", "prompt_tokens", "output_tokens", "cached_tokens",
+             "num_preemptions", "session_id", "replica_id", "prefill_replica_id")
+# NOTE: rows are kept as tuples and moved into the typed columns this many at a time (one
+# C-level pass per column instead of one append call per value), for performance.
+_FLUSH_ROWS = 2048
+
+
 class RequestLog:
     """Columns of every request that finished or was rejected, plus those still open."""
 
@@ -42,9 +50,10 @@ class RequestLog:
         self.rejected = array("b")
         self.tier_cols: dict[str, array] = {}
         self.live: dict[int, Request] = {}
+        self._rows: list[tuple] = []  # appended, not yet in the columns
 
     def __len__(self) -> int:
-        return len(self.rejected)
+        return len(self.rejected) + len(self._rows)
 
     def opened(self, req: Request) -> None:
         self.live[req.request_id] = req
@@ -54,32 +63,26 @@ class RequestLog:
         self._append(req)
 
     def _append(self, req: Request) -> None:
-        n = len(self.rejected)
-        # NOTE: one append per column written out (no getattr loop), for performance.
-        ints, times = self.ints, self.times
-        ints["request_id"].append(req.request_id)
-        ints["priority"].append(req.priority)
-        ints["prompt_tokens"].append(req.prompt_tokens)
-        ints["output_tokens"].append(req.output_tokens)
-        ints["cached_tokens"].append(req.cached_tokens)
-        ints["num_preemptions"].append(req.num_preemptions)
-        v = req.session_id
-        ints["session_id"].append(_MISSING_ID if v is None else v)
-        v = req.replica_id
-        ints["replica_id"].append(_MISSING_ID if v is None else v)
-        v = req.prefill_replica_id
-        ints["prefill_replica_id"].append(_MISSING_ID if v is None else v)
-        times["arrived_at_s"].append(req.arrived_at_s)
-        v = req.scheduled_at_s
-        times["scheduled_at_s"].append(_NAN if v is None else v)
-        v = req.first_token_at_s
-        times["first_token_at_s"].append(_NAN if v is None else v)
-        v = req.finished_at_s
-        times["finished_at_s"].append(_NAN if v is None else v)
-        self.rejected.append(1 if req.rejected else 0)
-        if not req.cached_tokens_by_tier and not self.tier_cols:
-            return
-        for tier, tokens in (req.cached_tokens_by_tier or {}).items():
+        # Values are read now (the request object may change later); missing ids -> -1,
+        # missing times -> NaN.
+        sid, rep, pre = req.session_id, req.replica_id, req.prefill_replica_id
+        sch, first, fin = req.scheduled_at_s, req.first_token_at_s, req.finished_at_s
+        self._rows.append((
+            req.request_id, req.priority, req.prompt_tokens, req.output_tokens,
+            req.cached_tokens, req.num_preemptions,
+            _MISSING_ID if sid is None else sid, _MISSING_ID if rep is None else rep,
+            _MISSING_ID if pre is None else pre,
+            req.arrived_at_s, _NAN if sch is None else sch, _NAN if first is None else first,
+            _NAN if fin is None else fin, 1 if req.rejected else 0))
+        if req.cached_tokens_by_tier or self.tier_cols:
+            self._append_tiers(req.cached_tokens_by_tier)
+        if len(self._rows) >= _FLUSH_ROWS:
+            self._flush()
+
+    def _append_tiers(self, by_tier: dict[str, int] | None) -> None:
+        """Per-tier cached tokens of the row just appended (0 where a tier has none)."""
+        n = len(self) - 1
+        for tier, tokens in (by_tier or {}).items():
             col = self.tier_cols.get(tier)
             if col is None:
                 col = self.tier_cols[tier] = array("q", bytes(8 * n))
@@ -88,12 +91,27 @@ class RequestLog:
             if len(col) == n:
                 col.append(0)
 
+    def _flush(self) -> None:
+        """Move the pending rows into the typed columns."""
+        rows = self._rows
+        if not rows:
+            return
+        cols = list(zip(*rows, strict=True))
+        ints, times = self.ints, self.times
+        for name, col in zip(_ROW_INTS, cols, strict=False):
+            ints[name].extend(col)
+        for name, col in zip(TIME_COLUMNS, cols[len(_ROW_INTS):], strict=False):
+            times[name].extend(col)
+        self.rejected.extend(cols[-1])
+        self._rows = []
+
     def table(self, *, include_unfinished: bool = True) -> pa.Table:
         """Arrow table; unfinished requests (still queued at the end) are included last."""
         num_closed = len(self)
         if include_unfinished:
             for req in sorted(self.live.values(), key=lambda r: r.request_id):
                 self._append(req)
+        self._flush()
         n = len(self)
         cols: dict[str, np.ndarray] = {}
         for c in COLUMNS:
@@ -131,6 +149,7 @@ class RequestLog:
 
     def _truncate(self, n: int) -> None:
         """Drop the unfinished rows appended by ``table`` (the log stays reusable)."""
+        self._flush()
         for col in (*self.ints.values(), *self.times.values(), self.rejected,
                     *self.tier_cols.values()):
             del col[n:]

@@ -63,21 +63,22 @@ def simulate(scenario: Scenario | ScenarioFile | dict | str | Path, *, seed: int
     env = Environment()
     log = RequestLog()
     itl: list[float] = []
-    state = {"done": 0}
+    num_done = 0
     expected = table.num_calls if cap is None or table.extends_context or \
         agentic is not None else min(cap, table.num_calls)
     tick = max(1, expected // 200)
 
     def finished(req: Request) -> None:
+        nonlocal num_done
         cluster.request_done(req)
         log.closed(req)
         if req.token_times_s:
             itl.extend(np.diff(req.token_times_s).tolist())
             req.token_times_s = None  # NOTE: free the per-token list early, for memory
         driver.on_finish(req)
-        state["done"] += 1
-        if progress is not None and state["done"] % tick == 0:
-            progress(state["done"], expected)
+        num_done += 1
+        if progress is not None and num_done % tick == 0:
+            progress(num_done, expected)
 
     pools, rid = [], 0
     for plan in plans:
@@ -134,7 +135,7 @@ def simulate(scenario: Scenario | ScenarioFile | dict | str | Path, *, seed: int
     cluster.start_sampling(interval, active)
     hit_drain_limit = _run(env, driver, cluster, drain)
     if progress is not None:
-        progress(state["done"], expected)
+        progress(num_done, expected)
 
     requests = log.table()
     samples = cluster.samples

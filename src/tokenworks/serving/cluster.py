@@ -61,20 +61,30 @@ class Cluster:
         self.num_in_transfer = 0
         self.samples: list[Sample] = []
         self._sampling = False
+        # NOTE: with one replica behind a router that keeps no per-request state, every
+        # router answers 0, so submit goes straight to the replica (the router's turn counter
+        # is the only thing skipped), for performance.
+        first = self.pools[0]
+        self._direct = first.replicas[0].submit if len(first.replicas) == 1 and \
+            getattr(first.router, "release", None) is None else None
+        # Routers that track load and must forget a request when it leaves.
+        self._releases = [r for r in (getattr(p.router, "release", None) for p in self.pools)
+                          if r is not None]
 
     # -- request flow -------------------------------------------------------------------------
     def submit(self, req: Request) -> None:
         self.num_submitted += 1
+        if self._direct is not None:
+            self._direct(req)
+            return
         pool = self.pools[0]
         i = pool.router.choose(req, pool.replicas)
         pool.replicas[i].submit(req)
 
     def request_done(self, req: Request) -> None:
         """A request left the cluster: routers that track load forget it."""
-        for pool in self.pools:
-            release = getattr(pool.router, "release", None)
-            if release is not None:
-                release(req)
+        for release in self._releases:
+            release(req)
 
     def prefill_done(self, req: Request) -> None:
         """A prefill replica produced the first token: ship the KV to the decode pool."""

@@ -52,6 +52,11 @@ class Request:
 
     def validate(self) -> None:
         """Raise ConfigError if the inputs cannot be simulated."""
+        # NOTE: one combined test for valid requests (the checks below name the problem),
+        # for performance.
+        if self.prompt_tokens >= 1 and self.output_tokens >= 1 and \
+                self.prefix_block_tokens >= 1 and self.arrived_at_s >= 0.0:
+            return
         if self.prompt_tokens < 1:
             raise ConfigError(
                 f"request {self.request_id}: prompt_tokens = {self.prompt_tokens}; it must be >= 1."

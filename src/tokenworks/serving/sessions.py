@@ -59,6 +59,12 @@ class DelayGap:
         self.env.schedule(service_s, Priority.TOOL_DONE, done)
 
 
+# NOTE: sessions are read from the table in blocks of this many (in arrival order) and kept as
+# plain Python tuples, so the per-request path does no numpy scalar indexing, for performance;
+# only one block is alive at a time (memory stays flat at a million requests).
+_BLOCK_SESSIONS = 4096
+
+
 class SessionDriver:
     """Feeds a session table into ``submit`` and follows each session through its turns."""
 
@@ -80,11 +86,15 @@ class SessionDriver:
         self.num_sessions_done = 0
         self.num_sessions_aborted = 0
         self.last_arrival_at_s = 0.0
-        # session -> (turn index within session, context tokens before this turn)
-        self._state: dict[int, tuple[int, int]] = {}
+        # session -> (turn index within session, context tokens before this turn, its row)
+        self._state: dict[int, tuple[int, int, tuple]] = {}
         self._order = np.argsort(table.start_at_s, kind="stable")
+        self._num_sessions = len(self._order)
         self._next = 0
-        self._start_list = table.start_at_s.tolist()
+        # Rows of sessions _rows_lo.. in arrival order (see _load_rows).
+        self._rows: list[tuple] = []
+        self._rows_lo = 0
+        self._no_hashes = table.hashes is None and not hash_blocks
 
     # -- arrivals -----------------------------------------------------------------------------
     def start(self) -> None:
@@ -98,65 +108,98 @@ class SessionDriver:
     @property
     def done(self) -> bool:
         """No session will submit another request."""
-        return self._next >= len(self._order) and not self._state
+        return self._next >= self._num_sessions and not self._state
 
     def _budget_left(self) -> bool:
         return self.max_requests is None or self.num_submitted < self.max_requests
 
-    def _schedule_next_session(self) -> None:
-        if self._next >= len(self._order) or not self._budget_left():
-            self._next = len(self._order)
-            return
-        s = int(self._order[self._next])
-        self._next += 1
-        self.env.schedule_at(max(self._start_list[s], self.env.now_s), Priority.ARRIVAL,
-                             self._session_arrives, s)
+    def _load_rows(self, lo: int) -> list[tuple]:
+        """Rows ``(session, start_at_s, prefix_tokens, first_turn, num_turns, priority,
+        prefix_id, first turn's new tokens, first turn's output tokens)`` of the sessions at
+        arrival positions ``lo .. lo + _BLOCK_SESSIONS``."""
+        tb = self.table
+        idx = self._order[lo: lo + _BLOCK_SESSIONS]
+        first = tb.first_turn[idx]
+        prio = [0] * len(idx) if tb.priority is None else tb.priority[idx].astype(np.int64)
+        cols = [idx.tolist(), tb.start_at_s[idx].tolist(), tb.prefix_tokens[idx], first,
+                tb.num_turns[idx], prio, tb.prefix_id[idx], tb.new_tokens[first],
+                tb.output_tokens[first]]
+        lists = [c if isinstance(c, list) else c.astype(np.int64).tolist() for c in cols]
+        self._rows = list(zip(*lists, strict=True))
+        self._rows_lo = lo
+        return self._rows
 
-    def _session_arrives(self, s: int) -> None:
+    def _schedule_next_session(self) -> None:
+        p = self._next
+        if p >= self._num_sessions or (self.max_requests is not None
+                                       and self.num_submitted >= self.max_requests):
+            self._next = self._num_sessions
+            return
+        i = p - self._rows_lo
+        rows = self._rows
+        if i >= len(rows):
+            rows, i = self._load_rows(p), 0
+        row = rows[i]
+        self._next = p + 1
+        start, now = row[1], self.env.now_s
+        # NOTE: max(start, now) written out (same result, NaN included), for performance.
+        self.env.schedule_at(now if now > start else start, Priority.ARRIVAL,
+                             self._session_arrives, row)
+
+    def _session_arrives(self, row: tuple) -> None:
         self._schedule_next_session()
-        self._state[s] = (0, int(self.table.prefix_tokens[s]))
+        s = row[0]
+        self._state[s] = (0, row[2], row)
         self._submit_turn(s)
 
+    def _turn_tokens(self, row: tuple, k: int) -> tuple[int, int]:
+        """(new tokens, output tokens) of turn ``k`` of the session of ``row``."""
+        if k == 0:
+            return row[7], row[8]
+        t = row[3] + k
+        tb = self.table
+        return int(tb.new_tokens[t]), int(tb.output_tokens[t])
+
     def _submit_turn(self, s: int) -> None:
-        if not self._budget_left():
+        if self.max_requests is not None and self.num_submitted >= self.max_requests:
             self._end_session(s, aborted=False)
             return
-        tb = self.table
-        k, context = self._state[s]
-        t = int(tb.first_turn[s]) + k
-        new = int(tb.new_tokens[t])
-        prompt = (context + new) if tb.extends_context else int(tb.prefix_tokens[s]) + new
-        out = int(tb.output_tokens[t])
+        k, context, row = self._state[s]
+        new, out = self._turn_tokens(row, k)
+        prompt = (context + new) if self.table.extends_context else row[2] + new
         rid = self.num_submitted
+        now = self.env.now_s
+        hashes = () if self._no_hashes else self._hashes(row, row[3] + k, rid, prompt, out)
         # ASSUMPTION: a zero-length prompt or output (possible in traces) is served as 1 token;
         # every engine samples at least one token per request.
-        req = Request(request_id=rid, arrived_at_s=self.env.now_s, prompt_tokens=max(prompt, 1),
-                      output_tokens=max(out, 1), prefix_hashes=self._hashes(s, t, rid, prompt, out),
-                      prefix_block_tokens=self.block_tokens, session_id=s,
-                      priority=0 if tb.priority is None else int(tb.priority[s]))
-        req.record_token_times = self.record_token_times
-        self.num_submitted += 1
-        self.last_arrival_at_s = self.env.now_s
+        # NOTE: positional arguments in field order (request_id, arrived_at_s, prompt_tokens,
+        # output_tokens, prefix_hashes, prefix_block_tokens, priority, session_id, tags,
+        # record_token_times): keywords cost ~2 us more per Request, for performance.
+        req = Request(rid, now, 1 if prompt < 1 else prompt, 1 if out < 1 else out, hashes,
+                      self.block_tokens, row[5], s, None, self.record_token_times)
+        self.num_submitted = rid + 1
+        self.last_arrival_at_s = now
         if self.on_request is not None:
             self.on_request(req)
         self.submit(req)
 
-    def _hashes(self, s: int, t: int, rid: int, prompt: int, out: int) -> tuple[int, ...]:
+    def _hashes(self, row: tuple, t: int, rid: int, prompt: int, out: int) -> tuple[int, ...]:
         tb = self.table
         if tb.hashes is not None and tb.hash_offsets is not None:
             return tuple(tb.hashes[tb.hash_offsets[t]: tb.hash_offsets[t + 1]].tolist())
         if not self.hash_blocks:
             return ()
+        s, prefix_tokens, prefix_id = row[0], row[2], row[6]
         b = self.block_tokens
         # ASSUMPTION: generated tokens become part of the next turn's prompt verbatim (chat
         # templates re-encode them identically), so their full blocks are hashed too.
         total = prompt + out if tb.extends_context else prompt
         num_blocks = total // b
-        shared = int(tb.prefix_tokens[s]) // b if tb.prefix_tokens[s] else 0
+        shared = prefix_tokens // b if prefix_tokens else 0
         shared = min(shared, num_blocks)
         parts = []
         if shared:
-            parts.append(block_keys(1, int(tb.prefix_id[s]), 0, shared))
+            parts.append(block_keys(1, prefix_id, 0, shared))
         if num_blocks > shared:
             owner = (2, s) if tb.extends_context else (3, rid)
             parts.append(block_keys(owner[0], owner[1], shared, num_blocks))
@@ -168,23 +211,24 @@ class SessionDriver:
     def on_finish(self, req: Request) -> None:
         """Call when a request finishes or is rejected; submits the session's next turn."""
         s = req.session_id
-        if s is None or s not in self._state:
+        state = self._state.get(s) if s is not None else None
+        if state is None:
             return
         if req.rejected:
             self._end_session(s, aborted=True)
             return
-        tb = self.table
-        k, context = self._state[s]
-        t = int(tb.first_turn[s]) + k
-        if k + 1 >= int(tb.num_turns[s]):
+        k, context, row = state
+        if k + 1 >= row[4]:
             self._end_session(s, aborted=False)
             return
+        tb = self.table
         if tb.stop_at_s is not None and self.env.now_s >= tb.stop_at_s:
             self._end_session(s, aborted=False)
             return
-        context += int(tb.new_tokens[t]) + int(tb.output_tokens[t])
-        self._state[s] = (k + 1, context)
-        self.gap.run(float(tb.gap_s[t]), lambda: self._submit_turn(s))
+        new, out = self._turn_tokens(row, k)
+        context += new + out
+        self._state[s] = (k + 1, context, row)
+        self.gap.run(float(tb.gap_s[row[3] + k]), lambda: self._submit_turn(s))
 
     def _end_session(self, s: int, *, aborted: bool) -> None:
         self._state.pop(s, None)

@@ -179,7 +179,9 @@ def summarize(*, sc: Scenario, seed: int, plans, pools, requests: pa.Table, time
         "warnings": warnings,
     }
     prio = _col(requests, "priority")[done] if n else np.zeros(0)
-    levels = np.unique(prio)
+    # NOTE: np.unique imports numpy.ma on its first call (~20 ms); with a single priority level
+    # there is nothing to split, so it is not called, for performance.
+    levels = np.unique(prio) if len(prio) and prio.min() != prio.max() else prio[:1]
     if len(levels) > 1:
         summary["by_priority"] = {str(int(p)): {"num_completed": int((prio == p).sum()),
                                                 "ttft_s": stats(ttft[prio == p]),

@@ -8,7 +8,9 @@ one-line ``CatalogError`` messages that name the file, the entry and the field.
 from __future__ import annotations
 
 import json
+import re
 import tomllib
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
@@ -52,9 +54,15 @@ class Sourced(BaseModel):
         return v
 
 
+@cache
+def _data_dir() -> Path:
+    # NOTE: resolved once (importlib.resources.files costs ~0.3 ms a call), for performance.
+    return Path(str(resources.files(DATA_PACKAGE)))
+
+
 def data_path(name: str) -> Path:
     """Filesystem path of a packaged data file (``data/<name>``)."""
-    return Path(str(resources.files(DATA_PACKAGE).joinpath(name)))
+    return _data_dir() / name
 
 
 def read_toml(path: Path) -> dict[str, Any]:
@@ -65,6 +73,85 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise CatalogError(f"catalog file {path} does not exist.") from e
     except tomllib.TOMLDecodeError as e:
         raise CatalogError(f"catalog file {path} is not valid TOML: {e}.") from e
+
+
+_SUBTABLE = re.compile(r"^[ \t]*\[", re.M)
+_HEADER = re.compile(r"^[ \t]*\[\[?[ \t]*([^\]\s]*)", re.M)
+
+
+@cache
+def _key_line(key: str) -> re.Pattern[str]:
+    """A line ``key = "value"`` (one-line basic string without escapes, optional comment)."""
+    return re.compile(rf'^{re.escape(key)}[ \t]*=[ \t]*"([^"\\\n]*)"[ \t]*(?:#[^\n]*)?$', re.M)
+
+
+class TomlEntries:
+    """The ``[[table]]`` entries of one catalog file, each parsed only when asked for.
+
+    NOTE: parsing a whole catalog with tomllib costs ~1 ms per entry; a simulation needs one
+    accelerator, one system and one model, so :meth:`find` splits the text at the ``[[table]]``
+    headers and parses only the entry it returns, for performance. It answers None whenever
+    only a full read can tell (text before the first entry, repeated names, an entry that does
+    not parse on its own, or no match); callers then use the full, validated read, so a
+    lookup's result and errors are those of the full read.
+    """
+
+    def __init__(self, path: Path, table: str) -> None:
+        self.path, self.table = path, table
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError as e:
+            raise CatalogError(f"catalog file {path} does not exist.") from e
+        head = re.compile(rf"^\[\[{re.escape(table)}\]\][ \t]*(?:#[^\n]*)?$", re.M)
+        starts = [m.start() for m in head.finditer(text)]
+        ends = [*starts[1:], len(text)]
+        self.chunks = [text[a:b] for a, b in zip(starts, ends, strict=True)]
+        preamble = text[: starts[0]] if starts else text
+        # Usable when the file holds only [[table]] entries (and their sub-tables).
+        self.usable = bool(starts) and all(
+            not line.strip() or line.lstrip().startswith("#") for line in preamble.splitlines()
+        ) and all(m.group(1) == table or m.group(1).startswith(f"{table}.")
+                  for m in _HEADER.finditer(text))
+        self._parsed: dict[int, dict[str, Any] | None] = {}
+
+    def entry(self, i: int) -> dict[str, Any] | None:
+        """Entry ``i`` as parsed on its own; None if it does not parse to exactly one entry."""
+        if i not in self._parsed:
+            try:
+                data = tomllib.loads(self.chunks[i])
+            except tomllib.TOMLDecodeError:
+                data = {}
+            rows = data.get(self.table)
+            ok = set(data) == {self.table} and isinstance(rows, list) and len(rows) == 1
+            self._parsed[i] = rows[0] if ok else None
+        return self._parsed[i]
+
+    def value(self, i: int, key: str) -> Any:
+        """Top-level ``key`` of entry ``i``: read off a one-line basic string, else parsed."""
+        chunk = self.chunks[i]
+        # Keys after a sub-table header belong to the sub-table: look only before the first.
+        sub = _SUBTABLE.search(chunk, chunk.find("\n") + 1)
+        own = chunk if sub is None else chunk[: sub.start()]
+        m = _key_line(key).search(own)
+        if m is not None:
+            return m.group(1)
+        raw = self.entry(i)
+        return None if raw is None else raw.get(key)
+
+    def find(self, key: str, value: str) -> dict[str, Any] | None:
+        """The raw first entry whose ``key`` equals ``value`` (None: use the full read)."""
+        if not self.usable:
+            return None
+        names = [self.value(i, "name") for i in range(len(self.chunks))]
+        if None in names or len(set(names)) != len(names):
+            return None  # the full read names the problem
+        for i in range(len(self.chunks)):
+            if self.value(i, key) == value:
+                raw = self.entry(i)
+                if raw is not None and raw.get(key) == value:
+                    return raw
+                return None
+        return None
 
 
 def read_json(path: Path) -> dict[str, Any]:

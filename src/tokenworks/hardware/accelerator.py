@@ -15,7 +15,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from tokenworks.catalog import Sourced, data_path, read_toml, validate_entries
+from tokenworks.catalog import Sourced, TomlEntries, data_path, read_toml, validate_entries
 from tokenworks.errors import CatalogError, InfeasibleError, unknown_name
 from tokenworks.units import BITS_PER_BYTE, GB, GIB, MB, TERA
 
@@ -212,10 +212,28 @@ def list_accelerators() -> list[Accelerator]:
     return list(_catalog().values())
 
 
+@cache
+def _one(key: str) -> Accelerator | None:
+    """The entry named ``key`` parsed and validated alone (None: ask the full catalog).
+
+    NOTE: one entry instead of the whole file (~25 ms) on a process's first lookup, for
+    performance; the result equals the full catalog's.
+    """
+    path = data_path("accelerators.toml")
+    raw = TomlEntries(path, "accelerator").find("name", key)
+    if raw is None:
+        return None
+    return _to_spec(validate_entries(AcceleratorEntry, [raw], file=path, kind="accelerator")[0])
+
+
 def get_accelerator(name: str) -> Accelerator:
     """Exact, case-insensitive lookup; a miss raises with did-you-mean suggestions."""
-    cat = _catalog()
     key = name.strip().lower()
+    if not _catalog.cache_info().currsize:
+        acc = _one(key)
+        if acc is not None:
+            return acc
+    cat = _catalog()
     if key not in cat:
         raise unknown_name("accelerator", name, cat)
     return cat[key]

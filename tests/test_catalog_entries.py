@@ -93,3 +93,10 @@ def test_first_simulation_parses_only_what_it_needs():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.split()
     assert out == ["0", "0", "0"]
+
+
+def test_single_finance_param_equals_full_catalog():
+    from tokenworks.economics import catalog as econ
+
+    for name, full in econ._params().items():
+        assert econ._one_param(name) == full

@@ -63,6 +63,9 @@ class AdmissionMixin:
         """Would the next queued sequence be admitted now (read-only)?"""
         # Mirrors schedule(): transferred sequences, then swapped ones, then (only when nothing
         # is swapped out) the waiting queue.
+        waiting = self.waiting
+        if not waiting and not self._transferred and not self.swapped:
+            return False  # NOTE: nothing queued, the common case, first: for performance
         if len(self.running) >= self.config.max_num_seqs:
             return False
         if self._transferred:
@@ -72,9 +75,15 @@ class AdmissionMixin:
                 return True
         if self.swapped:
             return self._fits(blocks_for_tokens(self.swapped[0].swapped_tokens, self.block_size))
-        if not self.waiting:
+        if not waiting:
             return False
-        _, _, need, pinned = self._lookup(self.waiting.peek())
+        seq = waiting.peek()
+        if not seq.req.prefix_hashes or self.config.prefix_cache == "none":
+            # NOTE: _lookup and _fits inlined for a head without a prefix to look up, for
+            # performance (asked at nearly every engine event).
+            return (self.blocks.num_available_blocks - -(-seq.target // self.block_size)
+                    >= self.watermark_blocks)
+        _, _, need, pinned = self._lookup(seq)
         return self._fits(need, pinned)
 
     def admit(self: Replica, seq: Seq, budget: int, plan: StepPlan) -> int | None:

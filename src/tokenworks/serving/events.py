@@ -33,25 +33,14 @@ class Priority(IntEnum):
     MONITOR = 90  # sampling / progress callbacks, after everything else at that instant
 
 
-class EventHandle:
-    """A scheduled callback; pass it to ``Environment.cancel`` to drop it."""
+# NOTE: an event is the list [time_s, priority, seq, callback, args], which is both its heap
+# entry and its handle (no wrapper object per event, and lists compare by (time_s, priority,
+# seq) since seq is unique); cancelling sets the callback to None. For performance.
+EventHandle = list
 
-    __slots__ = ("args", "callback", "cancelled", "priority", "seq", "time_s")
 
-    def __init__(
-        self, time_s: float, priority: int, seq: int, callback: Callable[..., Any], args: tuple
-    ) -> None:
-        self.time_s = time_s
-        self.priority = priority
-        self.seq = seq
-        self.callback = callback
-        self.args = args
-        self.cancelled = False
-
-    def __repr__(self) -> str:
-        name = getattr(self.callback, "__qualname__", repr(self.callback))
-        state = " cancelled" if self.cancelled else ""
-        return f"EventHandle(t={self.time_s:.9g}s, priority={self.priority}, seq={self.seq}, {name}{state})"
+def _describe(callback: Callable[..., Any] | None) -> str:
+    return getattr(callback, "__qualname__", repr(callback))
 
 
 class Environment:
@@ -67,7 +56,7 @@ class Environment:
         # decide whether a step boundary at exactly ``now_s`` has already been processed.
         self.current_priority: int | None = None
         self.num_events_run = 0
-        self._heap: list[tuple[float, int, int, EventHandle]] = []
+        self._heap: list[EventHandle] = []
         self._seq = 0
 
     def schedule(
@@ -77,17 +66,16 @@ class Environment:
         # NOTE: `not delay_s >= 0` is also true for NaN; one comparison for performance.
         if not delay_s >= 0.0:
             raise SimulationError(
-                f"cannot schedule {getattr(callback, '__qualname__', callback)} with delay "
+                f"cannot schedule {_describe(callback)} with delay "
                 f"{delay_s!r} s at t={self.now_s!r} s: delays must be >= 0 and not NaN."
             )
         time_s = self.now_s + delay_s
         if time_s == math.inf:
             raise SimulationError(f"cannot schedule {callback!r} at infinite time.")
-        # NOTE: _push inlined (one call less per event), for performance.
         seq = self._seq
         self._seq = seq + 1
-        handle = EventHandle(time_s, int(priority), seq, callback, args)
-        heapq.heappush(self._heap, (time_s, handle.priority, seq, handle))
+        handle = [time_s, int(priority), seq, callback, args]
+        heapq.heappush(self._heap, handle)
         return handle
 
     def schedule_at(
@@ -96,27 +84,26 @@ class Environment:
         """Run ``callback(*args)`` at absolute time ``time_s`` (not in the past)."""
         if not time_s >= self.now_s:
             raise SimulationError(
-                f"cannot schedule {getattr(callback, '__qualname__', callback)} at t={time_s!r} s: "
+                f"cannot schedule {_describe(callback)} at t={time_s!r} s: "
                 f"it is before now ({self.now_s!r} s) or NaN."
             )
         time_s = float(time_s)
         if time_s == math.inf:
             raise SimulationError(f"cannot schedule {callback!r} at infinite time.")
-        # NOTE: _push inlined (one call less per event), for performance.
         seq = self._seq
         self._seq = seq + 1
-        handle = EventHandle(time_s, int(priority), seq, callback, args)
-        heapq.heappush(self._heap, (time_s, handle.priority, seq, handle))
+        handle = [time_s, int(priority), seq, callback, args]
+        heapq.heappush(self._heap, handle)
         return handle
 
     def cancel(self, handle: EventHandle) -> None:
         """Drop a pending event (lazy deletion; cancelling twice or after it ran is a no-op)."""
-        handle.cancelled = True
+        handle[3] = None
 
     def peek_s(self) -> float | None:
         """Time of the next pending (not cancelled) event, or None when the heap is empty."""
         heap = self._heap
-        while heap and heap[0][3].cancelled:
+        while heap and heap[0][3] is None:
             heapq.heappop(heap)
         return heap[0][0] if heap else None
 
@@ -140,15 +127,15 @@ class Environment:
         budget = -1 if max_events is None else int(max_events)
         count = 0
         while heap and count != budget:
-            time_s, priority, _, handle = heap[0]
+            time_s, priority, _, callback, args = heap[0]
             if time_s > limit:
                 break
             pop(heap)
-            if handle.cancelled:
-                continue
+            if callback is None:
+                continue  # cancelled
             self.now_s = time_s
             self.current_priority = priority
-            handle.callback(*handle.args)
+            callback(*args)
             count += 1
         self.current_priority = None
         self.num_events_run += count

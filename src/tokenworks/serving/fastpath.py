@@ -21,7 +21,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from tokenworks.errors import SimulationError
 from tokenworks.serving.events import EventHandle, Priority
+from tokenworks.serving.prefill_jump import PrefillStep, plan_prefill
 from tokenworks.serving.scheduler import Seq, SeqState, StepPlan
 
 if TYPE_CHECKING:
@@ -91,7 +93,7 @@ class DecodeTimeTable:
 
 @dataclass(slots=True)
 class Jump:
-    """A decode jump in flight."""
+    """A decode or prefill jump in flight."""
 
     start_s: float
     times_s: list[float]  # end time of each step
@@ -100,62 +102,62 @@ class Jump:
     round0: int
     kv_tokens0: int
     handle: EventHandle
-    seq: Seq | None = None  # the prompt whose chunks run in this jump, if any
-    chunks: list[int] = field(default_factory=list)
-    need_cum: list[int] = field(default_factory=list)  # blocks taken by end of step j (prefill)
+    seq: Seq | None = None  # the prompt being prefilled when the jump started, if any
+    # Prefill jumps: the planned prompt steps (prefill_jump.plan_prefill), then a decode tail.
+    steps: list[PrefillStep] = field(default_factory=list)
+    need_cum: list[int] = field(default_factory=list)  # blocks taken by end of step j
     full_budget: bool = False  # every step's token budget is used up: nothing can be admitted
-    # Decode tail: after the prompt completes (step len(chunks)) it joins the decodes and the
-    # jump goes on with num_seqs + 1 decoders from round tail_round0 (0 steps: no tail).
+    # Decode tail: after the last prompt completes, tail_steps pure-decode steps of tail_n
+    # sequences from round tail_round0 (context sum tail_kv_tokens0, residues tail_counts).
     tail_steps: int = 0
+    tail_n: int = 0
     tail_round0: int = 0
-    tail_residue: int = 0
     tail_kv_tokens0: int = 0
+    tail_counts: list[int] = field(default_factory=list)
 
     def blocks_through(self, r: Replica, k: int) -> int:
         """KV blocks the first k steps take (decode growth plus prompt chunks)."""
-        if self.seq is None:
+        if not self.steps:
             return blocks_needed(r, k)
-        kp = len(self.chunks)
+        kp = len(self.steps)
         if k <= kp:
             return self.need_cum[k - 1]
-        return self.need_cum[kp - 1] + _tail_blocks(r, self.tail_round0, self.tail_residue,
-                                                    self.num_seqs + 1, k - kp)
+        return self.need_cum[kp - 1] + _blocks_for(self.tail_counts, r.block_size,
+                                                   self.tail_round0, self.tail_n, k - kp)
 
 
 def blocks_needed(r: Replica, num_steps: int) -> int:
     """KV blocks the decoders take over the next ``num_steps`` rounds (residue counts)."""
-    bs, counts, r0 = r.block_size, r._residue_count, r.rounds
-    full, part = divmod(num_steps, bs)
-    need = full * r.num_decoding
-    for s in range(part):
-        need += counts[(r0 + s) % bs]
-    return need
+    return _blocks_for(r._residue_count, r.block_size, r.rounds, r.num_decoding, num_steps)
 
 
-def _tail_blocks(r: Replica, r0: int, extra_residue: int, n: int, num_steps: int) -> int:
-    """blocks_needed for n decoders from round r0: the replica's plus one of ``extra_residue``."""
-    bs, counts = r.block_size, r._residue_count
+def _blocks_for(counts: list[int], bs: int, r0: int, n: int, num_steps: int) -> int:
+    """Blocks n decoders with residue ``counts`` take over ``num_steps`` rounds from r0."""
     full, part = divmod(num_steps, bs)
-    need = full * n
-    for s in range(part):
-        x = (r0 + s) % bs
-        need += counts[x] + (x == extra_residue)
-    return need
+    if not part:
+        return full * n
+    # NOTE: the partial cycle as one or two slice sums (C loops), for performance.
+    a = r0 % bs
+    b = a + part
+    if b <= bs:
+        return full * n + sum(counts[a:b])
+    return full * n + sum(counts[a:]) + sum(counts[:b - bs])
 
 
 def _steps_until_blocks_run_out(r: Replica, avail: int | None = None, n: int | None = None,
-                                r0: int | None = None, extra_residue: int = -1) -> int:
-    """Largest k with blocks_needed(k) <= available blocks (optionally: from round r0 with
-    ``avail`` blocks and one more decoder of residue ``extra_residue``, n counting it)."""
+                                r0: int | None = None, counts: list[int] | None = None) -> int:
+    """Largest k with the blocks of k decode rounds <= available blocks (by default the
+    replica's decoders and free blocks; or ``avail`` blocks for n decoders with ``counts``
+    from round r0)."""
     if avail is None:
-        avail, n, r0 = r.blocks.num_available_blocks, r.num_decoding, r.rounds
+        avail, n, r0, counts = (r.blocks.num_available_blocks, r.num_decoding, r.rounds,
+                                r._residue_count)
     bs = r.block_size
     full_cycles = avail // n
     left = avail - full_cycles * n
-    counts, m, used = r._residue_count, 0, 0
+    m, used = 0, 0
     while m < bs - 1:
-        x = (r0 + m) % bs
-        used += counts[x] + (x == extra_residue)
+        used += counts[(r0 + m) % bs]
         if used > left:
             break
         m += 1
@@ -179,19 +181,29 @@ def try_jump(r: Replica) -> bool:
     head = r.can_admit_head()
     n = r.num_decoding
     if not r.prefilling:
-        if not n or head:
+        if head:
+            # Admit the head and run its chunks as a prefill jump when the planner can.
+            if r.swapped or r._transferred:
+                return False
+            return _try_prefill_jump(r, n, None, None, True)
+        if not n:
             return False
-        k = min(_steps_to_first_finish(r), _steps_until_blocks_run_out(r), MAX_JUMP_STEPS)
+        k = min(_steps_to_first_finish(r), MAX_JUMP_STEPS)
+        # NOTE: k rounds take at most ceil(k / block) blocks per decoder; only count them
+        # exactly when that bound exceeds the free blocks, for performance.
+        if n * -(-k // r.block_size) > r.blocks.num_available_blocks:
+            k = min(k, _steps_until_blocks_run_out(r))
         if k < 2:
             return False
-        return _start(r, k, n, None, [])
+        _start_decode(r, k, n)
+        return True
     if head and (r.swapped or r._transferred):
         return False  # swap-ins and transferred decodes join without token budget
-    return _try_prefill_jump(r, n, head_ready=head)
+    return _try_prefill_jump(r, n, None, None, head)
 
 
 def try_extend(r: Replica, plan: StepPlan, dt: float) -> bool:
-    """A step was just formed with one prompt chunk: if its next chunks are certain, run them
+    """A step was just formed with one prompt chunk: if its next steps are certain, run them
     (and this step) as one jump. Its blocks are already taken; ``dt`` is its duration."""
     if (len(plan.prefills) != 1 or plan.extra_s or plan.min_s or r._pending_decoders
             or len(r.prefilling) != 1 or r.prefilling[0] is not plan.prefills[0][0]):
@@ -199,108 +211,62 @@ def try_extend(r: Replica, plan: StepPlan, dt: float) -> bool:
     head = r.can_admit_head()
     if head and (r.swapped or r._transferred):
         return False
-    return _try_prefill_jump(r, plan.num_decode_seqs, first=(plan.prefills[0][1], dt),
-                             head_ready=head)
+    return _try_prefill_jump(r, plan.num_decode_seqs, plan.prefills[0][1], dt, head)
 
 
-def _try_prefill_jump(r: Replica, n: int, first: tuple[int, float] | None = None,
-                      head_ready: bool = False) -> bool:
-    """Decodes plus the chunks of one prompt, up to the step that completes it.
-
-    With the queue head admissible (``head_ready``) only steps whose chunk uses the whole
-    token budget qualify: the step-by-step scheduler admits the head into the first step that
-    leaves budget over, so the jump stops before it.
-    """
+def _try_prefill_jump(r: Replica, n: int, first: int | None, first_dt: float | None,
+                      head_ready: bool) -> bool:
     cfg = r.config
-    seq = r.prefilling[0]
-    chunk_budget = cfg.max_num_batched_tokens - n
-    if (len(r.prefilling) > 1 or seq.load_s > 0.0 or not cfg.chunked_prefill
-            or cfg.policy != "decode_first" or chunk_budget <= 0):
+    prefilling = r.prefilling
+    if ((prefilling and (len(prefilling) > 1 or prefilling[0].load_s > 0.0))
+            or not cfg.chunked_prefill or cfg.policy != "decode_first"
+            or cfg.max_num_batched_tokens <= n):
         return False
-    k_max = _steps_to_first_finish(r) if n else MAX_JUMP_STEPS
-    avail, bs, counts, r0 = r.blocks.num_available_blocks, r.block_size, r._residue_count, r.rounds
-    computed, private, shared = seq.computed, seq.private_blocks, seq.shared_tokens
-    chunks: list[int] = []
-    need_cum: list[int] = []
-    need = 0
-    if first is not None:  # already scheduled: its blocks are taken
-        if head_ready and first[0] != chunk_budget:
-            return False
-        chunks.append(first[0])
-        need_cum.append(0)
-        computed += first[0]
-    while computed < seq.target and len(chunks) < k_max:
-        c = min(seq.target - computed, chunk_budget)
-        if head_ready and c != chunk_budget:
-            break
-        chunk_blocks = -(-(computed + c - shared) // bs) - private
-        step_need = counts[(r0 + len(chunks)) % bs] + chunk_blocks
-        if need + step_need > avail:
-            break
-        need += step_need
-        private += chunk_blocks
-        computed += c
-        chunks.append(c)
-        need_cum.append(need)
-    if len(chunks) < 2:
+    plan = plan_prefill(r, n, first, head_ready,
+                        _steps_to_first_finish(r) if n else MAX_JUMP_STEPS, _tail_room)
+    if plan is None:
         return False
-    tail = None
-    kp = len(chunks)
-    req = seq.req
-    # The prompt completes in the jump and then decodes: chain its first decode steps (with
-    # everyone else's) into the same jump, up to the first finish or the KV running out. Only
-    # when completing it frees nothing (no prefix-cache insert) and no token times are kept.
-    if (not head_ready and computed == seq.target and cfg.role == "both"
-            and req.num_output_done + 1 < req.output_tokens and kp < k_max
-            and (cfg.prefix_cache == "none" or not req.prefix_hashes)
-            and req.token_times_s is None and not r._recording):
-        r1 = r0 + kp if n else r0
-        d0 = req.num_output_done + 1
-        base = r1 - d0
-        residue = (base + seq.shared_tokens + 1 - req.prompt_tokens) % bs
-        kd = min(req.output_tokens - d0, (k_max - kp) if n else MAX_JUMP_STEPS,
-                 _steps_until_blocks_run_out(r, avail - need, n + 1, r1, residue))
-        if kd >= 1:
-            kv_tail = (r._sum_prompt_minus_base + req.prompt_tokens - base) + (n + 1) * r1
-            tail = (kd, r1, residue, kv_tail)
-    return _start(r, kp, n, seq, chunks, need_cum,
-                  first_dt=None if first is None else first[1],
-                  full_budget=tail is None and all(c == chunk_budget for c in chunks),
-                  tail=tail)
-
-
-def _start(r: Replica, k: int, n: int, seq: Seq | None, chunks: list[int],
-           need_cum: list[int] | None = None, first_dt: float | None = None,
-           full_budget: bool = False, tail: tuple[int, int, int, int] | None = None) -> bool:
-    kv0 = r.decode_kv_tokens()
     step_scalar = r.step_scalar
     t = r.env.now_s
     times: list[float] = []
-    if seq is not None:
-        p = seq.computed
-        for j, c in enumerate(chunks):
-            if j == 0 and first_dt is not None:
-                t += first_dt
-                times.append(t)
-                p += c
-                continue
-            # Same arithmetic as StepPlan.add_chunk: c·p + c(c+1)/2 causal pairs.
-            t += step_scalar(c, 0.0 + (c * p + c * (c + 1) / 2), p + c, n, kv0 + n * j)
-            times.append(t)
-            p += c
-        if tail is not None:
-            times.extend(_decode_times(r, n + 1, tail[3], tail[0], t))
-    else:
-        times = _decode_times(r, n, kv0, k, t)
+    for j, st in enumerate(plan.steps):
+        if j == 0 and first_dt is not None:
+            t += first_dt
+        else:
+            t += step_scalar(st.num_prefill_tokens, st.attention_pairs, st.prefill_kv_tokens,
+                             st.num_decode_seqs, st.decode_kv_tokens)
+        times.append(t)
+    tail = plan.tail
+    if tail is not None:
+        times.extend(_decode_times(r, tail[1], tail[3] + tail[1] * tail[2], tail[0], t))
+    jump = _schedule(r, times, n)
+    jump.seq = prefilling[0] if prefilling else None
+    jump.steps, jump.need_cum, jump.full_budget = plan.steps, plan.need_cum, plan.full_budget
+    if tail is not None:
+        jump.tail_steps, jump.tail_n, jump.tail_round0 = tail[0], tail[1], tail[2]
+        jump.tail_kv_tokens0, jump.tail_counts = tail[3] + tail[1] * tail[2], tail[4]
+    return True
+
+
+def _tail_room(r: Replica, avail: int, n: int, r0: int, counts: list[int], k: int) -> int:
+    """Decode steps (at most k) that n decoders (residues ``counts``, from round r0) can take
+    in ``avail`` blocks."""
+    k = min(k, MAX_JUMP_STEPS)
+    if n * -(-k // r.block_size) <= avail:
+        return k  # NOTE: the per-decoder bound fits: no exact count needed, for performance
+    return min(_steps_until_blocks_run_out(r, avail, n, r0, counts), k)
+
+
+def _start_decode(r: Replica, k: int, n: int) -> None:
+    _schedule(r, _decode_times(r, n, r.decode_kv_tokens(), k, r.env.now_s), n)
+
+
+def _schedule(r: Replica, times: list[float], n: int) -> Jump:
     handle = r.env.schedule_at(times[-1], Priority.STEP_END, _jump_end, r)
     r.jump = jump = Jump(start_s=r.env.now_s, times_s=times, num_steps=len(times), num_seqs=n,
-                         round0=r.rounds, kv_tokens0=kv0, handle=handle, seq=seq,
-                         chunks=chunks, need_cum=[] if need_cum is None else need_cum,
-                         full_budget=full_budget)
-    if tail is not None:
-        jump.tail_steps, jump.tail_round0, jump.tail_residue, jump.tail_kv_tokens0 = tail
+                         round0=r.rounds, kv_tokens0=r.decode_kv_tokens(), handle=handle)
     r._busy = True
-    return True
+    return jump
 
 
 def _decode_times(r: Replica, n: int, kv0: int, k: int, t: float) -> list[float]:
@@ -363,21 +329,67 @@ def blocks_started(r: Replica) -> int:
 
 def _jump_end(r: Replica) -> None:
     jump, r.jump = r.jump, None
-    k, seq = jump.num_steps, jump.seq
+    k = jump.num_steps
     r.blocks.append_slot(jump.blocks_through(r, k))
     r.rec.jump_done(jump, k)
-    kp = k if seq is None else min(k, len(jump.chunks))
-    if jump.num_seqs:
-        times = jump.times_s[:kp] if r._recording else ()
-        r.advance_rounds(kp, times)
-    if seq is not None:
-        done = sum(jump.chunks[:kp])
-        seq.private_blocks += r.blocks_for_chunk(seq, done)
-        seq.computed += done
-        if seq.computed == seq.target:
-            r._prefill_complete(seq, jump.times_s[kp - 1])
-            r._join_pending()
-        if k > kp:  # the decode tail (no token times are being recorded)
-            r.advance_rounds(k - kp, ())
-    r.rec.sample_kv(r.env.now_s, r.kv_usage_frac)
+    times = jump.times_s
+    if not jump.steps:
+        r.advance_rounds(k, times[:k] if r._recording else ())
+    else:
+        _commit_prefill_steps(r, jump, k)
+    # NOTE: Replica.kv_usage_frac and rec.sample_kv inlined (no jump runs now), for performance.
+    blocks = r.blocks
+    rec = r.rec
+    rec._kv_t.append(r.env.now_s)
+    total = blocks.num_total_blocks
+    rec._kv_u.append(min(1.0, (total - blocks.num_available_blocks) / total))
     r._next_step()
+
+
+def _commit_prefill_steps(r: Replica, jump: Jump, k: int) -> None:
+    """Apply the first k steps of a prefill jump in the order the step-by-step engine would:
+    admissions at their step's start, decode rounds, completions at their step's end."""
+    times = jump.times_s
+    steps = jump.steps
+    kp = min(k, len(steps))
+    pending = 0  # decode rounds not yet committed (contiguous, ending at step j)
+    for j in range(kp):
+        st = steps[j]
+        if st.admit is not None:
+            _admit_planned(r, st.admit, jump.start_s if j == 0 else times[j - 1])
+        for seq, c, cb in st.prefills:
+            seq.private_blocks += cb
+            seq.computed += c
+        if st.num_decode_seqs:
+            pending += 1
+        if st.complete is not None:
+            if pending:
+                r.advance_rounds(pending, times[j + 1 - pending: j + 1] if r._recording else ())
+                pending = 0
+            r._prefill_complete(st.complete, times[j])
+            r._join_pending()
+    if pending:
+        r.advance_rounds(pending, times[kp - pending: kp] if r._recording else ())
+    if k > kp:  # the decode tail
+        r.advance_rounds(k - kp, times[kp:k] if r._recording else ())
+
+
+def _admit_planned(r: Replica, seq: Seq, at_s: float) -> None:
+    """AdmissionMixin.admit for a planned admission (no prefix lookup, no tier load)."""
+    head = r.waiting.pop()
+    if head is not seq:
+        raise SimulationError(f"prefill jump: planned admission of request {seq.req.request_id} "
+                              f"but the queue head is {head.req.request_id}.")
+    req = seq.req
+    seq.shared = []
+    seq.shared_tokens = seq.computed = 0
+    first = req.scheduled_at_s is None
+    if first:
+        req.scheduled_at_s = at_s
+        req.cached_tokens = 0
+        req.cached_tokens_by_tier = {}
+    r.rec.admitted(req, 0, 0, first)
+    r.running[seq.serial] = seq
+    seq.state = SeqState.PREFILL
+    seq.load_s = 0.0
+    r.prefilling.append(seq)

@@ -122,27 +122,30 @@ class ReplicaStatsRecorder:
 
     def jump_done(self, jump: Jump, k: int) -> None:
         n = jump.num_seqs
+        steps = jump.steps
         if self.steps is not None:
             self.steps.append((jump.start_s, jump.times_s[k - 1] - jump.start_s,
-                               sum(jump.chunks[:k]), n, k))
+                               sum(st.num_prefill_tokens for st in steps[:k]), n, k))
         self.num_jumps += 1
         self.num_steps += k
         self.busy_s += float(jump.times_s[k - 1]) - jump.start_s
-        m = 0 if jump.seq is None else max(0, k - len(jump.chunks))  # decode-tail steps
-        k -= m
-        self.num_decode_tokens += n * k
-        # Contexts grow by n per step: sum_{j<k} (S0 + n j) = k S0 + n k (k-1) / 2.
-        self.decode_kv_tokens += k * jump.kv_tokens0 + n * k * (k - 1) / 2
-        if m:  # the completed prompt decodes with the others: n + 1 sequences
-            self.num_decode_tokens += (n + 1) * m
-            self.decode_kv_tokens += m * jump.tail_kv_tokens0 + (n + 1) * m * (m - 1) / 2
-        if jump.seq is not None:
-            p = jump.seq.computed
-            for c in jump.chunks[:k]:
-                self.num_prefill_tokens += c
-                self.prefill_attention_pairs += c * p + c * (c + 1) / 2
-                self.prefill_kv_tokens += p + c
-                p += c
+        if not steps:
+            self.num_decode_tokens += n * k
+            # Contexts grow by n per step: sum_{j<k} (S0 + n j) = k S0 + n k (k-1) / 2.
+            self.decode_kv_tokens += k * jump.kv_tokens0 + n * k * (k - 1) / 2
+            return
+        kp = min(k, len(steps))
+        for st in steps[:kp]:
+            self.num_prefill_tokens += st.num_prefill_tokens
+            self.prefill_attention_pairs += st.attention_pairs
+            self.prefill_kv_tokens += st.prefill_kv_tokens
+            self.num_decode_tokens += st.num_decode_seqs
+            self.decode_kv_tokens += st.decode_kv_tokens
+        m = k - kp  # decode-tail steps
+        if m:
+            nt = jump.tail_n
+            self.num_decode_tokens += nt * m
+            self.decode_kv_tokens += m * jump.tail_kv_tokens0 + nt * m * (m - 1) / 2
 
     def sample_kv(self, time_s: float, usage_frac: float) -> None:
         self._kv_t.append(time_s)

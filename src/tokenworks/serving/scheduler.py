@@ -73,26 +73,19 @@ class Seq:
         return self.serial < other.serial
 
 
-class FcfsQueue:
-    """First come, first served; preempted sequences go back to the front."""
+class FcfsQueue(deque):
+    """First come, first served; preempted sequences go back to the front.
 
-    def __init__(self) -> None:
-        self._q: deque[Seq] = deque()
+    NOTE: a deque subclass so that len, push and pop are C calls, for performance (the
+    engine asks for the queue length several times per event).
+    """
 
-    def __len__(self) -> int:
-        return len(self._q)
-
-    def push(self, seq: Seq) -> None:
-        self._q.append(seq)
-
-    def push_front(self, seq: Seq) -> None:
-        self._q.appendleft(seq)
+    push = deque.append
+    push_front = deque.appendleft
+    pop = deque.popleft  # type: ignore[assignment]
 
     def peek(self) -> Seq:
-        return self._q[0]
-
-    def pop(self) -> Seq:
-        return self._q.popleft()
+        return self[0]
 
 
 class PriorityQueue:

@@ -33,11 +33,12 @@ _NAN = float("nan")
 _MISSING_ID = -1
 
 
-# Row layout of RequestLog's pending rows: the int columns, then the time columns, then rejected.
+# NOTE: RequestLog appends each request's 14 values to one flat list (one C-level extend) and
+# moves them into the typed columns _FLUSH_ROWS rows at a time (a strided slice per column),
+# for performance; the list stays small, so memory is that of the typed columns.
 _ROW_INTS = ("request_id", "priority", "prompt_tokens", "output_tokens", "cached_tokens",
              "num_preemptions", "session_id", "replica_id", "prefill_replica_id")
-# NOTE: rows are kept as tuples and moved into the typed columns this many at a time (one
-# C-level pass per column instead of one append call per value), for performance.
+_ROW_LEN = len(_ROW_INTS) + len(TIME_COLUMNS) + 1  # ints, times, rejected
 _FLUSH_ROWS = 2048
 
 
@@ -50,10 +51,10 @@ class RequestLog:
         self.rejected = array("b")
         self.tier_cols: dict[str, array] = {}
         self.live: dict[int, Request] = {}
-        self._rows: list[tuple] = []  # appended, not yet in the columns
+        self._pending: list = []  # rows appended and not yet in the columns, flat
 
     def __len__(self) -> int:
-        return len(self.rejected) + len(self._rows)
+        return len(self.rejected) + len(self._pending) // _ROW_LEN
 
     def opened(self, req: Request) -> None:
         self.live[req.request_id] = req
@@ -63,20 +64,21 @@ class RequestLog:
         self._append(req)
 
     def _append(self, req: Request) -> None:
-        # Values are read now (the request object may change later); missing ids -> -1,
-        # missing times -> NaN.
+        # The values now (the request object may change later); missing ids -> -1, missing
+        # times -> NaN.
         sid, rep, pre = req.session_id, req.replica_id, req.prefill_replica_id
         sch, first, fin = req.scheduled_at_s, req.first_token_at_s, req.finished_at_s
-        self._rows.append((
+        pending = self._pending
+        pending += (
             req.request_id, req.priority, req.prompt_tokens, req.output_tokens,
             req.cached_tokens, req.num_preemptions,
             _MISSING_ID if sid is None else sid, _MISSING_ID if rep is None else rep,
             _MISSING_ID if pre is None else pre,
             req.arrived_at_s, _NAN if sch is None else sch, _NAN if first is None else first,
-            _NAN if fin is None else fin, 1 if req.rejected else 0))
+            _NAN if fin is None else fin, 1 if req.rejected else 0)
         if req.cached_tokens_by_tier or self.tier_cols:
             self._append_tiers(req.cached_tokens_by_tier)
-        if len(self._rows) >= _FLUSH_ROWS:
+        if len(pending) >= _FLUSH_ROWS * _ROW_LEN:
             self._flush()
 
     def _append_tiers(self, by_tier: dict[str, int] | None) -> None:
@@ -93,17 +95,15 @@ class RequestLog:
 
     def _flush(self) -> None:
         """Move the pending rows into the typed columns."""
-        rows = self._rows
-        if not rows:
+        flat = self._pending
+        if not flat:
             return
-        cols = list(zip(*rows, strict=True))
-        ints, times = self.ints, self.times
-        for name, col in zip(_ROW_INTS, cols, strict=False):
-            ints[name].extend(col)
-        for name, col in zip(TIME_COLUMNS, cols[len(_ROW_INTS):], strict=False):
-            times[name].extend(col)
-        self.rejected.extend(cols[-1])
-        self._rows = []
+        for k, name in enumerate(_ROW_INTS):
+            self.ints[name].extend(array("q", flat[k::_ROW_LEN]))
+        for k, name in enumerate(TIME_COLUMNS, start=len(_ROW_INTS)):
+            self.times[name].extend(array("d", flat[k::_ROW_LEN]))
+        self.rejected.extend(array("b", flat[_ROW_LEN - 1::_ROW_LEN]))
+        self._pending = []
 
     def table(self, *, include_unfinished: bool = True) -> pa.Table:
         """Arrow table; unfinished requests (still queued at the end) are included last."""

@@ -15,7 +15,6 @@ from __future__ import annotations
 import bisect
 import heapq
 from collections import OrderedDict
-from dataclasses import dataclass, field
 from itertools import accumulate
 from typing import TYPE_CHECKING
 
@@ -23,7 +22,7 @@ import numpy as np
 
 from tokenworks.errors import SimulationError
 from tokenworks.serving.events import EventHandle, Priority
-from tokenworks.serving.prefill_jump import PrefillStep, plan_prefill
+from tokenworks.serving.prefill_jump import PrefillPlan, plan_prefill
 from tokenworks.serving.scheduler import Seq, SeqState, StepPlan
 
 if TYPE_CHECKING:
@@ -37,7 +36,7 @@ SCALAR_STEPS = 10  # NOTE: below this, k scalar calls beat one numpy call, for p
 
 
 class DecodeTimeTable:
-    """Memo of pure-decode step times by (batch size, total context), in 512-token pages.
+    """Memo of pure-decode step times by (batch size, total context), in 2,048-token pages.
 
     NOTE: for performance. A decode jump needs the step time at contexts S0, S0+n, S0+2n, …;
     one vectorised ``step_time_s`` call costs ~60 µs however short, while a steady workload
@@ -46,8 +45,8 @@ class DecodeTimeTable:
     array they sit in, so the values equal a direct vectorised call. Pages are LRU-bounded.
     """
 
-    PAGE_TOKENS = 512
-    MAX_PAGES = 512  # ~8 MiB per replica (pages are Python lists: slicing them is cheaper)
+    PAGE_TOKENS = 2048
+    MAX_PAGES = 256  # ~16 MiB per replica (pages are Python lists: slicing them is cheaper)
     MAX_PAGES_PER_JUMP = 8  # wider jumps call the cost model directly
 
     def __init__(self, cost: object) -> None:
@@ -91,39 +90,42 @@ class DecodeTimeTable:
         return out
 
 
-@dataclass(slots=True)
 class Jump:
-    """A decode or prefill jump in flight."""
+    """A decode or prefill jump in flight.
 
-    start_s: float
-    times_s: list[float]  # end time of each step
-    num_steps: int  # may shrink when interrupted
-    num_seqs: int
-    round0: int
-    kv_tokens0: int
-    handle: EventHandle
-    seq: Seq | None = None  # the prompt being prefilled when the jump started, if any
-    # Prefill jumps: the planned prompt steps (prefill_jump.plan_prefill), then a decode tail.
-    steps: list[PrefillStep] = field(default_factory=list)
-    need_cum: list[int] = field(default_factory=list)  # blocks taken by end of step j
-    full_budget: bool = False  # every step's token budget is used up: nothing can be admitted
-    # Decode tail: after the last prompt completes, tail_steps pure-decode steps of tail_n
-    # sequences from round tail_round0 (context sum tail_kv_tokens0, residues tail_counts).
-    tail_steps: int = 0
-    tail_n: int = 0
-    tail_round0: int = 0
-    tail_kv_tokens0: int = 0
-    tail_counts: list[int] = field(default_factory=list)
+    ``plan`` is None for a pure-decode jump of ``num_seqs`` sequences from context
+    ``kv_tokens0``; otherwise the planned prompt steps and decode tail (prefill_jump.py),
+    with ``seq`` the prompt being prefilled when it started (if any).
+    """
+
+    __slots__ = ("full_budget", "handle", "kv_tokens0", "num_seqs", "num_steps", "plan",
+                 "round0", "seq", "start_s", "times_s")
+
+    def __init__(self, start_s: float, times_s: list[float], num_seqs: int, round0: int,
+                 kv_tokens0: int, handle: EventHandle, plan: PrefillPlan | None = None,
+                 seq: Seq | None = None) -> None:
+        self.start_s = start_s
+        self.times_s = times_s  # end time of each step
+        self.num_steps = len(times_s)  # may shrink when interrupted
+        self.num_seqs = num_seqs
+        self.round0 = round0
+        self.kv_tokens0 = kv_tokens0
+        self.handle = handle
+        self.plan = plan
+        self.seq = seq
+        # every step's token budget is used up: nothing can be admitted
+        self.full_budget = plan is not None and plan.full_budget
 
     def blocks_through(self, r: Replica, k: int) -> int:
         """KV blocks the first k steps take (decode growth plus prompt chunks)."""
-        if not self.steps:
+        plan = self.plan
+        if plan is None:
             return blocks_needed(r, k)
-        kp = len(self.steps)
+        kp = len(plan.steps)
         if k <= kp:
-            return self.need_cum[k - 1]
-        return self.need_cum[kp - 1] + _blocks_for(self.tail_counts, r.block_size,
-                                                   self.tail_round0, self.tail_n, k - kp)
+            return plan.need_cum[k - 1]
+        return plan.need_cum[kp - 1] + _blocks_for(plan.tail_counts, r.block_size,
+                                                   plan.tail_round0, plan.tail_n, k - kp)
 
 
 def blocks_needed(r: Replica, num_steps: int) -> int:
@@ -229,22 +231,19 @@ def _try_prefill_jump(r: Replica, n: int, first: int | None, first_dt: float | N
     step_scalar = r.step_scalar
     t = r.env.now_s
     times: list[float] = []
-    for j, st in enumerate(plan.steps):
-        if j == 0 and first_dt is not None:
+    for _, _, _, nd, kv, tokens, pairs, pkv in plan.steps:
+        if first_dt is not None:  # the step schedule() formed
             t += first_dt
+            first_dt = None
         else:
-            t += step_scalar(st.num_prefill_tokens, st.attention_pairs, st.prefill_kv_tokens,
-                             st.num_decode_seqs, st.decode_kv_tokens)
+            t += step_scalar(tokens, pairs, pkv, nd, kv)
         times.append(t)
-    tail = plan.tail
-    if tail is not None:
-        times.extend(_decode_times(r, tail[1], tail[3] + tail[1] * tail[2], tail[0], t))
-    jump = _schedule(r, times, n)
-    jump.seq = prefilling[0] if prefilling else None
-    jump.steps, jump.need_cum, jump.full_budget = plan.steps, plan.need_cum, plan.full_budget
-    if tail is not None:
-        jump.tail_steps, jump.tail_n, jump.tail_round0 = tail[0], tail[1], tail[2]
-        jump.tail_kv_tokens0, jump.tail_counts = tail[3] + tail[1] * tail[2], tail[4]
+    if plan.tail_steps:
+        times.extend(_decode_times(r, plan.tail_n, plan.tail_kv_tokens0, plan.tail_steps, t))
+    r.jump = Jump(r.env.now_s, times, n, r.rounds, r.decode_kv_tokens(),
+                  r.env.schedule_at(times[-1], Priority.STEP_END, _jump_end, r), plan,
+                  prefilling[0] if prefilling else None)
+    r._busy = True
     return True
 
 
@@ -258,15 +257,10 @@ def _tail_room(r: Replica, avail: int, n: int, r0: int, counts: list[int], k: in
 
 
 def _start_decode(r: Replica, k: int, n: int) -> None:
-    _schedule(r, _decode_times(r, n, r.decode_kv_tokens(), k, r.env.now_s), n)
-
-
-def _schedule(r: Replica, times: list[float], n: int) -> Jump:
-    handle = r.env.schedule_at(times[-1], Priority.STEP_END, _jump_end, r)
-    r.jump = jump = Jump(start_s=r.env.now_s, times_s=times, num_steps=len(times), num_seqs=n,
-                         round0=r.rounds, kv_tokens0=r.decode_kv_tokens(), handle=handle)
+    times = _decode_times(r, n, r.decode_kv_tokens(), k, r.env.now_s)
+    r.jump = Jump(r.env.now_s, times, n, r.rounds, r.decode_kv_tokens(),
+                  r.env.schedule_at(times[-1], Priority.STEP_END, _jump_end, r))
     r._busy = True
-    return jump
 
 
 def _decode_times(r: Replica, n: int, kv0: int, k: int, t: float) -> list[float]:
@@ -333,7 +327,7 @@ def _jump_end(r: Replica) -> None:
     r.blocks.append_slot(jump.blocks_through(r, k))
     r.rec.jump_done(jump, k)
     times = jump.times_s
-    if not jump.steps:
+    if jump.plan is None:
         r.advance_rounds(k, times[:k] if r._recording else ())
     else:
         _commit_prefill_steps(r, jump, k)
@@ -350,23 +344,23 @@ def _commit_prefill_steps(r: Replica, jump: Jump, k: int) -> None:
     """Apply the first k steps of a prefill jump in the order the step-by-step engine would:
     admissions at their step's start, decode rounds, completions at their step's end."""
     times = jump.times_s
-    steps = jump.steps
+    steps = jump.plan.steps
     kp = min(k, len(steps))
     pending = 0  # decode rounds not yet committed (contiguous, ending at step j)
     for j in range(kp):
-        st = steps[j]
-        if st.admit is not None:
-            _admit_planned(r, st.admit, jump.start_s if j == 0 else times[j - 1])
-        for seq, c, cb in st.prefills:
+        prefills, admit, complete, nd = steps[j][:4]
+        if admit is not None:
+            _admit_planned(r, admit, jump.start_s if j == 0 else times[j - 1])
+        for seq, c, cb in prefills:
             seq.private_blocks += cb
             seq.computed += c
-        if st.num_decode_seqs:
+        if nd:
             pending += 1
-        if st.complete is not None:
+        if complete is not None:
             if pending:
                 r.advance_rounds(pending, times[j + 1 - pending: j + 1] if r._recording else ())
                 pending = 0
-            r._prefill_complete(st.complete, times[j])
+            r._prefill_complete(complete, times[j])
             r._join_pending()
     if pending:
         r.advance_rounds(pending, times[kp - pending: kp] if r._recording else ())

@@ -122,30 +122,40 @@ class ReplicaStatsRecorder:
 
     def jump_done(self, jump: Jump, k: int) -> None:
         n = jump.num_seqs
-        steps = jump.steps
+        plan = jump.plan
         if self.steps is not None:
             self.steps.append((jump.start_s, jump.times_s[k - 1] - jump.start_s,
-                               sum(st.num_prefill_tokens for st in steps[:k]), n, k))
+                               0 if plan is None else sum(st[5] for st in plan.steps[:k]),
+                               n, k))
         self.num_jumps += 1
         self.num_steps += k
         self.busy_s += float(jump.times_s[k - 1]) - jump.start_s
-        if not steps:
+        if plan is None:
             self.num_decode_tokens += n * k
             # Contexts grow by n per step: sum_{j<k} (S0 + n j) = k S0 + n k (k-1) / 2.
             self.decode_kv_tokens += k * jump.kv_tokens0 + n * k * (k - 1) / 2
             return
+        steps = plan.steps
         kp = min(k, len(steps))
+        tokens = pkv = dseqs = 0
+        pairs = self.prefill_attention_pairs
+        dkv = self.decode_kv_tokens
         for st in steps[:kp]:
-            self.num_prefill_tokens += st.num_prefill_tokens
-            self.prefill_attention_pairs += st.attention_pairs
-            self.prefill_kv_tokens += st.prefill_kv_tokens
-            self.num_decode_tokens += st.num_decode_seqs
-            self.decode_kv_tokens += st.decode_kv_tokens
+            dseqs += st[3]
+            dkv += st[4]
+            tokens += st[5]
+            pairs += st[6]
+            pkv += st[7]
         m = k - kp  # decode-tail steps
         if m:
-            nt = jump.tail_n
-            self.num_decode_tokens += nt * m
-            self.decode_kv_tokens += m * jump.tail_kv_tokens0 + nt * m * (m - 1) / 2
+            nt = plan.tail_n
+            dseqs += nt * m
+            dkv += m * plan.tail_kv_tokens0 + nt * m * (m - 1) / 2
+        self.num_prefill_tokens += tokens
+        self.prefill_attention_pairs = pairs
+        self.prefill_kv_tokens += pkv
+        self.num_decode_tokens += dseqs
+        self.decode_kv_tokens = dkv
 
     def sample_kv(self, time_s: float, usage_frac: float) -> None:
         self._kv_t.append(time_s)

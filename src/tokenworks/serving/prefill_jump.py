@@ -31,18 +31,11 @@ __all__ = ["PrefillStep", "plan_prefill"]
 MAX_PREFILL_STEPS = 256  # NOTE: bound on one plan's length (a long queue takes a few jumps)
 
 
-@dataclass(slots=True)
-class PrefillStep:
-    """One planned step: prompt chunks (seq, tokens, new blocks), who joins, what it costs."""
-
-    prefills: list[tuple[Seq, int, int]]
-    admit: Seq | None  # admitted from the queue head at this step's start
-    complete: Seq | None  # prompt whose last chunk runs in this step
-    num_decode_seqs: int
-    decode_kv_tokens: int
-    num_prefill_tokens: int
-    attention_pairs: float
-    prefill_kv_tokens: int
+# One planned step, as a plain tuple (NOTE: no object per step, for performance):
+# (prefills: [(seq, tokens, new blocks)], admitted seq or None (from the queue head at the
+# step's start), completed seq or None (its last chunk runs here), decode seqs, decode KV
+# tokens, prefill tokens, causal attention pairs, prefill KV tokens).
+PrefillStep = tuple
 
 
 @dataclass(slots=True)
@@ -50,9 +43,13 @@ class PrefillPlan:
     steps: list[PrefillStep]
     need_cum: list[int]  # KV blocks taken by the end of step j (a preformed first step: 0)
     full_budget: bool  # every step uses the whole token budget: no arrival can join
-    # decode tail after the last prompt completes: (steps, decoders, first round, context sum,
-    # residue counts) or None
-    tail: tuple[int, int, int, int, list[int]] | None
+    # Decode tail after the last prompt completes: tail_steps steps of tail_n decoders from
+    # round tail_round0 with context sum tail_kv_tokens0 and block residues tail_counts.
+    tail_steps: int = 0
+    tail_n: int = 0
+    tail_round0: int = 0
+    tail_kv_tokens0: int = 0
+    tail_counts: list[int] | None = None
 
 
 def _chainable(r: Replica, seq: Seq) -> bool:
@@ -114,6 +111,23 @@ def plan_prefill(r: Replica, n: int, first: int | None, head_ready: bool,
                 full = False
         else:
             step_need = counts[rounds % bs] if n else 0
+            if cur is not None and cur.target - computed > budget:
+                # NOTE: the common middle step (a full-budget chunk, the prompt goes on) without
+                # the completion and admission branches below; same arithmetic, for performance.
+                cb = -(-(computed + budget - shared) // bs) - private
+                if need + step_need + cb > avail:
+                    break
+                need += step_need + cb
+                steps.append(([(cur, budget, cb)], None, None, n, kv, budget,
+                              0.0 + (budget * computed + budget * (budget + 1) / 2),
+                              computed + budget))
+                need_cum.append(need)
+                computed += budget
+                private += cb
+                if n:
+                    rounds += 1
+                j += 1
+                continue
             if cur is not None:
                 c = min(cur.target - computed, budget)
                 cb = -(-(computed + c - shared) // bs) - private
@@ -173,7 +187,7 @@ def plan_prefill(r: Replica, n: int, first: int | None, head_ready: bool,
                     break
                 limit = j + 1
         need += step_need
-        steps.append(PrefillStep(prefills, admit, done, n, kv, tokens, pairs, pkv))
+        steps.append((prefills, admit, done, n, kv, tokens, pairs, pkv))
         need_cum.append(need)
         if n:
             rounds += 1
@@ -201,13 +215,13 @@ def plan_prefill(r: Replica, n: int, first: int | None, head_ready: bool,
             computed, private, shared = prefills[-1][1], prefills[-1][2], 0
     if not steps:
         return None
-    tail = None
+    kd = 0
     queue_clear = (qi == len(queue)) if chain else not head_ready
-    if cur is None and steps[-1].complete is not None and j < limit and queue_clear:
+    if cur is None and steps[-1][2] is not None and j < limit and queue_clear:
         kd = tail_steps_fn(r, avail - need, n, rounds, counts, limit - j)
-        if kd >= 1:
-            tail = (kd, n, rounds, ctx_sum, counts if counts_copied else list(counts))
-            full = False
-    if len(steps) + (tail[0] if tail else 0) < 2:
+    if len(steps) + kd < 2:
         return None
-    return PrefillPlan(steps, need_cum, full, tail)
+    if kd < 1:
+        return PrefillPlan(steps, need_cum, full)
+    return PrefillPlan(steps, need_cum, False, kd, n, rounds, ctx_sum + n * rounds,
+                       counts if counts_copied else list(counts))

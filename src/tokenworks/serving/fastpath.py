@@ -316,6 +316,14 @@ def interrupt(r: Replica) -> None:
                                         _jump_end, r)
 
 
+def admissions_started(r: Replica) -> int:
+    """Queued prompts the jump has admitted by now (they leave the queue when it commits)."""
+    jump = r.jump
+    if jump is None or jump.plan is None or not jump.plan.admit_steps:
+        return 0
+    return bisect.bisect_left(jump.plan.admit_steps, _steps_begun(r, jump))
+
+
 def blocks_started(r: Replica) -> int:
     """Blocks the step-by-step engine would have allocated by now within the jump."""
     return r.jump.blocks_through(r, _steps_begun(r, r.jump))

@@ -50,6 +50,7 @@ class PrefillPlan:
     tail_round0: int = 0
     tail_kv_tokens0: int = 0
     tail_counts: list[int] | None = None
+    admit_steps: tuple[int, ...] = ()  # indices of the steps that admit a queued prompt
 
 
 def _chainable(r: Replica, seq: Seq) -> bool:
@@ -90,6 +91,7 @@ def plan_prefill(r: Replica, n: int, first: int | None, head_ready: bool,
     need_cum: list[int] = []
     need = 0
     full = True
+    admit_steps: list[int] = []
     cur: Seq | None = x
     computed, private, shared = (x.computed, x.private_blocks, x.shared_tokens) if x else (0, 0, 0)
     j = 0
@@ -195,6 +197,7 @@ def plan_prefill(r: Replica, n: int, first: int | None, head_ready: bool,
         if admit is not None:
             num_running += 1
             qi += 1
+            admit_steps.append(j - 1)
         if done is None:
             continue
         cur = None
@@ -222,6 +225,6 @@ def plan_prefill(r: Replica, n: int, first: int | None, head_ready: bool,
     if len(steps) + kd < 2:
         return None
     if kd < 1:
-        return PrefillPlan(steps, need_cum, full)
+        return PrefillPlan(steps, need_cum, full, admit_steps=tuple(admit_steps))
     return PrefillPlan(steps, need_cum, False, kd, n, rounds, ctx_sum + n * rounds,
-                       counts if counts_copied else list(counts))
+                       counts if counts_copied else list(counts), tuple(admit_steps))

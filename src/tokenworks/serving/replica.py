@@ -193,17 +193,20 @@ class Replica(AdmissionMixin):
             self.waiting.push(seq)
         self._poke()
 
+    # A prefill jump admits queued prompts at its steps' starts but moves them out of the
+    # queue only when it ends: the counts below include the admissions begun so far.
     @property
     def num_waiting(self) -> int:
-        return len(self.waiting) + len(self.swapped) + len(self._transferred)
+        return (len(self.waiting) + len(self.swapped) + len(self._transferred)
+                - fastpath.admissions_started(self))
 
     @property
     def num_running(self) -> int:
-        return len(self.running)
+        return len(self.running) + fastpath.admissions_started(self)
 
     @property
     def num_outstanding(self) -> int:
-        return self.num_waiting + self.num_running
+        return len(self.waiting) + len(self.swapped) + len(self._transferred) + len(self.running)
 
     @property
     def kv_usage_frac(self) -> float:

@@ -95,6 +95,7 @@ class SessionDriver:
         self._rows: list[tuple] = []
         self._rows_lo = 0
         self._no_hashes = table.hashes is None and not hash_blocks
+        self._extends = table.extends_context
 
     # -- arrivals -----------------------------------------------------------------------------
     def start(self) -> None:
@@ -165,8 +166,8 @@ class SessionDriver:
             self._end_session(s, aborted=False)
             return
         k, context, row = self._state[s]
-        new, out = self._turn_tokens(row, k)
-        prompt = (context + new) if self.table.extends_context else row[2] + new
+        new, out = (row[7], row[8]) if k == 0 else self._turn_tokens(row, k)
+        prompt = (context + new) if self._extends else row[2] + new
         rid = self.num_submitted
         now = self.env.now_s
         hashes = () if self._no_hashes else self._hashes(row, row[3] + k, rid, prompt, out)

@@ -100,3 +100,16 @@ def test_single_finance_param_equals_full_catalog():
 
     for name, full in econ._params().items():
         assert econ._one_param(name) == full
+
+
+def test_one_line_string_reader():
+    from tokenworks.catalog import _one_line_string
+
+    text = 'name_x = "no"\nname = "a-1"  # comment\n'
+    assert _one_line_string(text, "name") == "a-1"
+    assert _one_line_string('name="b"\n', "name") == "b"
+    assert _one_line_string('name = "b" trailing\n', "name") is None
+    assert _one_line_string('name = "b\\\\c"\n', "name") is None  # an escape: parse instead
+    assert _one_line_string("name = 'lit'\n", "name") is None
+    assert _one_line_string('  name = "indented"\n', "name") is None
+    assert _one_line_string('other = "x"\n', "name") is None

@@ -77,12 +77,27 @@ def read_toml(path: Path) -> dict[str, Any]:
 
 _SUBTABLE = re.compile(r"^[ \t]*\[", re.M)
 _HEADER = re.compile(r"^[ \t]*\[\[?[ \t]*([^\]\s]*)", re.M)
+_ENTRY_HEADER = re.compile(r"^\[\[([^\]\s]+)\]\][ \t]*(?:#[^\n]*)?$", re.M)
 
 
-@cache
-def _key_line(key: str) -> re.Pattern[str]:
-    """A line ``key = "value"`` (one-line basic string without escapes, optional comment)."""
-    return re.compile(rf'^{re.escape(key)}[ \t]*=[ \t]*"([^"\\\n]*)"[ \t]*(?:#[^\n]*)?$', re.M)
+def _one_line_string(text: str, key: str) -> str | None:
+    """The value of the first line ``key = "value"`` in ``text`` (a one-line basic string
+    without escapes, optionally followed by a comment); None when there is no such line."""
+    for line in text.splitlines():
+        if not line.startswith(key):
+            continue
+        rest = line[len(key):].lstrip(" \t")
+        if not rest.startswith("="):
+            continue
+        rest = rest[1:].lstrip(" \t")
+        end = rest.find('"', 1)
+        if not rest.startswith('"') or end < 0:
+            return None
+        value, tail = rest[1:end], rest[end + 1:].strip(" \t")
+        if "\\" in value or (tail and not tail.startswith("#")):
+            return None
+        return value
+    return None
 
 
 class TomlEntries:
@@ -102,8 +117,7 @@ class TomlEntries:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError as e:
             raise CatalogError(f"catalog file {path} does not exist.") from e
-        head = re.compile(rf"^\[\[{re.escape(table)}\]\][ \t]*(?:#[^\n]*)?$", re.M)
-        starts = [m.start() for m in head.finditer(text)]
+        starts = [m.start() for m in _ENTRY_HEADER.finditer(text) if m.group(1) == table]
         ends = [*starts[1:], len(text)]
         self.chunks = [text[a:b] for a, b in zip(starts, ends, strict=True)]
         preamble = text[: starts[0]] if starts else text
@@ -132,9 +146,9 @@ class TomlEntries:
         # Keys after a sub-table header belong to the sub-table: look only before the first.
         sub = _SUBTABLE.search(chunk, chunk.find("\n") + 1)
         own = chunk if sub is None else chunk[: sub.start()]
-        m = _key_line(key).search(own)
-        if m is not None:
-            return m.group(1)
+        found = _one_line_string(own, key)
+        if found is not None:
+            return found
         raw = self.entry(i)
         return None if raw is None else raw.get(key)
 

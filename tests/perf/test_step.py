@@ -186,3 +186,18 @@ def test_scalar_entry_equals_vectorised_entry():
                                  prefill_kv_tokens=args[2], num_decode_seqs=args[3],
                                  decode_kv_tokens=args[4])
             assert a == pytest.approx(float(b), rel=1e-12, abs=0)
+
+
+def test_cost_model_pickles_with_its_scalar_entry() -> None:
+    """The scalar entry is a closure over the constants; a pickled model rebuilds it (a Ray
+    sweep ships cost models to workers) and gives the same step times."""
+    import pickle
+
+    from tokenworks.model.catalog import get_model
+    from tokenworks.perf import StepCostModel, make_deployment
+
+    model = get_model("llama-3-70b")
+    cost = StepCostModel(model, make_deployment(model, "a100-80g-sxm", tp=2))
+    copy = pickle.loads(pickle.dumps(cost))
+    args = (512.0, 131_328.0, 600.0, 12.0, 20_000.0)
+    assert copy.step_time_scalar_s(*args) == cost.step_time_scalar_s(*args) > 0.0

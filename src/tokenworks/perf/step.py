@@ -178,6 +178,7 @@ class StepCostModel:
         self._overhead = cal.step_overhead_s
         self._per_seq = cal.per_seq_overhead_s
         self.num_stages = pp
+        self.step_time_scalar_s = _make_scalar(self)
 
     # ----------------------------------------------------------------------------- hot path
     def _terms(self, tp_, pairs, kv_pre, nd, kv_dec, mx):
@@ -225,68 +226,35 @@ class StepCostModel:
         An empty step (all zero) costs 0.
         """
         # NOTE: plain ints/floats (the simulator's per-step calls) skip the array dispatch, for
-        # performance; ``_scalar`` is the same arithmetic (test_vectorised_equals_scalar).
+        # performance; ``step_time_scalar_s`` is the same arithmetic (test_vectorised_equals_scalar).
         if (type(decode_kv_tokens) in _SCALAR_TYPES and type(num_decode_seqs) in _SCALAR_TYPES
                 and type(num_prefill_tokens) in _SCALAR_TYPES
                 and type(prefill_attention_pairs) in _SCALAR_TYPES
                 and type(prefill_kv_tokens) in _SCALAR_TYPES):
-            return self._scalar(float(num_prefill_tokens), float(prefill_attention_pairs),
-                                float(prefill_kv_tokens), float(num_decode_seqs),
-                                float(decode_kv_tokens))
+            return self.step_time_scalar_s(
+                float(num_prefill_tokens), float(prefill_attention_pairs),
+                float(prefill_kv_tokens), float(num_decode_seqs), float(decode_kv_tokens))
         args = (num_prefill_tokens, prefill_attention_pairs, prefill_kv_tokens, num_decode_seqs,
                 decode_kv_tokens)
         if _vec(*args):
             a = [np.asarray(x, dtype=float) for x in args]
             total = sum(self._terms(*a, np.maximum))
             return np.where(a[0] + a[3] > 0, total, 0.0)
-        return self._scalar(float(num_prefill_tokens), float(prefill_attention_pairs),
-                            float(prefill_kv_tokens), float(num_decode_seqs),
-                            float(decode_kv_tokens))
+        return self.step_time_scalar_s(
+            float(num_prefill_tokens), float(prefill_attention_pairs),
+            float(prefill_kv_tokens), float(num_decode_seqs), float(decode_kv_tokens))
 
     def _scalar(self, tp_: float, pairs: float, kv_pre: float, nd: float, kv_dec: float) -> float:
-        """Same arithmetic as ``_terms`` on plain floats.
+        """Same arithmetic as ``_terms`` on plain floats (see ``_make_scalar``)."""
+        return self.step_time_scalar_s(tp_, pairs, kv_pre, nd, kv_dec)
 
-        NOTE: written out with builtin max/min and no numpy dispatch, for performance (the
-        simulator calls it once per engine step); ``test_vectorised_equals_scalar`` pins it to
-        the array path.
-        """
-        t = tp_ + nd
-        if t <= 0.0:
-            return 0.0
-        bw = self._bw
-        lin_c = self._lin_flops_per_tok * tp_ / self._c_pre + self._lin_flops_per_tok * nd / self._c_dec
-        lin_m = (self._lin_bytes_fixed + self._lin_bytes_per_tok * t) / bw
-        total = lin_c if lin_c > lin_m else lin_m
-        if self._moe:
-            moe_c = self._moe_flops_per_tok * (tp_ / self._c_pre + nd / self._c_dec)
-            moe_m = (self._moe_e - self._moe_e * self._moe_q ** t) * self._moe_bytes_per_expert / bw
-            total += moe_c if moe_c > moe_m else moe_m
-        w = self._window
-        if w:
-            sl_pairs, sl_dec, sl_pre_kv = min(pairs, tp_ * w), min(kv_dec, nd * w), \
-                min(kv_pre, tp_ * w)
-        else:
-            sl_pairs = sl_dec = sl_pre_kv = 0.0
-        if tp_ > 0.0:
-            a_c = (self._att_pre_flops_full * pairs + self._att_pre_flops_sl * sl_pairs) \
-                / self._c_att_pre
-            a_m = (self._kv_full * kv_pre + self._kv_sl * sl_pre_kv) / bw
-            total += a_c if a_c > a_m else a_m
-        if nd > 0.0:
-            d_c = (self._att_dec_flops_full * kv_dec + self._att_dec_flops_sl * sl_dec) \
-                / self._c_att_dec
-            d_m = (self._kv_full * kv_dec + self._kv_sl * sl_dec + self._ssm_bytes * nd) / bw
-            total += d_c if d_c > d_m else d_m
-        h_c = self._head_flops_per_tok * (nd + (1.0 if tp_ >= 1.0 else tp_)) / self._c_dec
-        h_m = self._head_bytes / bw
-        total += h_c if h_c > h_m else h_m
-        return (total + self._comm_fixed + self._comm_per_tok * t + self._overhead
-                + self._per_seq * nd)
+    def __getstate__(self) -> dict:
+        state = {k: getattr(self, k) for k in self.__dict__ if k != "step_time_scalar_s"}
+        return state
 
-    # NOTE: positional plain-number entry without the array dispatch of ``step_time_s``, for
-    # performance (the simulator's per-step calls). Ints mix into the float arithmetic exactly
-    # (below 2**53), so it returns the same number as ``step_time_s`` on the same values.
-    step_time_scalar_s = _scalar
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self.step_time_scalar_s = _make_scalar(self)
 
     def pipeline_interval_s(self, **kwargs):
         """Steady-state time between batch completions with pp micro-batches in flight."""
@@ -393,3 +361,58 @@ class StepCostModel:
         return self.step_time_s(num_decode_seqs=batch,
                                 decode_kv_tokens=np.multiply(batch, context_tokens)
                                 if _vec(batch, context_tokens) else batch * context_tokens)
+
+
+def _make_scalar(m: StepCostModel):
+    """``StepCostModel.step_time_scalar_s``: ``_terms`` on plain floats, written out.
+
+    NOTE: a closure over the model's constants (no attribute look-ups, builtin comparisons
+    instead of numpy dispatch), for performance: the simulator calls it once per engine step.
+    ``test_vectorised_equals_scalar`` pins it to the array path. Positional plain numbers;
+    ints mix into the float arithmetic exactly (below 2**53), so it returns the same number as
+    ``step_time_s`` on the same values.
+    """
+    bw, c_pre, c_dec = m._bw, m._c_pre, m._c_dec
+    c_att_pre, c_att_dec = m._c_att_pre, m._c_att_dec
+    lin_fpt, lin_bf, lin_bpt = m._lin_flops_per_tok, m._lin_bytes_fixed, m._lin_bytes_per_tok
+    moe = m._moe
+    if moe:
+        moe_fpt, moe_e, moe_q, moe_bpe = (m._moe_flops_per_tok, m._moe_e, m._moe_q,
+                                          m._moe_bytes_per_expert)
+    w = m._window
+    apf, aps, adf, ads = (m._att_pre_flops_full, m._att_pre_flops_sl, m._att_dec_flops_full,
+                          m._att_dec_flops_sl)
+    kv_full, kv_sl, ssm = m._kv_full, m._kv_sl, m._ssm_bytes
+    head_fpt, head_b = m._head_flops_per_tok, m._head_bytes
+    comm_fixed, comm_pt, over, per_seq = m._comm_fixed, m._comm_per_tok, m._overhead, m._per_seq
+
+    def step_time_scalar_s(tp_, pairs, kv_pre, nd, kv_dec):
+        t = tp_ + nd
+        if t <= 0.0:
+            return 0.0
+        lin_c = lin_fpt * tp_ / c_pre + lin_fpt * nd / c_dec
+        lin_m = (lin_bf + lin_bpt * t) / bw
+        total = lin_c if lin_c > lin_m else lin_m
+        if moe:
+            moe_c = moe_fpt * (tp_ / c_pre + nd / c_dec)
+            moe_m = (moe_e - moe_e * moe_q ** t) * moe_bpe / bw
+            total += moe_c if moe_c > moe_m else moe_m
+        if w:
+            sl_pairs, sl_dec, sl_pre_kv = min(pairs, tp_ * w), min(kv_dec, nd * w), \
+                min(kv_pre, tp_ * w)
+        else:
+            sl_pairs = sl_dec = sl_pre_kv = 0.0
+        if tp_ > 0.0:
+            a_c = (apf * pairs + aps * sl_pairs) / c_att_pre
+            a_m = (kv_full * kv_pre + kv_sl * sl_pre_kv) / bw
+            total += a_c if a_c > a_m else a_m
+        if nd > 0.0:
+            d_c = (adf * kv_dec + ads * sl_dec) / c_att_dec
+            d_m = (kv_full * kv_dec + kv_sl * sl_dec + ssm * nd) / bw
+            total += d_c if d_c > d_m else d_m
+        h_c = head_fpt * (nd + (1.0 if tp_ >= 1.0 else tp_)) / c_dec
+        h_m = head_b / bw
+        total += h_c if h_c > h_m else h_m
+        return total + comm_fixed + comm_pt * t + over + per_seq * nd
+
+    return step_time_scalar_s

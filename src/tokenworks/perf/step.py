@@ -386,6 +386,31 @@ def _make_scalar(m: StepCostModel):
     head_fpt, head_b = m._head_flops_per_tok, m._head_bytes
     comm_fixed, comm_pt, over, per_seq = m._comm_fixed, m._comm_per_tok, m._overhead, m._per_seq
 
+    if not moe and not w and not ssm:
+        # NOTE: the common dense case without the MoE, sliding-window and SSM terms: those add
+        # exact zeros to non-negative sums, so the result is bit-identical; for performance.
+        def step_time_scalar_dense(tp_, pairs, kv_pre, nd, kv_dec):
+            t = tp_ + nd
+            if t <= 0.0:
+                return 0.0
+            lin_c = lin_fpt * tp_ / c_pre + lin_fpt * nd / c_dec
+            lin_m = (lin_bf + lin_bpt * t) / bw
+            total = lin_c if lin_c > lin_m else lin_m
+            if tp_ > 0.0:
+                a_c = apf * pairs / c_att_pre
+                a_m = kv_full * kv_pre / bw
+                total += a_c if a_c > a_m else a_m
+            if nd > 0.0:
+                d_c = adf * kv_dec / c_att_dec
+                d_m = kv_full * kv_dec / bw
+                total += d_c if d_c > d_m else d_m
+            h_c = head_fpt * (nd + (1.0 if tp_ >= 1.0 else tp_)) / c_dec
+            h_m = head_b / bw
+            total += h_c if h_c > h_m else h_m
+            return total + comm_fixed + comm_pt * t + over + per_seq * nd
+
+        return step_time_scalar_dense
+
     def step_time_scalar_s(tp_, pairs, kv_pre, nd, kv_dec):
         t = tp_ + nd
         if t <= 0.0:

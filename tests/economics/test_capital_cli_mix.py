@@ -183,7 +183,10 @@ def test_fleet_mix_is_the_sum_of_single_shape_fleets():
 
 
 def test_fleet_mix_from_scenario_file_cli(tmp_path, capsys, monkeypatch):
-    monkeypatch.setenv("COLUMNS", "140")
+    from tokenworks.cli.render import console
+
+    # The shared console fixed its width when first built (by whichever test came first).
+    monkeypatch.setattr(console, "width", 140)
     f = tmp_path / "mix.toml"
     f.write_text('model = "llama-3.1-8b"\ntp = 1\ndemand_output_tokens_per_s = 48640\n'
                  "request_mix = [\n  {input_tokens = 512, output_tokens = 128, share = 0.7},\n"

@@ -96,6 +96,21 @@ class Environment:
         heapq.heappush(self._heap, handle)
         return handle
 
+    def push_at(self, time_s: float, priority: int, callback: Callable[..., Any],
+                *args: Any) -> EventHandle:
+        """``schedule_at`` for a float time and an int priority (the replica's jumps), with
+        only the ordering check. NOTE: for performance."""
+        if not time_s >= self.now_s:
+            raise SimulationError(
+                f"cannot schedule {_describe(callback)} at t={time_s!r} s: "
+                f"it is before now ({self.now_s!r} s) or NaN (a negative step time?)."
+            )
+        seq = self._seq
+        self._seq = seq + 1
+        handle = [time_s, priority, seq, callback, args]
+        heapq.heappush(self._heap, handle)
+        return handle
+
     def cancel(self, handle: EventHandle) -> None:
         """Drop a pending event (lazy deletion; cancelling twice or after it ran is a no-op)."""
         handle[3] = None

@@ -32,6 +32,7 @@ __all__ = ["MAX_JUMP_STEPS", "DecodeTimeTable", "Jump", "blocks_started", "inter
 
 # NOTE: cap on steps per jump, for memory (one float per step); long decodes take a few jumps.
 MAX_JUMP_STEPS = 4096
+_STEP_END = int(Priority.STEP_END)  # NOTE: a plain int for the heap key, for performance
 SCALAR_STEPS = 10  # NOTE: below this, k scalar calls beat one numpy call, for performance
 
 
@@ -241,7 +242,7 @@ def _try_prefill_jump(r: Replica, n: int, first: int | None, first_dt: float | N
     if plan.tail_steps:
         times.extend(_decode_times(r, plan.tail_n, plan.tail_kv_tokens0, plan.tail_steps, t))
     r.jump = Jump(r.env.now_s, times, n, r.rounds, r.decode_kv_tokens(),
-                  r.env.schedule_at(times[-1], Priority.STEP_END, _jump_end, r), plan,
+                  r.env.push_at(times[-1], _STEP_END, _jump_end, r), plan,
                   prefilling[0] if prefilling else None)
     r._busy = True
     return True
@@ -259,7 +260,7 @@ def _tail_room(r: Replica, avail: int, n: int, r0: int, counts: list[int], k: in
 def _start_decode(r: Replica, k: int, n: int) -> None:
     times = _decode_times(r, n, r.decode_kv_tokens(), k, r.env.now_s)
     r.jump = Jump(r.env.now_s, times, n, r.rounds, r.decode_kv_tokens(),
-                  r.env.schedule_at(times[-1], Priority.STEP_END, _jump_end, r))
+                  r.env.push_at(times[-1], _STEP_END, _jump_end, r))
     r._busy = True
 
 
@@ -312,8 +313,7 @@ def interrupt(r: Replica) -> None:
     if k < jump.num_steps:
         r.env.cancel(jump.handle)
         jump.num_steps = k
-        jump.handle = r.env.schedule_at(jump.times_s[k - 1], Priority.STEP_END,
-                                        _jump_end, r)
+        jump.handle = r.env.push_at(jump.times_s[k - 1], _STEP_END, _jump_end, r)
 
 
 def admissions_started(r: Replica) -> int:

@@ -129,7 +129,7 @@ class ReplicaStatsRecorder:
                                n, k))
         self.num_jumps += 1
         self.num_steps += k
-        self.busy_s += float(jump.times_s[k - 1]) - jump.start_s
+        self.busy_s += jump.times_s[k - 1] - jump.start_s
         if plan is None:
             self.num_decode_tokens += n * k
             # Contexts grow by n per step: sum_{j<k} (S0 + n j) = k S0 + n k (k-1) / 2.

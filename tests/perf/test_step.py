@@ -169,23 +169,30 @@ def test_step_time_never_decreases_with_more_work(npre, ctx, nd, mean_ctx, which
 
 
 def test_scalar_entry_equals_vectorised_entry():
-    """``step_time_scalar_s`` (the simulator's fast path) returns exactly ``step_time_s``."""
+    """``step_time_scalar_s`` (the simulator's per-step entry, also what ``step_time_s`` runs on
+    plain numbers) matches the array path of ``step_time_s`` to rounding, for dense, MoE,
+    sliding-window and SSM-hybrid models."""
     rng = np.random.default_rng(7)
     for name, acc, tp, w in (("llama-3.1-8b", "h100-sxm", 1, "bf16"),
                              ("llama-3.1-70b", "h200", 8, "fp8"),
                              ("mixtral-8x7b", "a100-80g-sxm", 2, "bf16"),
-                             ("deepseek-v3", "b200", 8, "fp8")):
+                             ("deepseek-v3", "b200", 8, "fp8"),
+                             ("mistral-7b", "h100-sxm", 1, "bf16"),  # sliding window
+                             ("gpt-oss-20b", "h100-sxm", 1, "fp8"),  # MoE + window
+                             ("nemotron-h-8b", "h100-sxm", 1, "bf16"),  # SSM hybrid
+                             ("jamba-v0.1", "h200", 2, "bf16")):  # MoE + SSM
         m = get_model(name)
         cost = StepCostModel(m, make_deployment(m, acc, tp=tp, weights_dtype=w, kv_dtype=w))
-        for _ in range(50):
-            args = (int(rng.integers(0, 4096)), float(rng.integers(0, 10**7)),
-                    int(rng.integers(0, 10**5)), int(rng.integers(0, 512)),
-                    int(rng.integers(0, 10**6)))
-            a = cost.step_time_scalar_s(*args)
-            b = cost.step_time_s(num_prefill_tokens=args[0], prefill_attention_pairs=args[1],
-                                 prefill_kv_tokens=args[2], num_decode_seqs=args[3],
-                                 decode_kv_tokens=args[4])
-            assert a == pytest.approx(float(b), rel=1e-12, abs=0)
+        args = (rng.integers(0, 4096, 50), rng.integers(0, 10**7, 50).astype(float),
+                rng.integers(0, 10**5, 50), rng.integers(0, 512, 50),
+                rng.integers(0, 10**6, 50))
+        vec = cost.step_time_s(num_prefill_tokens=args[0], prefill_attention_pairs=args[1],
+                               prefill_kv_tokens=args[2], num_decode_seqs=args[3],
+                               decode_kv_tokens=args[4])
+        for i in range(50):
+            one = cost.step_time_scalar_s(*(int(a[i]) if a.dtype.kind == "i" else float(a[i])
+                                            for a in args))
+            assert one == pytest.approx(float(vec[i]), rel=1e-12, abs=0), (name, i)
 
 
 def test_cost_model_pickles_with_its_scalar_entry() -> None:

@@ -226,7 +226,8 @@ class StepCostModel:
         An empty step (all zero) costs 0.
         """
         # NOTE: plain ints/floats (the simulator's per-step calls) skip the array dispatch, for
-        # performance; ``step_time_scalar_s`` is the same arithmetic (test_vectorised_equals_scalar).
+        # performance; ``step_time_scalar_s`` is the same arithmetic
+        # (test_vectorised_equals_scalar).
         if (type(decode_kv_tokens) in _SCALAR_TYPES and type(num_decode_seqs) in _SCALAR_TYPES
                 and type(num_prefill_tokens) in _SCALAR_TYPES
                 and type(prefill_attention_pairs) in _SCALAR_TYPES
@@ -244,12 +245,9 @@ class StepCostModel:
             float(num_prefill_tokens), float(prefill_attention_pairs),
             float(prefill_kv_tokens), float(num_decode_seqs), float(decode_kv_tokens))
 
-    def _scalar(self, tp_: float, pairs: float, kv_pre: float, nd: float, kv_dec: float) -> float:
-        """Same arithmetic as ``_terms`` on plain floats (see ``_make_scalar``)."""
-        return self.step_time_scalar_s(tp_, pairs, kv_pre, nd, kv_dec)
-
     def __getstate__(self) -> dict:
-        state = {k: getattr(self, k) for k in self.__dict__ if k != "step_time_scalar_s"}
+        state = self.__dict__.copy()
+        del state["step_time_scalar_s"]  # a closure: rebuilt by __setstate__
         return state
 
     def __setstate__(self, state: dict) -> None:
@@ -386,31 +384,6 @@ def _make_scalar(m: StepCostModel):
     head_fpt, head_b = m._head_flops_per_tok, m._head_bytes
     comm_fixed, comm_pt, over, per_seq = m._comm_fixed, m._comm_per_tok, m._overhead, m._per_seq
 
-    if not moe and not w and not ssm:
-        # NOTE: the common dense case without the MoE, sliding-window and SSM terms: those add
-        # exact zeros to non-negative sums, so the result is bit-identical; for performance.
-        def step_time_scalar_dense(tp_, pairs, kv_pre, nd, kv_dec):
-            t = tp_ + nd
-            if t <= 0.0:
-                return 0.0
-            lin_c = lin_fpt * tp_ / c_pre + lin_fpt * nd / c_dec
-            lin_m = (lin_bf + lin_bpt * t) / bw
-            total = lin_c if lin_c > lin_m else lin_m
-            if tp_ > 0.0:
-                a_c = apf * pairs / c_att_pre
-                a_m = kv_full * kv_pre / bw
-                total += a_c if a_c > a_m else a_m
-            if nd > 0.0:
-                d_c = adf * kv_dec / c_att_dec
-                d_m = kv_full * kv_dec / bw
-                total += d_c if d_c > d_m else d_m
-            h_c = head_fpt * (nd + (1.0 if tp_ >= 1.0 else tp_)) / c_dec
-            h_m = head_b / bw
-            total += h_c if h_c > h_m else h_m
-            return total + comm_fixed + comm_pt * t + over + per_seq * nd
-
-        return step_time_scalar_dense
-
     def step_time_scalar_s(tp_, pairs, kv_pre, nd, kv_dec):
         t = tp_ + nd
         if t <= 0.0:
@@ -422,18 +395,28 @@ def _make_scalar(m: StepCostModel):
             moe_c = moe_fpt * (tp_ / c_pre + nd / c_dec)
             moe_m = (moe_e - moe_e * moe_q ** t) * moe_bpe / bw
             total += moe_c if moe_c > moe_m else moe_m
-        if w:
-            sl_pairs, sl_dec, sl_pre_kv = min(pairs, tp_ * w), min(kv_dec, nd * w), \
-                min(kv_pre, tp_ * w)
-        else:
-            sl_pairs = sl_dec = sl_pre_kv = 0.0
+        # The windowed and SSM terms are added only where they exist: elsewhere ``_terms``
+        # adds exact zeros to non-negative sums, so skipping them gives the same number.
         if tp_ > 0.0:
-            a_c = (apf * pairs + aps * sl_pairs) / c_att_pre
-            a_m = (kv_full * kv_pre + kv_sl * sl_pre_kv) / bw
+            a_c = apf * pairs
+            a_m = kv_full * kv_pre
+            if w:
+                a_c += aps * min(pairs, tp_ * w)
+                a_m += kv_sl * min(kv_pre, tp_ * w)
+            a_c /= c_att_pre
+            a_m /= bw
             total += a_c if a_c > a_m else a_m
         if nd > 0.0:
-            d_c = (adf * kv_dec + ads * sl_dec) / c_att_dec
-            d_m = (kv_full * kv_dec + kv_sl * sl_dec + ssm * nd) / bw
+            d_c = adf * kv_dec
+            d_m = kv_full * kv_dec
+            if w:
+                sl_dec = min(kv_dec, nd * w)
+                d_c += ads * sl_dec
+                d_m += kv_sl * sl_dec
+            if ssm:
+                d_m += ssm * nd
+            d_c /= c_att_dec
+            d_m /= bw
             total += d_c if d_c > d_m else d_m
         h_c = head_fpt * (nd + (1.0 if tp_ >= 1.0 else tp_)) / c_dec
         h_m = head_b / bw

@@ -100,16 +100,15 @@ class Jump:
     """
 
     __slots__ = ("full_budget", "handle", "kv_tokens0", "num_seqs", "num_steps", "plan",
-                 "round0", "seq", "start_s", "times_s")
+                 "seq", "start_s", "times_s")
 
-    def __init__(self, start_s: float, times_s: list[float], num_seqs: int, round0: int,
-                 kv_tokens0: int, handle: EventHandle, plan: PrefillPlan | None = None,
+    def __init__(self, start_s: float, times_s: list[float], num_seqs: int, kv_tokens0: int,
+                 handle: EventHandle, plan: PrefillPlan | None = None,
                  seq: Seq | None = None) -> None:
         self.start_s = start_s
         self.times_s = times_s  # end time of each step
         self.num_steps = len(times_s)  # may shrink when interrupted
         self.num_seqs = num_seqs
-        self.round0 = round0
         self.kv_tokens0 = kv_tokens0
         self.handle = handle
         self.plan = plan
@@ -241,7 +240,7 @@ def _try_prefill_jump(r: Replica, n: int, first: int | None, first_dt: float | N
         times.append(t)
     if plan.tail_steps:
         times.extend(_decode_times(r, plan.tail_n, plan.tail_kv_tokens0, plan.tail_steps, t))
-    r.jump = Jump(r.env.now_s, times, n, r.rounds, r.decode_kv_tokens(),
+    r.jump = Jump(r.env.now_s, times, n, r.decode_kv_tokens(),
                   r.env.push_at(times[-1], _STEP_END, _jump_end, r), plan,
                   prefilling[0] if prefilling else None)
     r._busy = True
@@ -259,7 +258,7 @@ def _tail_room(r: Replica, avail: int, n: int, r0: int, counts: list[int], k: in
 
 def _start_decode(r: Replica, k: int, n: int) -> None:
     times = _decode_times(r, n, r.decode_kv_tokens(), k, r.env.now_s)
-    r.jump = Jump(r.env.now_s, times, n, r.rounds, r.decode_kv_tokens(),
+    r.jump = Jump(r.env.now_s, times, n, r.decode_kv_tokens(),
                   r.env.push_at(times[-1], _STEP_END, _jump_end, r))
     r._busy = True
 

@@ -164,9 +164,9 @@ def plan_prefill(r: Replica, n: int, first: int | None, head_ready: bool,
                     cyb = -(-cy // bs)
                     step_need += cyb
                     prefills.append((y, cy, cyb))
-                    pairs += cy * 0 + cy * (cy + 1) / 2
+                    pairs += cy * (cy + 1) / 2  # a fresh prompt: no cached keys
                     tokens += cy
-                    pkv += 0 + cy
+                    pkv += cy
                     admit = y
                 else:
                     full = False  # blocked head: stays blocked while memory only shrinks
@@ -175,10 +175,8 @@ def plan_prefill(r: Replica, n: int, first: int | None, head_ready: bool,
                 break  # the head does not fit after all: leave it to schedule()
             cur = admit
             computed, private, shared = prefills[-1][1], prefills[-1][2], 0
-            admit_first = True
-        else:
-            admit_first = False
-        done = cur if computed == cur.target and not admit_first else None
+        # (a prompt admitted in this step cannot complete in it: see cy == y.target above)
+        done = cur if computed == cur.target else None
         if done is not None:
             req = done.req
             if (cfg.role != "both" or req.num_output_done + 1 >= req.output_tokens

@@ -236,9 +236,19 @@ def group_table(df: pd.DataFrame, prefix: str, label: str) -> None:
               f"| {int(g[f'{prefix}_queue_growing'].sum())} |")
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 1")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--requests", type=int, default=48000)
+    ap.add_argument("--requests", type=_positive_int, default=48000)
     ap.add_argument("--calibration", default=None)
     ap.add_argument("--lengths-csv", default=None,
                     help="per-sample OpenOrca lengths (input_length column) to replay")
@@ -258,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
                          "then predict Server")
     ap.add_argument("--fit", action="store_true",
                     help="fit a calibration per accelerator on three v4.1 setups, score all")
-    ap.add_argument("--max-num-seqs", type=int, default=None, help="override the batch cap")
+    ap.add_argument("--max-num-seqs", type=_positive_int, default=None, help="override the batch cap")
     ap.add_argument("--json", default=None)
     args = ap.parse_args(argv)
     if not MLPERF.exists():

@@ -9,6 +9,9 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
+# First: with TOKENWORKS_PURE_PYTHON=1 the compiled modules load from source (_compiled.py).
+from tokenworks import _compiled  # noqa: F401
+
 __version__ = "0.1.0"
 
 # name -> module that defines it

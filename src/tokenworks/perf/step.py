@@ -42,6 +42,7 @@ from tokenworks.model.flops import attention_pairs
 from tokenworks.perf.calibration import Calibration, default_calibration
 from tokenworks.perf.deployment import Deployment
 from tokenworks.perf.shape import sharded_shape
+from tokenworks.perf.step_scalar import make_step_time_scalar
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -178,7 +179,7 @@ class StepCostModel:
         self._overhead = cal.step_overhead_s
         self._per_seq = cal.per_seq_overhead_s
         self.num_stages = pp
-        self.step_time_scalar_s = _make_scalar(self)
+        self.step_time_scalar_s = make_step_time_scalar(self)
 
     # ----------------------------------------------------------------------------- hot path
     def _terms(self, tp_, pairs, kv_pre, nd, kv_dec, mx):
@@ -252,7 +253,7 @@ class StepCostModel:
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
-        self.step_time_scalar_s = _make_scalar(self)
+        self.step_time_scalar_s = make_step_time_scalar(self)
 
     def pipeline_interval_s(self, **kwargs):
         """Steady-state time between batch completions with pp micro-batches in flight."""
@@ -359,68 +360,3 @@ class StepCostModel:
         return self.step_time_s(num_decode_seqs=batch,
                                 decode_kv_tokens=np.multiply(batch, context_tokens)
                                 if _vec(batch, context_tokens) else batch * context_tokens)
-
-
-def _make_scalar(m: StepCostModel):
-    """``StepCostModel.step_time_scalar_s``: ``_terms`` on plain floats, written out.
-
-    NOTE: a closure over the model's constants (no attribute look-ups, builtin comparisons
-    instead of numpy dispatch), for performance: the simulator calls it once per engine step.
-    ``test_vectorised_equals_scalar`` pins it to the array path. Positional plain numbers;
-    ints mix into the float arithmetic exactly (below 2**53), so it returns the same number as
-    ``step_time_s`` on the same values.
-    """
-    bw, c_pre, c_dec = m._bw, m._c_pre, m._c_dec
-    c_att_pre, c_att_dec = m._c_att_pre, m._c_att_dec
-    lin_fpt, lin_bf, lin_bpt = m._lin_flops_per_tok, m._lin_bytes_fixed, m._lin_bytes_per_tok
-    moe = m._moe
-    if moe:
-        moe_fpt, moe_e, moe_q, moe_bpe = (m._moe_flops_per_tok, m._moe_e, m._moe_q,
-                                          m._moe_bytes_per_expert)
-    w = m._window
-    apf, aps, adf, ads = (m._att_pre_flops_full, m._att_pre_flops_sl, m._att_dec_flops_full,
-                          m._att_dec_flops_sl)
-    kv_full, kv_sl, ssm = m._kv_full, m._kv_sl, m._ssm_bytes
-    head_fpt, head_b = m._head_flops_per_tok, m._head_bytes
-    comm_fixed, comm_pt, over, per_seq = m._comm_fixed, m._comm_per_tok, m._overhead, m._per_seq
-
-    def step_time_scalar_s(tp_, pairs, kv_pre, nd, kv_dec):
-        t = tp_ + nd
-        if t <= 0.0:
-            return 0.0
-        lin_c = lin_fpt * tp_ / c_pre + lin_fpt * nd / c_dec
-        lin_m = (lin_bf + lin_bpt * t) / bw
-        total = lin_c if lin_c > lin_m else lin_m
-        if moe:
-            moe_c = moe_fpt * (tp_ / c_pre + nd / c_dec)
-            moe_m = (moe_e - moe_e * moe_q ** t) * moe_bpe / bw
-            total += moe_c if moe_c > moe_m else moe_m
-        # The windowed and SSM terms are added only where they exist: elsewhere ``_terms``
-        # adds exact zeros to non-negative sums, so skipping them gives the same number.
-        if tp_ > 0.0:
-            a_c = apf * pairs
-            a_m = kv_full * kv_pre
-            if w:
-                a_c += aps * min(pairs, tp_ * w)
-                a_m += kv_sl * min(kv_pre, tp_ * w)
-            a_c /= c_att_pre
-            a_m /= bw
-            total += a_c if a_c > a_m else a_m
-        if nd > 0.0:
-            d_c = adf * kv_dec
-            d_m = kv_full * kv_dec
-            if w:
-                sl_dec = min(kv_dec, nd * w)
-                d_c += ads * sl_dec
-                d_m += kv_sl * sl_dec
-            if ssm:
-                d_m += ssm * nd
-            d_c /= c_att_dec
-            d_m /= bw
-            total += d_c if d_c > d_m else d_m
-        h_c = head_fpt * (nd + (1.0 if tp_ >= 1.0 else tp_)) / c_dec
-        h_m = head_b / bw
-        total += h_c if h_c > h_m else h_m
-        return total + comm_fixed + comm_pt * t + over + per_seq * nd
-
-    return step_time_scalar_s

@@ -3,8 +3,12 @@
 Engine core (docs/simulator-engine.md): ``Environment`` (event heap), ``Request``,
 ``Replica``/``ReplicaConfig`` (continuous batching, paged KV, prefix cache, KV tiers),
 ``StepCost`` (the protocol the perf layer's ``StepCostModel`` satisfies) and metrics.
+
+The hot modules may run compiled by mypyc (``tokenworks/_compiled.py``; ``engine_build()``
+says which); ``TOKENWORKS_PURE_PYTHON=1`` runs them as Python.
 """
 
+from tokenworks._compiled import engine_build
 from tokenworks.serving.block_manager import BlockManager, blocks_for_tokens
 from tokenworks.serving.events import Environment, EventHandle, Priority
 from tokenworks.serving.kv_tiers import TierSpec
@@ -40,6 +44,7 @@ __all__ = [
     "TierSpec",
     "blocks_for_tokens",
     "chrome_trace",
+    "engine_build",
     "export_records",
     "records_frame",
     "records_table",

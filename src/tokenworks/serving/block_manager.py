@@ -110,7 +110,9 @@ class BlockManager:
         self.num_free_blocks -= num_blocks
         self.num_private_blocks += num_blocks
 
-    append_slot = allocate  # a growing sequence takes one more block; same accounting
+    def append_slot(self, num_blocks: int) -> None:
+        """A growing sequence takes more blocks; the same accounting as ``allocate``."""
+        self.allocate(num_blocks)
 
     def free(self, num_blocks: int) -> None:
         """Return ``num_blocks`` private blocks to the free pool."""

@@ -26,7 +26,7 @@ from tokenworks.serving.prefill_jump import PrefillPlan, plan_prefill
 from tokenworks.serving.scheduler import Seq, SeqState, StepPlan
 
 if TYPE_CHECKING:
-    from tokenworks.serving.replica import Replica
+    from tokenworks.serving.replica import Replica, StepCost
 
 __all__ = ["MAX_JUMP_STEPS", "DecodeTimeTable", "Jump", "blocks_started", "interrupt", "try_jump"]
 
@@ -50,7 +50,7 @@ class DecodeTimeTable:
     MAX_PAGES = 256  # ~16 MiB per replica (pages are Python lists: slicing them is cheaper)
     MAX_PAGES_PER_JUMP = 8  # wider jumps call the cost model directly
 
-    def __init__(self, cost: object) -> None:
+    def __init__(self, cost: StepCost) -> None:
         self.cost = cost
         self._pages: OrderedDict[tuple[int, int], list[float]] = OrderedDict()
 
@@ -124,8 +124,10 @@ class Jump:
         kp = len(plan.steps)
         if k <= kp:
             return plan.need_cum[k - 1]
-        return plan.need_cum[kp - 1] + _blocks_for(plan.tail_counts, r.block_size,
-                                                   plan.tail_round0, plan.tail_n, k - kp)
+        counts = plan.tail_counts
+        assert counts is not None  # a plan that runs past its prompt steps has a decode tail
+        return plan.need_cum[kp - 1] + _blocks_for(counts, r.block_size, plan.tail_round0,
+                                                   plan.tail_n, k - kp)
 
 
 def blocks_needed(r: Replica, num_steps: int) -> int:
@@ -146,14 +148,10 @@ def _blocks_for(counts: list[int], bs: int, r0: int, n: int, num_steps: int) -> 
     return full * n + sum(counts[a:]) + sum(counts[:b - bs])
 
 
-def _steps_until_blocks_run_out(r: Replica, avail: int | None = None, n: int | None = None,
-                                r0: int | None = None, counts: list[int] | None = None) -> int:
-    """Largest k with the blocks of k decode rounds <= available blocks (by default the
-    replica's decoders and free blocks; or ``avail`` blocks for n decoders with ``counts``
-    from round r0)."""
-    if avail is None:
-        avail, n, r0, counts = (r.blocks.num_available_blocks, r.num_decoding, r.rounds,
-                                r._residue_count)
+def _steps_until_blocks_run_out(r: Replica, avail: int, n: int, r0: int,
+                                counts: list[int]) -> int:
+    """Largest k with the blocks of k decode rounds <= ``avail`` blocks, for n decoders with
+    residue ``counts`` from round r0."""
     bs = r.block_size
     full_cycles = avail // n
     left = avail - full_cycles * n
@@ -194,7 +192,8 @@ def try_jump(r: Replica) -> bool:
         # NOTE: k rounds take at most ceil(k / block) blocks per decoder; only count them
         # exactly when that bound exceeds the free blocks, for performance.
         if n * -(-k // r.block_size) > r.blocks.num_available_blocks:
-            k = min(k, _steps_until_blocks_run_out(r))
+            k = min(k, _steps_until_blocks_run_out(r, r.blocks.num_available_blocks, n,
+                                                   r.rounds, r._residue_count))
         if k < 2:
             return False
         _start_decode(r, k, n)
@@ -297,6 +296,7 @@ def _steps_begun(r: Replica, jump: Jump) -> int:
 def invalidated(r: Replica) -> bool:
     """Could the work that just arrived change the batch before the jump ends?"""
     jump = r.jump
+    assert jump is not None
     in_jump = 0 if jump.seq is None else 1
     if len(r.prefilling) > in_jump:
         return True
@@ -308,6 +308,7 @@ def invalidated(r: Replica) -> bool:
 def interrupt(r: Replica) -> None:
     """New work arrived mid-jump: end the jump at the step in progress."""
     jump = r.jump
+    assert jump is not None
     k = _steps_begun(r, jump)
     if k < jump.num_steps:
         r.env.cancel(jump.handle)
@@ -325,11 +326,14 @@ def admissions_started(r: Replica) -> int:
 
 def blocks_started(r: Replica) -> int:
     """Blocks the step-by-step engine would have allocated by now within the jump."""
-    return r.jump.blocks_through(r, _steps_begun(r, r.jump))
+    jump = r.jump
+    assert jump is not None
+    return jump.blocks_through(r, _steps_begun(r, jump))
 
 
 def _jump_end(r: Replica) -> None:
     jump, r.jump = r.jump, None
+    assert jump is not None
     k = jump.num_steps
     r.blocks.append_slot(jump.blocks_through(r, k))
     r.rec.jump_done(jump, k)
@@ -351,7 +355,9 @@ def _commit_prefill_steps(r: Replica, jump: Jump, k: int) -> None:
     """Apply the first k steps of a prefill jump in the order the step-by-step engine would:
     admissions at their step's start, decode rounds, completions at their step's end."""
     times = jump.times_s
-    steps = jump.plan.steps
+    plan = jump.plan
+    assert plan is not None
+    steps = plan.steps
     kp = min(k, len(steps))
     pending = 0  # decode rounds not yet committed (contiguous, ending at step j)
     for j in range(kp):

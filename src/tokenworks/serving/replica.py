@@ -32,10 +32,12 @@ from tokenworks.serving.admission import AdmissionMixin
 from tokenworks.serving.block_manager import BlockManager, blocks_for_tokens
 from tokenworks.serving.events import Environment, EventHandle, Priority
 from tokenworks.serving.kv_tiers import TieredStore, TierSpec
-from tokenworks.serving.metrics import ReplicaStats, ReplicaStatsRecorder
+from tokenworks.serving.metrics import ReplicaStats
 from tokenworks.serving.prefix_cache import PREFIX_CACHES
+from tokenworks.serving.queues import QUEUES
+from tokenworks.serving.recorder import ReplicaStatsRecorder
 from tokenworks.serving.request import Request
-from tokenworks.serving.scheduler import QUEUES, Seq, SeqState, StepPlan, schedule
+from tokenworks.serving.scheduler import Seq, SeqState, StepPlan, schedule
 
 __all__ = ["Replica", "ReplicaConfig", "StepCost"]
 

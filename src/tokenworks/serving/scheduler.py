@@ -20,17 +20,19 @@ which lets the replica keep decode state as running sums (see replica.py).
 
 from __future__ import annotations
 
-import heapq
-from collections import deque
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING
+
+# NOTE: the queues live in their own module (a deque subclass cannot be compiled by mypyc);
+# re-exported here, where they were first defined.
+from tokenworks.serving.queues import QUEUES, FcfsQueue, PriorityQueue
 
 if TYPE_CHECKING:
     from tokenworks.serving.replica import Replica
     from tokenworks.serving.request import Request
 
-__all__ = ["FcfsQueue", "PriorityQueue", "SeqState", "StepPlan", "schedule"]
+__all__ = ["QUEUES", "FcfsQueue", "PriorityQueue", "SeqState", "StepPlan", "schedule"]
 
 
 class SeqState(Enum):
@@ -65,7 +67,7 @@ class Seq:
         self.residue = 0  # decoding: needs a new block when rounds % block == residue
         self.finish_round = 0
         self.admitted_index = 0
-        self.load_handle = None  # pending blocking tier load (an EventHandle)
+        self.load_handle: list | None = None  # pending blocking tier load (an EventHandle)
         self.load_s = 0.0  # overlapped tier load still to hide behind the first chunk
         self.swapped_tokens = 0
 
@@ -73,44 +75,6 @@ class Seq:
         return self.serial < other.serial
 
 
-class FcfsQueue(deque):
-    """First come, first served; preempted sequences go back to the front.
-
-    NOTE: a deque subclass so that len, push and pop are C calls, for performance (the
-    engine asks for the queue length several times per event).
-    """
-
-    push = deque.append
-    push_front = deque.appendleft
-    pop = deque.popleft  # type: ignore[assignment]
-
-    def peek(self) -> Seq:
-        return self[0]
-
-
-class PriorityQueue:
-    """Lowest ``priority`` value first, then earliest arrival (vLLM ``--scheduling-policy priority``)."""
-
-    def __init__(self) -> None:
-        self._h: list[tuple[int, float, int, Seq]] = []
-
-    def __len__(self) -> int:
-        return len(self._h)
-
-    def push(self, seq: Seq) -> None:
-        r = seq.req
-        heapq.heappush(self._h, (r.priority, r.arrived_at_s, seq.serial, seq))
-
-    push_front = push  # a preempted sequence keeps its place by (priority, arrival)
-
-    def peek(self) -> Seq:
-        return self._h[0][3]
-
-    def pop(self) -> Seq:
-        return heapq.heappop(self._h)[3]
-
-
-QUEUES = {"fcfs": FcfsQueue, "priority": PriorityQueue}
 
 
 @dataclass(slots=True)
@@ -182,14 +146,14 @@ def schedule(r: Replica) -> StepPlan:
                 budget -= chunk
     while budget > 0 and r.waiting and r.num_running < cfg.max_num_seqs and not r.swapped:
         seq = r.waiting.peek()
-        chunk = r.admit(seq, budget, plan)  # cache lookup, watermark check, tier load
-        if chunk is None:
+        first = r.admit(seq, budget, plan)  # cache lookup, watermark check, tier load
+        if first is None:
             break  # head of line blocked (KV full or prompt too big for this step): no skipping
         r.waiting.pop()
-        if chunk:
-            r.take_chunk_blocks(seq, chunk, r.blocks_for_chunk(seq, chunk))
-            plan.add_chunk(seq, chunk)
-            budget -= chunk
+        if first:
+            r.take_chunk_blocks(seq, first, r.blocks_for_chunk(seq, first))
+            plan.add_chunk(seq, first)
+            budget -= first
     if prefill_only and plan.empty:
         _schedule_decodes(r, plan)  # prompts could not run: do not stall the decodes for nothing
     return plan

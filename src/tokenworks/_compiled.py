@@ -1,0 +1,78 @@
+"""The modules that run compiled (mypyc), and the switch that runs them as Python.
+
+setup.py compiles ``COMPILED_MODULES`` with mypyc when it can (the same source, as C
+extensions). Setting ``TOKENWORKS_PURE_PYTHON=1`` before tokenworks is imported makes an
+installed package load these modules from their ``.py`` source instead, so both builds can be
+run and compared on one install (tests/test_compiled.py). ``engine_build()`` says which one
+is running. They are the simulator's hot path (docs/performance.md).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.abc
+import importlib.util
+import os
+import sys
+import warnings
+from importlib.machinery import EXTENSION_SUFFIXES
+from pathlib import Path
+
+__all__ = ["COMPILED_MODULES", "engine_build", "install_pure_python_finder"]
+
+COMPILED_MODULES = (
+    "tokenworks.perf.step_scalar",
+    "tokenworks.serving.events",
+    "tokenworks.serving.block_manager",
+    "tokenworks.serving.scheduler",
+    "tokenworks.serving.prefill_jump",
+    "tokenworks.serving.fastpath",
+    "tokenworks.serving.recorder",
+)
+
+
+class _SourceFirst(importlib.abc.MetaPathFinder):
+    """Loads a compiled module from its ``.py`` source when asked to (pure-Python mode) or
+    when the extension is older than the source (an edit since the last build)."""
+
+    def __init__(self, root: Path, pure: bool) -> None:
+        self.root = root  # the tokenworks package folder
+        self.pure = pure
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname not in COMPILED_MODULES:
+            return None
+        source = self.root.joinpath(*fullname.split(".")[1:]).with_suffix(".py")
+        if not self.pure:
+            ext = next((p for p in (source.with_suffix(s) for s in EXTENSION_SUFFIXES)
+                        if p.exists()), None)
+            # ASSUMPTION: an extension more than 2 s older than its source was built before the
+            # source was edited (installs write both within milliseconds).
+            if ext is None or ext.stat().st_mtime + 2.0 >= source.stat().st_mtime:
+                return None  # the normal import: the extension, or the source if none
+            warnings.warn(f"{ext.name} is older than {source.name}: running the source. "
+                          "Reinstall (pip install -e .) to compile the edited engine.",
+                          stacklevel=2)
+        return importlib.util.spec_from_file_location(fullname, source)
+
+
+def install_pure_python_finder() -> None:
+    """Load the compiled modules from source with ``TOKENWORKS_PURE_PYTHON=1`` (or where an
+    edit made the extension stale)."""
+    if not any(isinstance(f, _SourceFirst) for f in sys.meta_path):
+        pure = os.environ.get("TOKENWORKS_PURE_PYTHON", "") == "1"
+        sys.meta_path.insert(0, _SourceFirst(Path(__file__).parent, pure))
+
+
+def engine_build() -> str:
+    """``"compiled"`` when every hot module runs from a mypyc extension, ``"python"`` when
+    none does, ``"mixed"`` otherwise (a partly failed build, or edits since the last one)."""
+    files = [getattr(importlib.import_module(m), "__file__", "") or ""
+             for m in COMPILED_MODULES]
+    compiled = sum(not f.endswith(".py") for f in files)
+    if compiled == len(files):
+        return "compiled"
+    return "mixed" if compiled else "python"
+
+
+install_pure_python_finder()  # on import: tokenworks/__init__.py imports this module first

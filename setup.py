@@ -29,6 +29,8 @@ COMPILED_MODULES = [
     "tokenworks.serving.prefill_jump",
     "tokenworks.serving.fastpath",
     "tokenworks.serving.recorder",
+    "tokenworks.serving.admission",
+    "tokenworks.serving.replica",
 ]
 
 

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from tokenworks.errors import SimulationError
+from tokenworks.serving import admission
 from tokenworks.serving.events import EventHandle, Priority
 from tokenworks.serving.prefill_jump import PrefillPlan, plan_prefill
 from tokenworks.serving.scheduler import Seq, SeqState, StepPlan
@@ -178,7 +179,7 @@ def try_jump(r: Replica) -> bool:
     """Start a jump if nothing can join the batch for at least two steps; True if started."""
     if r._pending_decoders:
         return False
-    head = r.can_admit_head()
+    head = admission.can_admit_head(r)
     n = r.num_decoding
     if not r.prefilling:
         if head:
@@ -209,7 +210,7 @@ def try_extend(r: Replica, plan: StepPlan, dt: float) -> bool:
     if (len(plan.prefills) != 1 or plan.extra_s or plan.min_s or r._pending_decoders
             or len(r.prefilling) != 1 or r.prefilling[0] is not plan.prefills[0][0]):
         return False
-    head = r.can_admit_head()
+    head = admission.can_admit_head(r)
     if head and (r.swapped or r._transferred):
         return False
     return _try_prefill_jump(r, plan.num_decode_seqs, plan.prefills[0][1], dt, head)
@@ -302,7 +303,7 @@ def invalidated(r: Replica) -> bool:
         return True
     if jump.full_budget and not r._transferred and not r.swapped:
         return False  # no step of the jump has token budget left to admit anyone
-    return r.can_admit_head()
+    return admission.can_admit_head(r)
 
 
 def interrupt(r: Replica) -> None:

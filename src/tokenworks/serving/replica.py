@@ -23,96 +23,24 @@ from __future__ import annotations
 import heapq
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Protocol
 
 from tokenworks.errors import ConfigError, SimulationError
-from tokenworks.serving import fastpath
-from tokenworks.serving.admission import AdmissionMixin
+from tokenworks.serving import admission, fastpath
 from tokenworks.serving.block_manager import BlockManager, blocks_for_tokens
 from tokenworks.serving.events import Environment, EventHandle, Priority
-from tokenworks.serving.kv_tiers import TieredStore, TierSpec
+from tokenworks.serving.kv_tiers import TieredStore
 from tokenworks.serving.metrics import ReplicaStats
 from tokenworks.serving.prefix_cache import PREFIX_CACHES
 from tokenworks.serving.queues import QUEUES
 from tokenworks.serving.recorder import ReplicaStatsRecorder
+from tokenworks.serving.replica_config import ReplicaConfig, StepCost, keyword_adapter
 from tokenworks.serving.request import Request
 from tokenworks.serving.scheduler import Seq, SeqState, StepPlan, schedule
 
-__all__ = ["Replica", "ReplicaConfig", "StepCost"]
+__all__ = ["Replica", "ReplicaConfig", "StepCost"]  # (the last two from replica_config.py)
 
 
-class StepCost(Protocol):
-    """The one coupling to perf: latency of a step (floats or numpy arrays, broadcast)."""
-
-    def step_time_s(self, *, num_prefill_tokens=0, prefill_attention_pairs=0.0,
-                    prefill_kv_tokens=0, num_decode_seqs=0, decode_kv_tokens=0): ...
-
-
-_CHOICES = {
-    "policy": ("prefill_first", "decode_first"),
-    "preemption": ("recompute", "swap"),
-    "queue": tuple(QUEUES),
-    "prefix_cache": tuple(PREFIX_CACHES),
-    "tier_load": ("blocking", "overlapped"),
-    "role": ("both", "prefill", "decode"),
-}
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ReplicaConfig:
-    """Scheduler and cache settings of one replica (vLLM names where they exist)."""
-
-    max_num_batched_tokens: int = 8192
-    max_num_seqs: int = 256
-    chunked_prefill: bool = True
-    policy: str = "decode_first"
-    preemption: str = "recompute"
-    queue: str = "fcfs"
-    watermark_frac: float = 0.01
-    prefix_cache: str = "none"
-    kv_tiers: tuple[TierSpec, ...] = ()
-    tier_load: str = "blocking"
-    role: str = "both"
-    exact: bool = False  # step-by-step (no decode jumps), for checking the fast path
-    record_steps: bool = False  # keep every step/jump for the Chrome trace export
-
-    def __post_init__(self) -> None:
-        for name, options in _CHOICES.items():
-            value = getattr(self, name)
-            if value not in options:
-                raise ConfigError(
-                    f"replica {name} = {value!r} is not valid; choose one of {', '.join(options)}."
-                )
-        if self.max_num_seqs < 1:
-            raise ConfigError(f"max_num_seqs = {self.max_num_seqs}; it must be >= 1.")
-        if self.max_num_batched_tokens < self.max_num_seqs:
-            raise ConfigError(
-                f"max_num_batched_tokens = {self.max_num_batched_tokens} is below max_num_seqs = "
-                f"{self.max_num_seqs}; every running decode needs a token each step (vLLM rule). "
-                "Raise max_num_batched_tokens or lower max_num_seqs."
-            )
-        if not 0.0 <= self.watermark_frac < 1.0:
-            raise ConfigError(f"watermark_frac = {self.watermark_frac}; it must be in [0, 1).")
-        if self.preemption == "swap" and not self.kv_tiers:
-            raise ConfigError(
-                "preemption = 'swap' needs a host tier to swap into; add a TierSpec (e.g. 'dram') "
-                "to kv_tiers or use preemption = 'recompute'."
-            )
-
-
-def _keyword_adapter(cost: StepCost) -> Callable[..., float]:
-    def step_scalar(num_prefill_tokens, prefill_attention_pairs, prefill_kv_tokens,
-                    num_decode_seqs, decode_kv_tokens):
-        return cost.step_time_s(num_prefill_tokens=num_prefill_tokens,
-                                prefill_attention_pairs=prefill_attention_pairs,
-                                prefill_kv_tokens=prefill_kv_tokens,
-                                num_decode_seqs=num_decode_seqs,
-                                decode_kv_tokens=decode_kv_tokens)
-    return step_scalar
-
-
-class Replica(AdmissionMixin):
+class Replica:
     """A model replica (one engine instance) serving requests with continuous batching."""
 
     def __init__(self, *, replica_id: int, env: Environment, cost: StepCost,
@@ -154,7 +82,7 @@ class Replica(AdmissionMixin):
         self.jump: fastpath.Jump | None = None
         self.decode_table = fastpath.DecodeTimeTable(cost)
         # (prefill tokens, pairs, prefill KV, decode seqs, decode KV) -> s, plain numbers.
-        self.step_scalar = getattr(cost, "step_time_scalar_s", None) or _keyword_adapter(cost)
+        self.step_scalar = getattr(cost, "step_time_scalar_s", None) or keyword_adapter(cost)
         self.rec = ReplicaStatsRecorder(replica_id, record_steps=config.record_steps)
 
     # ------------------------------------------------------------------ public API
@@ -249,6 +177,35 @@ class Replica(AdmissionMixin):
             raise SimulationError(f"replica {self.replica_id}: {referenced} cached KV blocks "
                                   "still referenced after draining.")
 
+    # ------------------------------------------------------------------ memory primitives
+    # The functions of admission.py, as the methods scheduler.schedule calls.
+    def can_admit_head(self) -> bool:
+        return admission.can_admit_head(self)
+
+    def admit(self, seq: Seq, budget: int, plan: StepPlan) -> int | None:
+        return admission.admit(self, seq, budget, plan)
+
+    def admit_transferred(self) -> None:
+        admission.admit_transferred(self)
+
+    def chunk_for(self, seq: Seq, budget: int, plan: StepPlan) -> int:
+        return admission.chunk_for(self, seq, budget, plan)
+
+    def blocks_for_chunk(self, seq: Seq, chunk: int) -> int:
+        return admission.blocks_for_chunk(self, seq, chunk)
+
+    def take_chunk_blocks(self, seq: Seq, chunk: int, need: int) -> None:
+        admission.take_chunk_blocks(self, seq, chunk, need)
+
+    def pick_victim(self) -> Seq:
+        return admission.pick_victim(self)
+
+    def preempt(self, seq: Seq, plan: StepPlan) -> None:
+        admission.preempt(self, seq, plan)
+
+    def swap_in(self, seq: Seq, plan: StepPlan) -> bool:
+        return admission.swap_in(self, seq, plan)
+
     # ------------------------------------------------------------------ engine loop
     def _poke(self) -> None:
         """New work: wake an idle engine, or cut a decode jump at the step in progress."""
@@ -310,7 +267,9 @@ class Replica(AdmissionMixin):
     def advance_rounds(self, k: int, times) -> None:
         """Commit k decode rounds (their blocks were allocated) and finish who is done."""
         for seq in self._recording.values():
-            seq.req.token_times_s.extend(times)
+            token_times = seq.req.token_times_s
+            assert token_times is not None  # recording sequences have a list
+            token_times.extend(times)
         self.rounds += k
         heap, now = self._finish_heap, self.env.now_s
         while heap and heap[0][0] <= self.rounds:

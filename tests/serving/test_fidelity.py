@@ -97,7 +97,7 @@ def test_chained_prefill_jumps_match_exact_mode():
         def watch():
             jump = rep.jump
             if jump is not None and jump.plan is not None and jump.plan.admit_steps:
-                admitting.add(id(jump))
+                admitting.add(jump.start_s)  # one jump at a time: its start names it
 
         for t in watch_times:
             env.schedule_at(float(t), 90, watch)

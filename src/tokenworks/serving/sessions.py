@@ -212,7 +212,9 @@ class SessionDriver:
     def on_finish(self, req: Request) -> None:
         """Call when a request finishes or is rejected; submits the session's next turn."""
         s = req.session_id
-        state = self._state.get(s) if s is not None else None
+        if s is None:
+            return
+        state = self._state.get(s)
         if state is None:
             return
         if req.rejected:

@@ -32,6 +32,7 @@ COMPILED_MODULES = [
     "tokenworks.serving.admission",
     "tokenworks.serving.replica",
     "tokenworks.serving.sessions",
+    "tokenworks.serving.prefix_cache",
 ]
 
 

@@ -86,6 +86,7 @@ def reference_scenario(rate_per_s: float | None, num_requests: int, *,
 
 def run_one(scenario: dict) -> dict:
     """Run one scenario in this process; wall time, peak RSS and the summary percentiles."""
+    from tokenworks._compiled import engine_build
     from tokenworks.api.simulate import simulate
 
     t0, c0 = time.perf_counter(), time.process_time()
@@ -98,7 +99,7 @@ def run_one(scenario: dict) -> dict:
     out = {"wall_s": wall, "cpu_s": cpu, "peak_rss_bytes": rss, "num_requests": s.get("num_requests"),
            "num_completed": s.get("num_completed"), "duration_s": s.get("duration_s"),
            "output_tokens_per_s": s.get("output_tokens_per_s"),
-           "num_steps": s.get("num_steps")}
+           "num_steps": s.get("num_steps"), "engine_build": engine_build()}
     for k in ("ttft_s", "tpot_s", "e2e_s"):
         out[k] = {p: s[k][p] for p in PCTS if k in s and p in s[k]}
     return out

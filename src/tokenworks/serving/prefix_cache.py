@@ -297,9 +297,9 @@ class RadixCache(PrefixCache):
         return None
 
     def _after_evictions(self) -> None:
-        e = self._last_parent_entry
-        if e is not None and e.refs == 0 and e.num_children == 0:
-            self._push_leaf(self._last_parent, e)
+        e, h = self._last_parent_entry, self._last_parent
+        if e is not None and h is not None and e.refs == 0 and e.num_children == 0:
+            self._push_leaf(h, e)
         self._last_parent = self._last_parent_entry = None
 
     def _take(self, h: int) -> int:

@@ -275,3 +275,4 @@ def test_inter_token_latency_when_recorded():
     assert set(s["itl_s"]) == STATS
     assert s["itl_s"]["mean"] == pytest.approx(s["tpot_s"]["mean"], rel=1e-6)
     assert "itl_s" not in simulate(scenario()).summary
+

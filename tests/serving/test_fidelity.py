@@ -233,3 +233,24 @@ def test_disaggregated_fast_path_matches_exact_mode(seed, prefill_blocks, decode
         return timeline(reqs)
 
     assert run(False) == run(True)
+
+
+def test_decode_pages_equal_scalar_step_times_on_real_cost_models():
+    """Decode jumps read step times from pages computed by the array path of
+    ``step_time_s``; single steps call the scalar entry. On the roofline model (dense, GQA,
+    MoE, sliding window, SSM hybrid) both give the same numbers bit for bit, so the fast path
+    and exact mode produce identical timelines whichever a step comes from."""
+    from tokenworks import StepCostModel, get_model, make_deployment
+    from tokenworks.serving.fastpath import DecodeTimeTable
+
+    for name, acc, tp in (("llama-3.1-8b", "h100-sxm", 1), ("llama-3.1-70b", "h100-sxm", 4),
+                          ("mixtral-8x7b", "a100-80g-sxm", 2), ("mistral-7b", "h100-sxm", 1),
+                          ("jamba-v0.1", "h200", 2), ("gpt-oss-20b", "h100-sxm", 1)):
+        m = get_model(name)
+        cost = StepCostModel(m, make_deployment(m, acc, tp=tp))
+        table = DecodeTimeTable(cost)
+        for n in (1, 7, 64, 200):
+            kv0, k = 1000 * n + 3, min(100, 7 * 2048 // n)
+            got = table.durations(n, kv0, k)
+            want = [cost.step_time_scalar_s(0, 0.0, 0, n, kv0 + n * j) for j in range(k)]
+            assert got == want, (name, n)

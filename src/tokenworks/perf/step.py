@@ -239,12 +239,52 @@ class StepCostModel:
         args = (num_prefill_tokens, prefill_attention_pairs, prefill_kv_tokens, num_decode_seqs,
                 decode_kv_tokens)
         if _vec(*args):
-            a = [np.asarray(x, dtype=float) for x in args]
-            total = sum(self._terms(*a, np.maximum))
-            return np.where(a[0] + a[3] > 0, total, 0.0)
+            return self._step_time_array(*(np.asarray(x, dtype=float) for x in args))
         return self.step_time_scalar_s(
             float(num_prefill_tokens), float(prefill_attention_pairs),
             float(prefill_kv_tokens), float(num_decode_seqs), float(decode_kv_tokens))
+
+    def _step_time_array(self, tp_, pairs, kv_pre, nd, kv_dec):
+        """``step_time_s`` on arrays: the terms of ``_terms`` summed in the order of
+        ``step_time_scalar_s`` (step_scalar.py), operation for operation, so that every element
+        equals the scalar call on it bit for bit (the simulator mixes both: decode jumps read
+        step times from arrays, single steps call the scalar entry). A term the scalar entry
+        skips (no prefill, no decode, no window, no SSM) is left out or added as an exact zero.
+        """
+        mx = np.maximum
+        t = tp_ + nd
+        total = mx(self._lin_flops_per_tok * tp_ / self._c_pre
+                   + self._lin_flops_per_tok * nd / self._c_dec,
+                   (self._lin_bytes_fixed + self._lin_bytes_per_tok * t) / self._bw)
+        if self._moe:
+            # NOTE: q**t element by element with Python's float power (libm pow, as the scalar
+            # entry): numpy's vectorised power differs from it in the last bit now and then.
+            q = float(self._moe_q)
+            q_t = np.fromiter((q ** x for x in t.ravel().tolist()), float, t.size).reshape(t.shape)
+            total = total + mx(self._moe_flops_per_tok * (tp_ / self._c_pre + nd / self._c_dec),
+                               (self._moe_e - self._moe_e * q_t)
+                               * self._moe_bytes_per_expert / self._bw)
+        w = self._window
+        a_c = self._att_pre_flops_full * pairs
+        a_m = self._kv_full * kv_pre
+        if w:
+            a_c = a_c + self._att_pre_flops_sl * np.minimum(pairs, tp_ * w)
+            a_m = a_m + self._kv_sl * np.minimum(kv_pre, tp_ * w)
+        total = np.where(tp_ > 0.0, total + mx(a_c / self._c_att_pre, a_m / self._bw), total)
+        d_c = self._att_dec_flops_full * kv_dec
+        d_m = self._kv_full * kv_dec
+        if w:
+            sl_dec = np.minimum(kv_dec, nd * w)
+            d_c = d_c + self._att_dec_flops_sl * sl_dec
+            d_m = d_m + self._kv_sl * sl_dec
+        if self._ssm_bytes:
+            d_m = d_m + self._ssm_bytes * nd
+        total = np.where(nd > 0.0, total + mx(d_c / self._c_att_dec, d_m / self._bw), total)
+        total = total + mx(self._head_flops_per_tok * (nd + np.minimum(tp_, 1.0)) / self._c_dec,
+                           self._head_bytes / self._bw)
+        total = total + self._comm_fixed + self._comm_per_tok * t + self._overhead \
+            + self._per_seq * nd
+        return np.where(t > 0.0, total, 0.0)
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()

@@ -34,7 +34,9 @@ __all__ = ["MAX_JUMP_STEPS", "DecodeTimeTable", "Jump", "blocks_started", "inter
 # NOTE: cap on steps per jump, for memory (one float per step); long decodes take a few jumps.
 MAX_JUMP_STEPS = 4096
 _STEP_END = int(Priority.STEP_END)  # NOTE: a plain int for the heap key, for performance
-SCALAR_STEPS = 10  # NOTE: below this, k scalar calls beat one numpy call, for performance
+# NOTE: up to this many steps, k scalar calls beat computing a 2,048-context page with numpy
+# (compiled, a scalar call costs ~0.2 µs; a page ~60 µs), for performance.
+SCALAR_STEPS = 32
 
 
 class DecodeTimeTable:
@@ -71,12 +73,19 @@ class DecodeTimeTable:
             self._pages.move_to_end(key)
         return arr
 
-    def durations(self, n: int, kv0: int, k: int) -> list[float] | None:
-        """Step times at contexts kv0 + n·j, j < k; None when the span is too wide."""
+    def durations(self, n: int, kv0: int, k: int,
+                  cached_only: bool = False) -> list[float] | None:
+        """Step times at contexts kv0 + n·j, j < k; None when the span is too wide (or, with
+        ``cached_only``, when a page it needs is not computed yet)."""
         size = self.PAGE_TOKENS
         first, last = kv0 // size, (kv0 + n * (k - 1)) // size
         if last - first >= self.MAX_PAGES_PER_JUMP:
             return None
+        if cached_only:
+            pages = self._pages
+            for p in range(first, last + 1):
+                if (n, p) not in pages:
+                    return None
         if first == last:
             offset = kv0 - first * size
             return self._page(n, first)[offset: offset + n * (k - 1) + 1: n]
@@ -265,10 +274,12 @@ def _start_decode(r: Replica, k: int, n: int) -> None:
 
 def _decode_times(r: Replica, n: int, kv0: int, k: int, t: float) -> list[float]:
     """End times of k pure-decode steps of n sequences from context kv0, starting at t."""
-    dts = r.decode_table.durations(n, kv0, k)
-    if dts is None and k <= SCALAR_STEPS:
-        # NOTE: a few scalar calls beat one numpy call (~10x its per-call cost), for
-        # performance.
+    # NOTE: a short jump takes its times from a page already computed, or else from scalar
+    # calls, which cost less than computing a page; for performance. Both give the same
+    # numbers: the array path of step_time_s is the scalar arithmetic element by element.
+    short = k <= SCALAR_STEPS
+    dts = r.decode_table.durations(n, kv0, k, cached_only=short)
+    if dts is None and short:
         step_scalar = r.step_scalar
         dts = [step_scalar(0, 0.0, 0, n, kv0 + n * j) for j in range(k)]
     elif dts is None:

@@ -24,23 +24,23 @@ from tokenworks.serving.workload import SessionTable
 _M64 = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 
+# NOTE: every operation below is on uint64 arrays, which wrap modulo 2**64 without a warning
+# (only numpy integer scalars warn on overflow), so no np.errstate context is needed; it cost
+# more than the hashing. For performance.
 def _mix64(x: np.ndarray) -> np.ndarray:
     """splitmix64 finaliser (Steele, Lea, Flood, "Fast splittable pseudorandom number
     generators", OOPSLA 2014): a bijective 64-bit hash, vectorised."""
-    with np.errstate(over="ignore"):
-        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        return x ^ (x >> np.uint64(31))
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
 
 
 def block_keys(kind: int, owner: int, first: int, last: int) -> np.ndarray:
     """Keys of blocks ``first..last-1`` owned by ``(kind, owner)``, as signed int64."""
-    with np.errstate(over="ignore"):
-        head = _mix64(np.array([kind], np.uint64) * np.uint64(0x9E3779B97F4A7C15)
-                      ^ np.array([owner], np.uint64))
-        idx = np.arange(first, last, dtype=np.uint64) * np.uint64(0xD6E8FEB86659FD93)
-        x = _mix64(head ^ idx)
-    return x.view(np.int64)
+    head = _mix64(np.array([kind], np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+                  ^ np.array([owner], np.uint64))
+    idx = np.arange(first, last, dtype=np.uint64) * np.uint64(0xD6E8FEB86659FD93)
+    return _mix64(head ^ idx).view(np.int64)
 
 
 class GapRunner(Protocol):
@@ -96,6 +96,7 @@ class SessionDriver:
         self._rows_lo = 0
         self._no_hashes = table.hashes is None and not hash_blocks
         self._extends = table.extends_context
+        self._prefix_keys: dict[tuple[int, int], tuple[int, ...]] = {}
 
     # -- arrivals -----------------------------------------------------------------------------
     def start(self) -> None:
@@ -198,15 +199,19 @@ class SessionDriver:
         num_blocks = total // b
         shared = prefix_tokens // b if prefix_tokens else 0
         shared = min(shared, num_blocks)
-        parts = []
+        keys: tuple[int, ...] = ()
         if shared:
-            parts.append(block_keys(1, prefix_id, 0, shared))
+            # NOTE: a system prompt's keys are the same for every request that shares it:
+            # computed once per (prompt, length), for performance.
+            memo = self._prefix_keys
+            keys = memo.get((prefix_id, shared), ())
+            if not keys:
+                keys = memo[(prefix_id, shared)] = tuple(
+                    block_keys(1, prefix_id, 0, shared).tolist())
         if num_blocks > shared:
             owner = (2, s) if tb.extends_context else (3, rid)
-            parts.append(block_keys(owner[0], owner[1], shared, num_blocks))
-        if not parts:
-            return ()
-        return tuple(np.concatenate(parts).tolist())
+            keys += tuple(block_keys(owner[0], owner[1], shared, num_blocks).tolist())
+        return keys
 
     # -- completions --------------------------------------------------------------------------
     def on_finish(self, req: Request) -> None:

@@ -394,7 +394,7 @@ def _commit_prefill_steps(r: Replica, jump: Jump, k: int) -> None:
 
 
 def _admit_planned(r: Replica, seq: Seq, at_s: float) -> None:
-    """AdmissionMixin.admit for a planned admission (no prefix lookup, no tier load)."""
+    """``admission.admit`` for a planned admission (no prefix lookup, no tier load)."""
     head = r.waiting.pop()
     if head is not seq:
         raise SimulationError(f"prefill jump: planned admission of request {seq.req.request_id} "

@@ -14,26 +14,26 @@ docs/performance.md). The pure-Python source stays the reference:
 
 from __future__ import annotations
 
+import ast
 import os
 import sys
+from pathlib import Path
 
 from setuptools import setup
 
-# The event loop's hot path (docs/performance.md). Keep in sync with
-# tokenworks._compiled.COMPILED_MODULES (a test checks it).
-COMPILED_MODULES = [
-    "tokenworks.perf.step_scalar",
-    "tokenworks.serving.events",
-    "tokenworks.serving.block_manager",
-    "tokenworks.serving.scheduler",
-    "tokenworks.serving.prefill_jump",
-    "tokenworks.serving.fastpath",
-    "tokenworks.serving.recorder",
-    "tokenworks.serving.admission",
-    "tokenworks.serving.replica",
-    "tokenworks.serving.sessions",
-    "tokenworks.serving.prefix_cache",
-]
+
+# The modules to compile: the event loop's hot path (docs/performance.md), listed once in
+# tokenworks/_compiled.py, which also switches them to source at run time.
+def _compiled_modules() -> list[str]:
+    """``COMPILED_MODULES`` of src/tokenworks/_compiled.py, read without importing the package
+    (its dependencies are not in the build environment)."""
+    tree = ast.parse(Path(__file__).with_name("src").joinpath("tokenworks", "_compiled.py")
+                     .read_text())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "COMPILED_MODULES"
+                                                for t in node.targets):
+            return list(ast.literal_eval(node.value))
+    raise RuntimeError("src/tokenworks/_compiled.py defines no COMPILED_MODULES")
 
 
 def _ext_modules() -> list:
@@ -45,7 +45,7 @@ def _ext_modules() -> list:
         print(f"tokenworks: mypyc unavailable ({exc}); installing the pure-Python engine.",
               file=sys.stderr)
         return []
-    paths = ["src/" + m.replace(".", "/") + ".py" for m in COMPILED_MODULES]
+    paths = ["src/" + m.replace(".", "/") + ".py" for m in _compiled_modules()]
     try:
         exts = mypycify(paths, opt_level="3", group_name="tokenworks_engine")
     except (Exception, SystemExit) as exc:  # type errors or an unsupported construct

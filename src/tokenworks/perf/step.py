@@ -182,40 +182,6 @@ class StepCostModel:
         self.step_time_scalar_s = make_step_time_scalar(self)
 
     # ----------------------------------------------------------------------------- hot path
-    def _terms(self, tp_, pairs, kv_pre, nd, kv_dec, mx):
-        """(linear, moe, attention, lm_head, comm, overhead) times; ``mx`` is max or np.maximum."""
-        t = tp_ + nd
-        lin = mx((self._lin_flops_per_tok * tp_) / self._c_pre
-                 + (self._lin_flops_per_tok * nd) / self._c_dec,
-                 (self._lin_bytes_fixed + self._lin_bytes_per_tok * t) / self._bw)
-        if self._moe:
-            touched = self._moe_e - self._moe_e * self._moe_q ** t
-            moe = mx(self._moe_flops_per_tok * (tp_ / self._c_pre + nd / self._c_dec),
-                     touched * self._moe_bytes_per_expert / self._bw)
-        else:
-            moe = 0.0 * t
-        if self._window:
-            # ASSUMPTION: windowed layers see at most window keys per query/sequence.
-            sl_pairs = mx(0.0 * pairs, pairs - mx(0.0 * pairs, pairs - tp_ * self._window))
-            sl_dec = kv_dec - mx(0.0 * kv_dec, kv_dec - nd * self._window)
-            sl_pre_kv = kv_pre - mx(0.0 * kv_pre, kv_pre - tp_ * self._window)
-        else:
-            sl_pairs = sl_dec = sl_pre_kv = 0.0 * t
-        att_pre = mx((self._att_pre_flops_full * pairs + self._att_pre_flops_sl * sl_pairs)
-                     / self._c_att_pre,
-                     (self._kv_full * kv_pre + self._kv_sl * sl_pre_kv) / self._bw)
-        att_dec = mx((self._att_dec_flops_full * kv_dec + self._att_dec_flops_sl * sl_dec)
-                     / self._c_att_dec,
-                     (self._kv_full * kv_dec + self._kv_sl * sl_dec
-                      + self._ssm_bytes * nd) / self._bw)
-        # Logits for every decode token plus (ASSUMPTION) one per step for finishing prefills.
-        logit_toks = nd + mx(0.0 * tp_, tp_ - mx(0.0 * tp_, tp_ - 1.0))
-        head = mx(self._head_flops_per_tok * logit_toks / self._c_dec,
-                  self._head_bytes / self._bw)
-        comm = self._comm_fixed + self._comm_per_tok * t
-        over = self._overhead + self._per_seq * nd
-        return lin, moe, att_pre + att_dec, head, comm, over
-
     def step_time_s(self, *, num_prefill_tokens=0, prefill_attention_pairs=0.0,
                     prefill_kv_tokens=0, num_decode_seqs=0, decode_kv_tokens=0):
         """Latency (s) of one step; floats or numpy arrays broadcast elementwise.
@@ -239,38 +205,47 @@ class StepCostModel:
         args = (num_prefill_tokens, prefill_attention_pairs, prefill_kv_tokens, num_decode_seqs,
                 decode_kv_tokens)
         if _vec(*args):
-            return self._step_time_array(*(np.asarray(x, dtype=float) for x in args))
+            return self._op_times(*(np.asarray(x, dtype=float) for x in args))[5]
         return self.step_time_scalar_s(
             float(num_prefill_tokens), float(prefill_attention_pairs),
             float(prefill_kv_tokens), float(num_decode_seqs), float(decode_kv_tokens))
 
-    def _step_time_array(self, tp_, pairs, kv_pre, nd, kv_dec):
-        """``step_time_s`` on arrays: the terms of ``_terms`` summed in the order of
-        ``step_time_scalar_s`` (step_scalar.py), operation for operation, so that every element
+    def _op_times(self, tp_, pairs, kv_pre, nd, kv_dec):
+        """(linear, MoE, prefill attention, decode attention, lm_head, total) times on numpy
+        arrays (0-d for one step), each term the roofline max of compute and memory time.
+
+        The total adds the terms, communication and overhead in the order of
+        ``step_time_scalar_s`` (step_scalar.py), operation for operation, so every element
         equals the scalar call on it bit for bit (the simulator mixes both: decode jumps read
         step times from arrays, single steps call the scalar entry). A term the scalar entry
-        skips (no prefill, no decode, no window, no SSM) is left out or added as an exact zero.
+        skips (no prefill, no decode, no window, no SSM, no MoE) is left out or zero here.
         """
         mx = np.maximum
         t = tp_ + nd
-        total = mx(self._lin_flops_per_tok * tp_ / self._c_pre
-                   + self._lin_flops_per_tok * nd / self._c_dec,
-                   (self._lin_bytes_fixed + self._lin_bytes_per_tok * t) / self._bw)
+        lin = mx(self._lin_flops_per_tok * tp_ / self._c_pre
+                 + self._lin_flops_per_tok * nd / self._c_dec,
+                 (self._lin_bytes_fixed + self._lin_bytes_per_tok * t) / self._bw)
+        total = lin
+        moe = 0.0 * t
         if self._moe:
-            # NOTE: q**t element by element with Python's float power (libm pow, as the scalar
-            # entry): numpy's vectorised power differs from it in the last bit now and then.
+            # MoE, per layer: expected distinct experts of E touched by T tokens with top-k
+            # routing, E·(1 − (1 − k/E)^T). NOTE: q**t element by element with Python's float
+            # power (libm pow, as the scalar entry): numpy's vectorised power differs from it
+            # in the last bit now and then.
             q = float(self._moe_q)
             q_t = np.fromiter((q ** x for x in t.ravel().tolist()), float, t.size).reshape(t.shape)
-            total = total + mx(self._moe_flops_per_tok * (tp_ / self._c_pre + nd / self._c_dec),
-                               (self._moe_e - self._moe_e * q_t)
-                               * self._moe_bytes_per_expert / self._bw)
+            moe = mx(self._moe_flops_per_tok * (tp_ / self._c_pre + nd / self._c_dec),
+                     (self._moe_e - self._moe_e * q_t) * self._moe_bytes_per_expert / self._bw)
+            total = total + moe
+        # ASSUMPTION: windowed layers see at most window keys per query/sequence.
         w = self._window
         a_c = self._att_pre_flops_full * pairs
         a_m = self._kv_full * kv_pre
         if w:
             a_c = a_c + self._att_pre_flops_sl * np.minimum(pairs, tp_ * w)
             a_m = a_m + self._kv_sl * np.minimum(kv_pre, tp_ * w)
-        total = np.where(tp_ > 0.0, total + mx(a_c / self._c_att_pre, a_m / self._bw), total)
+        att_pre = np.where(tp_ > 0.0, mx(a_c / self._c_att_pre, a_m / self._bw), 0.0)
+        total = np.where(tp_ > 0.0, total + att_pre, total)
         d_c = self._att_dec_flops_full * kv_dec
         d_m = self._kv_full * kv_dec
         if w:
@@ -279,12 +254,14 @@ class StepCostModel:
             d_m = d_m + self._kv_sl * sl_dec
         if self._ssm_bytes:
             d_m = d_m + self._ssm_bytes * nd
-        total = np.where(nd > 0.0, total + mx(d_c / self._c_att_dec, d_m / self._bw), total)
-        total = total + mx(self._head_flops_per_tok * (nd + np.minimum(tp_, 1.0)) / self._c_dec,
-                           self._head_bytes / self._bw)
-        total = total + self._comm_fixed + self._comm_per_tok * t + self._overhead \
+        att_dec = np.where(nd > 0.0, mx(d_c / self._c_att_dec, d_m / self._bw), 0.0)
+        total = np.where(nd > 0.0, total + att_dec, total)
+        # Logits for every decode token plus (ASSUMPTION) one per step for finishing prefills.
+        head = mx(self._head_flops_per_tok * (nd + np.minimum(tp_, 1.0)) / self._c_dec,
+                  self._head_bytes / self._bw)
+        total = total + head + self._comm_fixed + self._comm_per_tok * t + self._overhead \
             + self._per_seq * nd
-        return np.where(t > 0.0, total, 0.0)
+        return lin, moe, att_pre, att_dec, head, np.where(t > 0.0, total, 0.0)
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
@@ -306,7 +283,11 @@ class StepCostModel:
             float(prefill_kv_tokens)
         nd, kv_dec = float(num_decode_seqs), float(decode_kv_tokens)
         t = tp_ + nd
-        lin, moe, att, head, comm, over = self._terms(tp_, pairs, kv_pre, nd, kv_dec, max)
+        lin, moe, att_pre, att_dec, head, _ = (float(x) for x in self._op_times(
+            *(np.asarray(x) for x in (tp_, pairs, kv_pre, nd, kv_dec))))
+        att = att_pre + att_dec
+        comm = self._comm_fixed + self._comm_per_tok * t
+        over = self._overhead + self._per_seq * nd
         ops: list[OpCost] = []
 
         def add(name: str, time_s: float, flops: float, nbytes: float, c_time: float) -> None:

@@ -1,7 +1,7 @@
 """``StepCostModel.step_time_scalar_s``: the step-time formula on plain floats.
 
 Units: seconds, tokens, FLOP/s, bytes/s. The formula and its sources are in step.py
-(``StepCostModel._terms``, the roofline per term: max of compute time and memory time, plus
+(``StepCostModel._op_times``, the roofline per term: max of compute time and memory time, plus
 communication and overhead); this module writes the same arithmetic out for one step at a
 time. NOTE: for performance. The simulator calls it once per engine step, so it is a closure
 over the model's constants (no attribute look-ups, builtin comparisons instead of numpy
@@ -65,7 +65,7 @@ def make_step_time_scalar(m: Any) -> Callable[[float, float, float, float, float
             moe_c = moe_fpt * (tp_ / c_pre + nd / c_dec)
             moe_m = (moe_e - moe_e * moe_q ** t) * moe_bpe / bw
             total += moe_c if moe_c > moe_m else moe_m
-        # The windowed and SSM terms are added only where they exist: elsewhere ``_terms``
+        # The windowed and SSM terms are added only where they exist: elsewhere ``_op_times``
         # adds exact zeros to non-negative sums, so skipping them gives the same number.
         if tp_ > 0.0:
             a_c = apf * pairs

@@ -37,7 +37,8 @@ def _compiled_modules() -> list[str]:
 
 
 def _ext_modules() -> list:
-    if os.environ.get("TOKENWORKS_PURE_PYTHON", "") == "1":
+    # Same reading as tokenworks._compiled.pure_python_requested (1/true/yes).
+    if os.environ.get("TOKENWORKS_PURE_PYTHON", "").strip().lower() in ("1", "true", "yes"):
         return []
     try:
         from mypyc.build import mypycify

@@ -99,3 +99,16 @@ def test_compiled_and_pure_python_agree_bit_for_bit():
     assert source.pop("build") == "python"
     print("installed engine build:", installed.pop("build"))
     assert installed == source
+
+
+def test_pure_python_switch_values():
+    import warnings
+
+    from tokenworks._compiled import pure_python_requested
+
+    assert pure_python_requested("1") and pure_python_requested(" TRUE ")
+    assert not pure_python_requested(None) and not pure_python_requested("0")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert not pure_python_requested("maybe")
+    assert len(caught) == 1 and "'maybe'" in str(caught[0].message)

@@ -18,7 +18,8 @@ import warnings
 from importlib.machinery import EXTENSION_SUFFIXES
 from pathlib import Path
 
-__all__ = ["COMPILED_MODULES", "engine_build", "install_pure_python_finder"]
+__all__ = ["COMPILED_MODULES", "engine_build", "install_pure_python_finder",
+           "pure_python_requested"]
 
 COMPILED_MODULES = (
     "tokenworks.perf.step_scalar",
@@ -60,11 +61,24 @@ class _SourceFirst(importlib.abc.MetaPathFinder):
         return importlib.util.spec_from_file_location(fullname, source)
 
 
+def pure_python_requested(value: str | None) -> bool:
+    """Whether ``TOKENWORKS_PURE_PYTHON`` asks for the source: 1/true/yes do, unset, empty,
+    0/false/no do not; any other value is reported (a warning) and ignored."""
+    v = (value or "").strip().lower()
+    if v in ("1", "true", "yes"):
+        return True
+    if v not in ("", "0", "false", "no"):
+        warnings.warn(f"TOKENWORKS_PURE_PYTHON = {value!r} is not understood: use 1 to run the "
+                      "engine as Python or 0 (or unset) for the compiled build; using the "
+                      "compiled build.", stacklevel=3)
+    return False
+
+
 def install_pure_python_finder() -> None:
     """Load the compiled modules from source with ``TOKENWORKS_PURE_PYTHON=1`` (or where an
     edit made the extension stale)."""
     if not any(isinstance(f, _SourceFirst) for f in sys.meta_path):
-        pure = os.environ.get("TOKENWORKS_PURE_PYTHON", "") == "1"
+        pure = pure_python_requested(os.environ.get("TOKENWORKS_PURE_PYTHON"))
         sys.meta_path.insert(0, _SourceFirst(Path(__file__).parent, pure))
 
 

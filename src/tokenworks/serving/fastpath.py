@@ -283,11 +283,11 @@ def _decode_times(r: Replica, n: int, kv0: int, k: int, t: float) -> list[float]
         step_scalar = r.step_scalar
         dts = [step_scalar(0, 0.0, 0, n, kv0 + n * j) for j in range(k)]
     elif dts is None:
-        dts = r.cost.step_time_s(num_prefill_tokens=0, prefill_attention_pairs=0.0,
-                          prefill_kv_tokens=0, num_decode_seqs=n,
-                          decode_kv_tokens=kv0 + n * np.arange(k, dtype=np.float64))
-    if not isinstance(dts, list):
-        dts = dts.tolist()
+        # The array goes to a list at once: compiled code holds ``dts`` as a typed list.
+        dts = np.asarray(r.cost.step_time_s(
+            num_prefill_tokens=0, prefill_attention_pairs=0.0, prefill_kv_tokens=0,
+            num_decode_seqs=n, decode_kv_tokens=kv0 + n * np.arange(k, dtype=np.float64)),
+            dtype=np.float64).tolist()
     # accumulate adds left to right like the step-by-step clock (t += dt), so both modes
     # produce identical timelines. NOTE: dts is a fresh list (a slice, tolist() or a
     # comprehension): folding t into its first entry makes the same additions without the

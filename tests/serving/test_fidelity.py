@@ -241,7 +241,7 @@ def test_decode_pages_equal_scalar_step_times_on_real_cost_models():
     MoE, sliding window, SSM hybrid) both give the same numbers bit for bit, so the fast path
     and exact mode produce identical timelines whichever a step comes from."""
     from tokenworks import StepCostModel, get_model, make_deployment
-    from tokenworks.serving.fastpath import DecodeTimeTable
+    from tokenworks.serving.jump import DecodeTimeTable
 
     for name, acc, tp in (("llama-3.1-8b", "h100-sxm", 1), ("llama-3.1-70b", "h100-sxm", 4),
                           ("mixtral-8x7b", "a100-80g-sxm", 2), ("mistral-7b", "h100-sxm", 1),

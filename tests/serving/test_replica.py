@@ -79,8 +79,8 @@ def test_request_too_big_for_kv_is_rejected_not_hung():
 
 
 def test_bad_inputs_raise_config_errors():
-    with pytest.raises(ConfigError, match="policy"):
-        ReplicaConfig(policy="sjf")
+    with pytest.raises(ConfigError, match="policy = 'sjf' is not valid; choose one of decode_first"):
+        make_replica(Environment(), policy="sjf")  # the policy names are scheduler.POLICIES
     with pytest.raises(ConfigError, match="max_num_seqs"):
         ReplicaConfig(max_num_batched_tokens=64, max_num_seqs=128)
     with pytest.raises(ConfigError, match="host tier"):

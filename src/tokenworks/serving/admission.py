@@ -10,25 +10,21 @@ swap copies its KV to the first tier and back, charged at that tier's bandwidth.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from tokenworks.serving.block_manager import blocks_for_tokens
+from tokenworks.serving.engine_state import ReplicaState
 from tokenworks.serving.events import Priority
-from tokenworks.serving.scheduler import Seq, SeqState, StepPlan
-
-if TYPE_CHECKING:
-    from tokenworks.serving.replica import Replica
+from tokenworks.serving.seq import Seq, SeqState, StepPlan
 
 __all__ = ["admit", "admit_transferred", "blocks_for_chunk", "can_admit_head", "chunk_for",
            "pick_victim", "preempt", "swap_in", "take_chunk_blocks"]
 
 
-# Functions of a ``Replica`` ``r``; the replica exposes them as methods for
-# ``scheduler.schedule``. NOTE: module functions rather than a mixin class, so that setup.py
-# can compile both modules with mypyc (a native class has one base and typed attributes).
+# Functions of a replica's state ``r`` (engine_state.py), called by the batching policy
+# (scheduler.py) and the jumps (fastpath.py). NOTE: module functions rather than a mixin
+# class, so that setup.py can compile them with mypyc (a native class has one base).
 
 
-def _lookup(r: Replica, seq: Seq) -> tuple[int, list[tuple[int, int]], int, int]:
+def _lookup(r: ReplicaState, seq: Seq) -> tuple[int, list[tuple[int, int]], int, int]:
     """(HBM hit blocks, lower-tier hits, blocks to take, evictable blocks the hit pins)."""
     req = seq.req
     hashes, pbt = req.prefix_hashes, req.prefix_block_tokens
@@ -60,21 +56,21 @@ def _lookup(r: Replica, seq: Seq) -> tuple[int, list[tuple[int, int]], int, int]
 
 # ASSUMPTION: admission needs room for the whole rest of the prompt above the watermark
 # (vLLM v0 ``can_allocate``) although blocks are then taken chunk by chunk (vLLM v1).
-def _fits(r: Replica, need: int, pinned: int = 0) -> bool:
+def _fits(r: ReplicaState, need: int, pinned: int = 0) -> bool:
     return r.blocks.num_available_blocks - pinned - need >= r.watermark_blocks
 
 
-def can_admit_head(r: Replica) -> bool:
+def can_admit_head(r: ReplicaState) -> bool:
     """Would the next queued sequence be admitted now (read-only)?"""
     # Mirrors schedule(): transferred sequences, then swapped ones, then (only when nothing
     # is swapped out) the waiting queue.
     waiting = r.waiting
-    if not waiting and not r._transferred and not r.swapped:
+    if not waiting and not r.transferred and not r.swapped:
         return False  # NOTE: nothing queued, the common case, first: for performance
     if len(r.running) >= r.config.max_num_seqs:
         return False
-    if r._transferred:
-        req = r._transferred[0].req
+    if r.transferred:
+        req = r.transferred[0].req
         if _fits(r, blocks_for_tokens(req.prompt_tokens + req.num_output_done - 1,
                                       r.block_size)):
             return True
@@ -92,7 +88,7 @@ def can_admit_head(r: Replica) -> bool:
     return _fits(r, need, pinned)
 
 
-def admit(r: Replica, seq: Seq, budget: int, plan: StepPlan) -> int | None:
+def admit(r: ReplicaState, seq: Seq, budget: int, plan: StepPlan) -> int | None:
     """Admit the queue head; return its first chunk (0 while its KV loads) or None."""
     k0, hits, need, pinned = _lookup(r, seq)
     if not _fits(r, need, pinned):
@@ -136,36 +132,36 @@ def admit(r: Replica, seq: Seq, budget: int, plan: StepPlan) -> int | None:
     return chunk_for(r, seq, budget, plan)
 
 
-def _load_done(r: Replica, seq: Seq) -> None:
+def _load_done(r: ReplicaState, seq: Seq) -> None:
     seq.load_handle = None
     if seq.state is SeqState.LOADING:
         seq.state = SeqState.PREFILL
         r.prefilling.append(seq)
-        r._poke()
+        r.poke()
 
 
-def admit_transferred(r: Replica) -> None:
+def admit_transferred(r: ReplicaState) -> None:
     """Role "decode": sequences whose prompt KV arrived start decoding if they fit.
 
     ASSUMPTION: decode replicas hold the transferred KV privately (no prefix-cache lookup).
     """
-    while r._transferred and len(r.running) < r.config.max_num_seqs:
-        seq = r._transferred[0]
+    while r.transferred and len(r.running) < r.config.max_num_seqs:
+        seq = r.transferred[0]
         req = seq.req
         kv_tokens = req.prompt_tokens + req.num_output_done - 1
         need = blocks_for_tokens(kv_tokens, r.block_size)
         if not _fits(r, need):
             return
-        r._transferred.popleft()
+        r.transferred.popleft()
         r.blocks.allocate(need)
         seq.private_blocks = need
         seq.target = seq.computed = kv_tokens
         r.running[seq.serial] = seq
         r.rec.admitted(req, 0, 0, False)
-        r._join_decode(seq)
+        r.join_decode(seq)
 
 
-def chunk_for(r: Replica, seq: Seq, budget: int, plan: StepPlan) -> int:
+def chunk_for(r: ReplicaState, seq: Seq, budget: int, plan: StepPlan) -> int:
     """Prompt tokens of ``seq`` to run this step within ``budget``."""
     remaining = seq.target - seq.computed
     if r.config.chunked_prefill:
@@ -174,17 +170,17 @@ def chunk_for(r: Replica, seq: Seq, budget: int, plan: StepPlan) -> int:
     return remaining if remaining <= budget or plan.empty else 0
 
 
-def blocks_for_chunk(r: Replica, seq: Seq, chunk: int) -> int:
+def blocks_for_chunk(r: ReplicaState, seq: Seq, chunk: int) -> int:
     tokens = seq.computed + chunk - seq.shared_tokens
     return blocks_for_tokens(tokens, r.block_size) - seq.private_blocks
 
 
-def take_chunk_blocks(r: Replica, seq: Seq, chunk: int, need: int) -> None:
+def take_chunk_blocks(r: ReplicaState, seq: Seq, chunk: int, need: int) -> None:
     r.blocks.allocate(need)
     seq.private_blocks += need
 
 
-def pick_victim(r: Replica) -> Seq:
+def pick_victim(r: ReplicaState) -> Seq:
     """The newest running sequence (FCFS) or the lowest-priority, latest one (priority)."""
     if r.config.queue == "priority":
         return max(r.running.values(),
@@ -192,14 +188,14 @@ def pick_victim(r: Replica) -> Seq:
     return next(reversed(r.running.values()))
 
 
-def preempt(r: Replica, seq: Seq, plan: StepPlan) -> None:
+def preempt(r: ReplicaState, seq: Seq, plan: StepPlan) -> None:
     """Evict a running sequence's KV by recompute or swap (vLLM semantics)."""
     req = seq.req
     req.num_preemptions += 1
     r.rec.num_preemptions += 1
     state = seq.state
     if state is SeqState.DECODE:
-        r._leave_decode(seq)
+        r.leave_decode(seq)
         kv_tokens = req.prompt_tokens + req.num_output_done - 1
     else:
         kv_tokens = seq.computed
@@ -213,7 +209,7 @@ def preempt(r: Replica, seq: Seq, plan: StepPlan) -> None:
         # ASSUMPTION: swap copies block the step (vLLM v0 swaps before the forward pass).
         plan.extra_s += r.tiers.swap_time_s(nbytes, write=True)
         r.rec.swap_bytes += nbytes
-        r._release(seq)
+        r.release(seq)
         seq.swapped_tokens = seq.computed = kv_tokens
         if state is SeqState.DECODE:
             seq.target = kv_tokens  # computed == target marks "resume decoding"
@@ -222,15 +218,15 @@ def preempt(r: Replica, seq: Seq, plan: StepPlan) -> None:
         return
     # ASSUMPTION: recompute re-prefills prompt + generated tokens and its last prefill step
     # samples the next token (vLLM v1); computed full blocks stay cached meanwhile.
-    r._cache_units(seq, kv_tokens)
-    r._release(seq)
+    r.cache_units(seq, kv_tokens)
+    r.release(seq)
     seq.state = SeqState.WAITING
     seq.target = req.prompt_tokens + req.num_output_done
     seq.computed = 0
     r.waiting.push_front(seq)
 
 
-def swap_in(r: Replica, seq: Seq, plan: StepPlan) -> bool:
+def swap_in(r: ReplicaState, seq: Seq, plan: StepPlan) -> bool:
     """Bring the first swapped sequence back if its blocks fit above the watermark."""
     need = blocks_for_tokens(seq.swapped_tokens, r.block_size)
     if not _fits(r, need):
@@ -244,9 +240,9 @@ def swap_in(r: Replica, seq: Seq, plan: StepPlan) -> bool:
     r.running[seq.serial] = seq
     if seq.computed == seq.target:  # it was decoding
         if plan.num_decode_seqs:
-            r._pending_decoders.append(seq)  # joins after this step's decode round
+            r.pending_decoders.append(seq)  # joins after this step's decode round
         else:
-            r._join_decode(seq)
+            r.join_decode(seq)
     else:
         seq.state = SeqState.PREFILL
         r.prefilling.append(seq)

@@ -14,22 +14,20 @@ from __future__ import annotations
 
 import bisect
 import heapq
-from collections import OrderedDict
 from itertools import accumulate
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from tokenworks.errors import SimulationError
 from tokenworks.serving import admission
-from tokenworks.serving.events import EventHandle, Priority
-from tokenworks.serving.prefill_jump import PrefillPlan, plan_prefill
-from tokenworks.serving.scheduler import Seq, SeqState, StepPlan
+from tokenworks.serving.engine_state import ReplicaState
+from tokenworks.serving.events import Priority
+from tokenworks.serving.jump import Jump
+from tokenworks.serving.prefill_jump import plan_prefill
+from tokenworks.serving.seq import Seq, SeqState, StepPlan
 
-if TYPE_CHECKING:
-    from tokenworks.serving.replica import Replica, StepCost
-
-__all__ = ["MAX_JUMP_STEPS", "DecodeTimeTable", "Jump", "blocks_started", "interrupt", "try_jump"]
+__all__ = ["MAX_JUMP_STEPS", "admissions_started", "blocks_started", "interrupt",
+           "invalidated", "try_extend", "try_jump"]
 
 # NOTE: cap on steps per jump, for memory (one float per step); long decodes take a few jumps.
 MAX_JUMP_STEPS = 4096
@@ -39,126 +37,7 @@ _STEP_END = int(Priority.STEP_END)  # NOTE: a plain int for the heap key, for pe
 SCALAR_STEPS = 32
 
 
-class DecodeTimeTable:
-    """Memo of pure-decode step times by (batch size, total context), in 2,048-token pages.
-
-    NOTE: for performance. A decode jump needs the step time at contexts S0, S0+n, S0+2n, …;
-    one vectorised ``step_time_s`` call costs ~60 µs however short, while a steady workload
-    keeps revisiting the same (n, context) region, so each page is computed once (one numpy
-    call) and later jumps only slice it. Elementwise float operations do not depend on the
-    array they sit in, so the values equal a direct vectorised call. Pages are LRU-bounded.
-    """
-
-    PAGE_TOKENS = 2048
-    MAX_PAGES = 256  # ~16 MiB per replica (pages are Python lists: slicing them is cheaper)
-    MAX_PAGES_PER_JUMP = 8  # wider jumps call the cost model directly
-
-    def __init__(self, cost: StepCost) -> None:
-        self.cost = cost
-        self._pages: OrderedDict[tuple[int, int], list[float]] = OrderedDict()
-
-    def _page(self, n: int, page: int) -> list[float]:
-        key = (n, page)
-        arr = self._pages.get(key)
-        if arr is None:
-            start = page * self.PAGE_TOKENS
-            kv = np.arange(start, start + self.PAGE_TOKENS, dtype=np.float64)
-            arr = np.broadcast_to(np.asarray(self.cost.step_time_s(
-                num_prefill_tokens=0, prefill_attention_pairs=0.0, prefill_kv_tokens=0,
-                num_decode_seqs=n, decode_kv_tokens=kv), dtype=np.float64), kv.shape).tolist()
-            self._pages[key] = arr
-            if len(self._pages) > self.MAX_PAGES:
-                self._pages.popitem(last=False)
-        else:
-            self._pages.move_to_end(key)
-        return arr
-
-    def durations(self, n: int, kv0: int, k: int,
-                  cached_only: bool = False) -> list[float] | None:
-        """Step times at contexts kv0 + n·j, j < k; None when the span is too wide (or, with
-        ``cached_only``, when a page it needs is not computed yet)."""
-        size = self.PAGE_TOKENS
-        first, last = kv0 // size, (kv0 + n * (k - 1)) // size
-        if last - first >= self.MAX_PAGES_PER_JUMP:
-            return None
-        if cached_only:
-            pages = self._pages
-            for p in range(first, last + 1):
-                if (n, p) not in pages:
-                    return None
-        if first == last:
-            offset = kv0 - first * size
-            return self._page(n, first)[offset: offset + n * (k - 1) + 1: n]
-        out: list[float] = []
-        pos, end = kv0, kv0 + n * (k - 1)  # contexts still needed, in steps of n
-        while pos <= end:
-            p = pos // size
-            top = min(end, p * size + size - 1)  # last context needed from this page
-            offset = pos - p * size
-            cnt = (top - pos) // n + 1
-            out += self._page(n, p)[offset: offset + n * (cnt - 1) + 1: n]
-            pos += n * cnt
-        return out
-
-
-class Jump:
-    """A decode or prefill jump in flight.
-
-    ``plan`` is None for a pure-decode jump of ``num_seqs`` sequences from context
-    ``kv_tokens0``; otherwise the planned prompt steps and decode tail (prefill_jump.py),
-    with ``seq`` the prompt being prefilled when it started (if any).
-    """
-
-    __slots__ = ("full_budget", "handle", "kv_tokens0", "num_seqs", "num_steps", "plan",
-                 "seq", "start_s", "times_s")
-
-    def __init__(self, start_s: float, times_s: list[float], num_seqs: int, kv_tokens0: int,
-                 handle: EventHandle, plan: PrefillPlan | None = None,
-                 seq: Seq | None = None) -> None:
-        self.start_s = start_s
-        self.times_s = times_s  # end time of each step
-        self.num_steps = len(times_s)  # may shrink when interrupted
-        self.num_seqs = num_seqs
-        self.kv_tokens0 = kv_tokens0
-        self.handle = handle
-        self.plan = plan
-        self.seq = seq
-        # every step's token budget is used up: nothing can be admitted
-        self.full_budget = plan is not None and plan.full_budget
-
-    def blocks_through(self, r: Replica, k: int) -> int:
-        """KV blocks the first k steps take (decode growth plus prompt chunks)."""
-        plan = self.plan
-        if plan is None:
-            return blocks_needed(r, k)
-        kp = len(plan.steps)
-        if k <= kp:
-            return plan.need_cum[k - 1]
-        counts = plan.tail_counts
-        assert counts is not None  # a plan that runs past its prompt steps has a decode tail
-        return plan.need_cum[kp - 1] + _blocks_for(counts, r.block_size, plan.tail_round0,
-                                                   plan.tail_n, k - kp)
-
-
-def blocks_needed(r: Replica, num_steps: int) -> int:
-    """KV blocks the decoders take over the next ``num_steps`` rounds (residue counts)."""
-    return _blocks_for(r._residue_count, r.block_size, r.rounds, r.num_decoding, num_steps)
-
-
-def _blocks_for(counts: list[int], bs: int, r0: int, n: int, num_steps: int) -> int:
-    """Blocks n decoders with residue ``counts`` take over ``num_steps`` rounds from r0."""
-    full, part = divmod(num_steps, bs)
-    if not part:
-        return full * n
-    # NOTE: the partial cycle as one or two slice sums (C loops), for performance.
-    a = r0 % bs
-    b = a + part
-    if b <= bs:
-        return full * n + sum(counts[a:b])
-    return full * n + sum(counts[a:]) + sum(counts[:b - bs])
-
-
-def _steps_until_blocks_run_out(r: Replica, avail: int, n: int, r0: int,
+def _steps_until_blocks_run_out(r: ReplicaState, avail: int, n: int, r0: int,
                                 counts: list[int]) -> int:
     """Largest k with the blocks of k decode rounds <= ``avail`` blocks, for n decoders with
     residue ``counts`` from round r0."""
@@ -174,8 +53,8 @@ def _steps_until_blocks_run_out(r: Replica, avail: int, n: int, r0: int,
     return full_cycles * bs + m
 
 
-def _steps_to_first_finish(r: Replica) -> int:
-    heap = r._finish_heap
+def _steps_to_first_finish(r: ReplicaState) -> int:
+    heap = r.finish_heap
     while heap:
         finish_round, seq = heap[0]
         if seq.state is SeqState.DECODE and seq.finish_round == finish_round:
@@ -184,16 +63,16 @@ def _steps_to_first_finish(r: Replica) -> int:
     return MAX_JUMP_STEPS
 
 
-def try_jump(r: Replica) -> bool:
+def try_jump(r: ReplicaState) -> bool:
     """Start a jump if nothing can join the batch for at least two steps; True if started."""
-    if r._pending_decoders:
+    if r.pending_decoders:
         return False
     head = admission.can_admit_head(r)
     n = r.num_decoding
     if not r.prefilling:
         if head:
             # Admit the head and run its chunks as a prefill jump when the planner can.
-            if r.swapped or r._transferred:
+            if r.swapped or r.transferred:
                 return False
             return _try_prefill_jump(r, n, None, None, True)
         if not n:
@@ -203,34 +82,34 @@ def try_jump(r: Replica) -> bool:
         # exactly when that bound exceeds the free blocks, for performance.
         if n * -(-k // r.block_size) > r.blocks.num_available_blocks:
             k = min(k, _steps_until_blocks_run_out(r, r.blocks.num_available_blocks, n,
-                                                   r.rounds, r._residue_count))
+                                                   r.rounds, r.residue_count))
         if k < 2:
             return False
         _start_decode(r, k, n)
         return True
-    if head and (r.swapped or r._transferred):
+    if head and (r.swapped or r.transferred):
         return False  # swap-ins and transferred decodes join without token budget
     return _try_prefill_jump(r, n, None, None, head)
 
 
-def try_extend(r: Replica, plan: StepPlan, dt: float) -> bool:
+def try_extend(r: ReplicaState, plan: StepPlan, dt: float) -> bool:
     """A step was just formed with one prompt chunk: if its next steps are certain, run them
     (and this step) as one jump. Its blocks are already taken; ``dt`` is its duration."""
-    if (len(plan.prefills) != 1 or plan.extra_s or plan.min_s or r._pending_decoders
+    if (len(plan.prefills) != 1 or plan.extra_s or plan.min_s or r.pending_decoders
             or len(r.prefilling) != 1 or r.prefilling[0] is not plan.prefills[0][0]):
         return False
     head = admission.can_admit_head(r)
-    if head and (r.swapped or r._transferred):
+    if head and (r.swapped or r.transferred):
         return False
     return _try_prefill_jump(r, plan.num_decode_seqs, plan.prefills[0][1], dt, head)
 
 
-def _try_prefill_jump(r: Replica, n: int, first: int | None, first_dt: float | None,
+def _try_prefill_jump(r: ReplicaState, n: int, first: int | None, first_dt: float | None,
                       head_ready: bool) -> bool:
     cfg = r.config
     prefilling = r.prefilling
     if ((prefilling and (len(prefilling) > 1 or prefilling[0].load_s > 0.0))
-            or not cfg.chunked_prefill or cfg.policy != "decode_first"
+            or not cfg.chunked_prefill or not r.prefill_jumps
             or cfg.max_num_batched_tokens <= n):
         return False
     plan = plan_prefill(r, n, first, head_ready,
@@ -252,11 +131,11 @@ def _try_prefill_jump(r: Replica, n: int, first: int | None, first_dt: float | N
     r.jump = Jump(r.env.now_s, times, n, r.decode_kv_tokens(),
                   r.env.push_at(times[-1], _STEP_END, _jump_end, r), plan,
                   prefilling[0] if prefilling else None)
-    r._busy = True
+    r.busy = True
     return True
 
 
-def _tail_room(r: Replica, avail: int, n: int, r0: int, counts: list[int], k: int) -> int:
+def _tail_room(r: ReplicaState, avail: int, n: int, r0: int, counts: list[int], k: int) -> int:
     """Decode steps (at most k) that n decoders (residues ``counts``, from round r0) can take
     in ``avail`` blocks."""
     k = min(k, MAX_JUMP_STEPS)
@@ -265,14 +144,14 @@ def _tail_room(r: Replica, avail: int, n: int, r0: int, counts: list[int], k: in
     return min(_steps_until_blocks_run_out(r, avail, n, r0, counts), k)
 
 
-def _start_decode(r: Replica, k: int, n: int) -> None:
+def _start_decode(r: ReplicaState, k: int, n: int) -> None:
     times = _decode_times(r, n, r.decode_kv_tokens(), k, r.env.now_s)
     r.jump = Jump(r.env.now_s, times, n, r.decode_kv_tokens(),
                   r.env.push_at(times[-1], _STEP_END, _jump_end, r))
-    r._busy = True
+    r.busy = True
 
 
-def _decode_times(r: Replica, n: int, kv0: int, k: int, t: float) -> list[float]:
+def _decode_times(r: ReplicaState, n: int, kv0: int, k: int, t: float) -> list[float]:
     """End times of k pure-decode steps of n sequences from context kv0, starting at t."""
     # NOTE: a short jump takes its times from a page already computed, or else from scalar
     # calls, which cost less than computing a page; for performance. Both give the same
@@ -296,7 +175,7 @@ def _decode_times(r: Replica, n: int, kv0: int, k: int, t: float) -> list[float]
     return list(accumulate(dts))
 
 
-def _steps_begun(r: Replica, jump: Jump) -> int:
+def _steps_begun(r: ReplicaState, jump: Jump) -> int:
     """Steps of the jump already started at ``now`` (the one in progress included)."""
     env = r.env
     passed_ties = env.current_priority is not None and env.current_priority > Priority.STEP_END
@@ -305,19 +184,19 @@ def _steps_begun(r: Replica, jump: Jump) -> int:
     return min(passed + 1, jump.num_steps)
 
 
-def invalidated(r: Replica) -> bool:
+def invalidated(r: ReplicaState) -> bool:
     """Could the work that just arrived change the batch before the jump ends?"""
     jump = r.jump
     assert jump is not None
     in_jump = 0 if jump.seq is None else 1
     if len(r.prefilling) > in_jump:
         return True
-    if jump.full_budget and not r._transferred and not r.swapped:
+    if jump.full_budget and not r.transferred and not r.swapped:
         return False  # no step of the jump has token budget left to admit anyone
     return admission.can_admit_head(r)
 
 
-def interrupt(r: Replica) -> None:
+def interrupt(r: ReplicaState) -> None:
     """New work arrived mid-jump: end the jump at the step in progress."""
     jump = r.jump
     assert jump is not None
@@ -328,7 +207,7 @@ def interrupt(r: Replica) -> None:
         jump.handle = r.env.push_at(jump.times_s[k - 1], _STEP_END, _jump_end, r)
 
 
-def admissions_started(r: Replica) -> int:
+def admissions_started(r: ReplicaState) -> int:
     """Queued prompts the jump has admitted by now (they leave the queue when it commits)."""
     jump = r.jump
     if jump is None or jump.plan is None or not jump.plan.admit_steps:
@@ -336,34 +215,36 @@ def admissions_started(r: Replica) -> int:
     return bisect.bisect_left(jump.plan.admit_steps, _steps_begun(r, jump))
 
 
-def blocks_started(r: Replica) -> int:
+def blocks_started(r: ReplicaState) -> int:
     """Blocks the step-by-step engine would have allocated by now within the jump."""
     jump = r.jump
     assert jump is not None
-    return jump.blocks_through(r, _steps_begun(r, jump))
+    return jump.blocks_through(_steps_begun(r, jump), r.residue_count, r.block_size, r.rounds,
+                               r.num_decoding)
 
 
-def _jump_end(r: Replica) -> None:
+def _jump_end(r: ReplicaState) -> None:
     jump, r.jump = r.jump, None
     assert jump is not None
     k = jump.num_steps
-    r.blocks.append_slot(jump.blocks_through(r, k))
+    r.blocks.append_slot(jump.blocks_through(k, r.residue_count, r.block_size, r.rounds,
+                                             r.num_decoding))
     r.rec.jump_done(jump, k)
     times = jump.times_s
     if jump.plan is None:
-        r.advance_rounds(k, times[:k] if r._recording else ())
+        r.advance_rounds(k, times[:k] if r.recording else ())
     else:
         _commit_prefill_steps(r, jump, k)
     # NOTE: Replica.kv_usage_frac and rec.sample_kv inlined (no jump runs now), for performance.
     blocks = r.blocks
     rec = r.rec
-    rec._kv_t.append(r.env.now_s)
+    rec.kv_times_s.append(r.env.now_s)
     total = blocks.num_total_blocks
-    rec._kv_u.append(min(1.0, (total - blocks.num_available_blocks) / total))
-    r._next_step()
+    rec.kv_usage_frac.append(min(1.0, (total - blocks.num_available_blocks) / total))
+    r.next_step()
 
 
-def _commit_prefill_steps(r: Replica, jump: Jump, k: int) -> None:
+def _commit_prefill_steps(r: ReplicaState, jump: Jump, k: int) -> None:
     """Apply the first k steps of a prefill jump in the order the step-by-step engine would:
     admissions at their step's start, decode rounds, completions at their step's end."""
     times = jump.times_s
@@ -383,17 +264,17 @@ def _commit_prefill_steps(r: Replica, jump: Jump, k: int) -> None:
             pending += 1
         if complete is not None:
             if pending:
-                r.advance_rounds(pending, times[j + 1 - pending: j + 1] if r._recording else ())
+                r.advance_rounds(pending, times[j + 1 - pending: j + 1] if r.recording else ())
                 pending = 0
-            r._prefill_complete(complete, times[j])
-            r._join_pending()
+            r.prefill_complete(complete, times[j])
+            r.join_pending()
     if pending:
-        r.advance_rounds(pending, times[kp - pending: kp] if r._recording else ())
+        r.advance_rounds(pending, times[kp - pending: kp] if r.recording else ())
     if k > kp:  # the decode tail
-        r.advance_rounds(k - kp, times[kp:k] if r._recording else ())
+        r.advance_rounds(k - kp, times[kp:k] if r.recording else ())
 
 
-def _admit_planned(r: Replica, seq: Seq, at_s: float) -> None:
+def _admit_planned(r: ReplicaState, seq: Seq, at_s: float) -> None:
     """``admission.admit`` for a planned admission (no prefix lookup, no tier load)."""
     head = r.waiting.pop()
     if head is not seq:

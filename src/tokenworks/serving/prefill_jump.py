@@ -18,42 +18,16 @@ admissions without a prefix-cache lookup or tier load (no prefix hashes or no pr
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from tokenworks.serving.engine_state import ReplicaState
+from tokenworks.serving.jump import PrefillPlan, PrefillStep
+from tokenworks.serving.seq import Seq, SeqState
 
-from tokenworks.serving.scheduler import Seq, SeqState
-
-if TYPE_CHECKING:
-    from tokenworks.serving.replica import Replica
-
-__all__ = ["PrefillStep", "plan_prefill"]
+__all__ = ["MAX_PREFILL_STEPS", "plan_prefill"]
 
 MAX_PREFILL_STEPS = 256  # NOTE: bound on one plan's length (a long queue takes a few jumps)
 
 
-# One planned step, as a plain tuple (NOTE: no object per step, for performance):
-# (prefills: [(seq, tokens, new blocks)], admitted seq or None (from the queue head at the
-# step's start), completed seq or None (its last chunk runs here), decode seqs, decode KV
-# tokens, prefill tokens, causal attention pairs, prefill KV tokens).
-PrefillStep = tuple
-
-
-@dataclass(slots=True)
-class PrefillPlan:
-    steps: list[PrefillStep]
-    need_cum: list[int]  # KV blocks taken by the end of step j (a preformed first step: 0)
-    full_budget: bool  # every step uses the whole token budget: no arrival can join
-    # Decode tail after the last prompt completes: tail_steps steps of tail_n decoders from
-    # round tail_round0 with context sum tail_kv_tokens0 and block residues tail_counts.
-    tail_steps: int = 0
-    tail_n: int = 0
-    tail_round0: int = 0
-    tail_kv_tokens0: int = 0
-    tail_counts: list[int] | None = None
-    admit_steps: tuple[int, ...] = ()  # indices of the steps that admit a queued prompt
-
-
-def _chainable(r: Replica, seq: Seq) -> bool:
+def _chainable(r: ReplicaState, seq: Seq) -> bool:
     """Can this queued sequence be admitted by the planner (no lookup, no load, no recording)?"""
     req = seq.req
     return (seq.state is SeqState.WAITING and (not req.prefix_hashes or
@@ -61,7 +35,7 @@ def _chainable(r: Replica, seq: Seq) -> bool:
             and req.token_times_s is None)
 
 
-def plan_prefill(r: Replica, n: int, first: int | None, head_ready: bool,
+def plan_prefill(r: ReplicaState, n: int, first: int | None, head_ready: bool,
                  first_finish_steps: int, tail_steps_fn) -> PrefillPlan | None:
     """Plan the certain steps from now: the chunks of the prompt being prefilled (or, with
     none, of the queue head admitted now) and of the prompts chained after it.
@@ -76,13 +50,13 @@ def plan_prefill(r: Replica, n: int, first: int | None, head_ready: bool,
     x = r.prefilling[0] if r.prefilling else None
     token_budget = cfg.max_num_batched_tokens
     bs = r.block_size
-    chain = cfg.queue == "fcfs" and cfg.role == "both" and not r.swapped and not r._transferred
+    chain = cfg.queue == "fcfs" and cfg.role == "both" and not r.swapped and not r.transferred
     queue = r.waiting if chain else ()
     no_cache = cfg.prefix_cache == "none"
     qi = 0
-    counts = r._residue_count
+    counts = r.residue_count
     counts_copied = False
-    rounds, ctx_sum = r.rounds, r._sum_prompt_minus_base
+    rounds, ctx_sum = r.rounds, r.sum_prompt_minus_base
     avail = r.blocks.num_available_blocks
     watermark = r.watermark_blocks
     num_running, max_seqs = len(r.running), cfg.max_num_seqs
@@ -201,7 +175,7 @@ def plan_prefill(r: Replica, n: int, first: int | None, head_ready: bool,
         cur = None
         if j >= limit:
             break
-        # It joins the decodes after this step (Replica._join_decode arithmetic).
+        # It joins the decodes after this step (ReplicaState.join_decode arithmetic).
         req = done.req
         d0 = req.num_output_done + 1
         base = rounds - d0

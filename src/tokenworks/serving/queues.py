@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from tokenworks.serving.scheduler import Seq
+from tokenworks.serving.seq import Seq
 
 __all__ = ["QUEUES", "FcfsQueue", "PriorityQueue"]
 

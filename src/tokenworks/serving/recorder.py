@@ -8,17 +8,15 @@ from __future__ import annotations
 
 from array import array
 from dataclasses import asdict
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 
+from tokenworks.serving.jump import Jump
+from tokenworks.serving.kv_tiers import TieredStore
 from tokenworks.serving.metrics import ReplicaStats
-
-if TYPE_CHECKING:
-    from tokenworks.serving.fastpath import Jump
-    from tokenworks.serving.replica import Replica
-    from tokenworks.serving.request import Request
-    from tokenworks.serving.scheduler import StepPlan
+from tokenworks.serving.request import Request
+from tokenworks.serving.seq import StepPlan
 
 __all__ = ["ReplicaStatsRecorder"]
 
@@ -39,8 +37,8 @@ class ReplicaStatsRecorder:
         self.num_lookups = self.num_hit_requests = self.lookup_prompt_tokens = 0
         self.hit_tokens_hbm = self.hit_tokens = 0
         self.swap_bytes = 0.0
-        self._kv_t = array("d")
-        self._kv_u = array("d")
+        self.kv_times_s = array("d")
+        self.kv_usage_frac = array("d")
 
     def step_started(self, plan: StepPlan, dt: float, start_s: float) -> None:
         if self.steps is not None:
@@ -91,8 +89,8 @@ class ReplicaStatsRecorder:
         self.decode_kv_tokens = dkv
 
     def sample_kv(self, time_s: float, usage_frac: float) -> None:
-        self._kv_t.append(time_s)
-        self._kv_u.append(usage_frac)
+        self.kv_times_s.append(time_s)
+        self.kv_usage_frac.append(usage_frac)
 
     def admitted(self, req: Request, hbm_tokens: int, cached_tokens: int, first: bool) -> None:
         if not first or not req.prefix_hashes:
@@ -106,9 +104,11 @@ class ReplicaStatsRecorder:
     def request_finished(self, req: Request) -> None:
         self.num_finished += 1
 
-    def snapshot(self, replica: Replica) -> ReplicaStats:
+    def snapshot(self, cost: Any, tiers: TieredStore) -> ReplicaStats:
+        """The counters as ``ReplicaStats``; FLOPs and HBM bytes when ``cost`` (the replica's
+        step cost) has a ``breakdown``."""
         flops = hbm_bytes = None
-        breakdown = getattr(replica.cost, "breakdown", None)
+        breakdown = getattr(cost, "breakdown", None)
         if breakdown is not None and self.num_steps:
             k = self.num_steps
             b = breakdown(num_prefill_tokens=self.num_prefill_tokens / k,
@@ -118,7 +118,7 @@ class ReplicaStatsRecorder:
                           decode_kv_tokens=self.decode_kv_tokens / k)
             flops = k * sum(op.flops for op in b.ops)
             hbm_bytes = k * sum(op.bytes for op in b.ops if op.bound != "interconnect")
-        tiers = {name: asdict(s) for name, s in replica.tiers.stats.items()}
+        tier_stats = {name: asdict(s) for name, s in tiers.stats.items()}
         return ReplicaStats(
             replica_id=self.replica_id, num_submitted=self.num_submitted,
             num_rejected=self.num_rejected, num_finished=self.num_finished,
@@ -129,8 +129,8 @@ class ReplicaStatsRecorder:
             num_decode_tokens=self.num_decode_tokens, decode_kv_tokens=self.decode_kv_tokens,
             num_lookups=self.num_lookups, num_hit_requests=self.num_hit_requests,
             lookup_prompt_tokens=self.lookup_prompt_tokens, hit_tokens_hbm=self.hit_tokens_hbm,
-            hit_tokens=self.hit_tokens, swap_bytes=self.swap_bytes, tiers=tiers,
-            kv_usage_times_s=np.frombuffer(self._kv_t, dtype=np.float64).copy(),
-            kv_usage_frac=np.frombuffer(self._kv_u, dtype=np.float64).copy(),
+            hit_tokens=self.hit_tokens, swap_bytes=self.swap_bytes, tiers=tier_stats,
+            kv_usage_times_s=np.frombuffer(self.kv_times_s, dtype=np.float64).copy(),
+            kv_usage_frac=np.frombuffer(self.kv_usage_frac, dtype=np.float64).copy(),
             flops=flops, hbm_bytes=hbm_bytes, steps=tuple(self.steps or ()),
         )

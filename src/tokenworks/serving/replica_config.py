@@ -26,7 +26,6 @@ class StepCost(Protocol):
 
 
 _CHOICES = {
-    "policy": ("prefill_first", "decode_first"),
     "preemption": ("recompute", "swap"),
     "queue": tuple(QUEUES),
     "prefix_cache": tuple(PREFIX_CACHES),
@@ -42,7 +41,7 @@ class ReplicaConfig:
     max_num_batched_tokens: int = 8192
     max_num_seqs: int = 256
     chunked_prefill: bool = True
-    policy: str = "decode_first"
+    policy: str = "decode_first"  # a key of scheduler.POLICIES (checked by the Replica)
     preemption: str = "recompute"
     queue: str = "fcfs"
     watermark_frac: float = 0.01

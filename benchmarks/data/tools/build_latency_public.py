@@ -259,8 +259,8 @@ SOURCES = [tpu_recipes, sglang_vllm060, trtllm_perf_v061, trtllm_blogs, vllm_blo
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--inferencex", default="/tmp/ix_bench.json",
-                    help="InferenceX benchmarks.json snapshot (git show of the cited blob)")
+    ap.add_argument("--inferencex", default=os.path.join(HERE, "cache", "inferencex_dsr1_agg_subset.json"),
+                    help="InferenceX benchmarks.json snapshot or the cached aggregated subset")
     args = ap.parse_args()
     b = Builder()
     for fn in SOURCES:

@@ -149,3 +149,76 @@ def nim_benchmarking(b):
 
 
 SOURCES = [lmdeploy_a100, nim_benchmarking]
+
+
+# --------------------------------------------------------------------------------------
+# SGLang cookbook pages (sgl-project/sgl-cookbook), parsed by extract_bench_markdown.py into
+# cache/sgl_cookbook_runs.json (commit 7b5bd9c05e3d86da5161ac2be9b91c19a34bf49d).
+COOKBOOK_COMMIT = "7b5bd9c05e3d86da5161ac2be9b91c19a34bf49d"
+COOKBOOK = {
+    "docs/autoregressive/Llama/Llama3.1.md": dict(
+        date="2026-01-18", title="SGLang cookbook: Llama 3.1 (speed benchmark)",
+        ctx=C(model="llama-3.1-70b", hf_model_id="meta-llama/Llama-3.1-70B", hardware="a100 (40GB/80GB not stated)",
+              weights_dtype="bf16", notes="'NVIDIA A100 GPU (8x)', memory size/form factor not stated; unquantized checkpoint served without --quantization (bf16 inferred)")),
+    "docs/autoregressive/Llama/Llama4.md": dict(
+        date="2026-03-18", title="SGLang cookbook: Llama 4 (speed benchmark on MI300X)",
+        ctx=C(hardware="mi300x", weights_dtype="bf16", notes="'AMD MI300x GPU', TP8; unquantized checkpoint (bf16 inferred)")),
+    "docs/autoregressive/Qwen/Qwen3.md": dict(
+        date="2026-01-14", title="SGLang cookbook: Qwen3 (speed benchmark)",
+        ctx=C(model="qwen3-235b-a22b", hf_model_id="Qwen/Qwen3-235B-A22B-Instruct-2507", hardware="b200", weights_dtype="bf16",
+              notes="Instruct-2507 checkpoint; unquantized (bf16 inferred)")),
+    "docs/autoregressive/OpenAI/GPT-OSS.md": dict(
+        date="2026-01-30", title="SGLang cookbook: GPT-OSS (speed benchmark)",
+        ctx=C(model="gpt-oss-120b", hf_model_id="openai/gpt-oss-120b", hardware="b200", weights_dtype="mxfp4 (MoE weights; native checkpoint)",
+              dataset="sharegpt (bench_serving default)", notes="bench command gives no dataset flag: bench_serving default ShareGPT")),
+    "docs/autoregressive/DeepSeek/DeepSeek-R1.md": dict(
+        date="2026-02-10", title="SGLang cookbook: DeepSeek-R1 (speed benchmark)",
+        ctx=C(model="deepseek-r1", hf_model_id="deepseek-ai/DeepSeek-R1-0528", hardware="b200", weights_dtype="fp8", notes="native FP8 checkpoint")),
+    "docs/autoregressive/DeepSeek/DeepSeek-V3.md": dict(
+        date="2026-02-10", title="SGLang cookbook: DeepSeek-V3 (speed benchmark on MI300X)",
+        ctx=C(model="deepseek-v3", hf_model_id="deepseek-ai/DeepSeek-V3", hardware="mi300x", weights_dtype="fp8",
+              dataset="sharegpt (bench_serving default; random-len flags ignored)",
+              notes="bench command passes --random-input/output-len without --dataset-name, so bench_serving's default ShareGPT applies (mean input ~200-300 tok per totals)")),
+}
+
+
+def sgl_cookbook(b):
+    import json
+    import os
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cache", "sgl_cookbook_runs.json")
+    runs = json.load(open(path))
+    for p, meta in COOKBOOK.items():
+        sid = "sgl-cookbook-" + os.path.basename(p)[:-3].lower()
+        b.source(sid, "https://github.com/sgl-project/sgl-cookbook/blob/%s/%s" % (COOKBOOK_COMMIT, p), meta["title"], meta["date"], "engine_docs")
+        for r in runs[p]:
+            L, B, E, env = r["launch"], r["bench"], r["extra"], r["env"]
+            hf = L.get("model-path") or L.get("model")
+            ctx = dict(meta["ctx"])
+            if "hf_model_id" not in ctx:
+                ctx["hf_model_id"] = hf
+                ctx["model"] = {"meta-llama/Llama-4-Scout-17B-16E-Instruct": "llama-4-scout",
+                                "meta-llama/Llama-4-Maverick-17B-128E-Instruct": "llama-4-maverick"}.get(hf, "")
+            tp = int(L.get("tp", env.get("tensor parallelism", 0)) or 0)
+            spec = L.get("speculative-algorithm", "none")
+            if spec != "none":
+                spec = "%s (steps %s, topk %s, draft tokens %s)" % (spec, L.get("speculative-num-steps"), L.get("speculative-eagle-topk"),
+                                                                   L.get("speculative-num-draft-tokens"))
+            n_in, n_out, n = int(E["total_input_tokens"]), int(E["total_output_tokens"]), int(E["completed"])
+            ds = ctx.get("dataset") or ("random (range ratio default)" if B.get("dataset-name") == "random" else B.get("dataset-name", ""))
+            conc = int(E["concurrency"])
+            notes = "; ".join(x for x in [ctx.get("notes", ""),
+                                          "sglang %s" % env.get("sglang_version", ""),
+                                          "actual mean tokens/request in/out = %.0f/%.0f (from printed totals)" % (n_in / n, n_out / n),
+                                          "launch flags: %s" % " ".join("--%s %s" % kv for kv in L.items() if kv[0] not in ("host", "port", "model", "model-path")),
+                                          "source line %d" % r["line"]] if x)
+            c = dict(ctx, engine="sglang", engine_version=env.get("sglang_version", ""), num_gpus=tp, tp=tp, pp=1,
+                     ep=L.get("ep", ""), dp=L.get("dp", ""),
+                     input_tokens=B.get("random-input-len", "") if B.get("dataset-name") == "random" else "",
+                     output_tokens=B.get("random-output-len", "") if B.get("dataset-name") == "random" else "",
+                     concurrency=conc, num_prompts=n, dataset=ds, scenario="batch1" if conc == 1 else "concurrency",
+                     spec_decode=spec, notes=notes)
+            for metric, stat, unit, v in r["metrics"]:
+                b.add(sid, c, metric, stat, v, unit)
+
+
+SOURCES.append(sgl_cookbook)

@@ -222,3 +222,28 @@ def sgl_cookbook(b):
 
 
 SOURCES.append(sgl_cookbook)
+
+
+def trtllm_blogs_h200(b):
+    sid = "trtllm-blog-falcon180b-h200"
+    b.source(sid, "https://github.com/NVIDIA/TensorRT-LLM/blob/3c44cb974badec8966108b16054a99c0923e410d/docs/source/blogs/Falcon180B-H200.md",
+             "Falcon-180B on a single H200 GPU with INT4 AWQ, and 6.7x faster Llama-70B over A100", "2023-12", "engine_docs")
+    rows = [(1, 128, 3803, 960), (8, 128, 3803, 960), (1, 2048, 2941, 192), (8, 2048, 3163, 560), (1, 4096, 1946, 96), (8, 4096, 2263, 640)]
+    for g, osl, v, bs in rows:
+        ctx = C(engine="trtllm", engine_version="0.7a", model="llama-2-70b", hf_model_id="meta-llama/Llama-2-70b-hf", hardware="h200", num_gpus=g,
+                tp=1 if g == 1 else "", pp=1 if g == 1 else "", weights_dtype="fp8", input_tokens=128, output_tokens=osl, concurrency=bs,
+                dataset="synthetic fixed ISL/OSL", scenario="offline", spec_decode="none",
+                notes="'Throughput (out tok/s/GPU)' = output_seqlen*batch/latency/tp, per GPU; 8xH200 = 'max TP/PP/DP config' (split not stated); batch sizes from the footnote; 'Preliminary measured performance'")
+        b.add(sid, ctx, "output_throughput", "value", v, "tok/s")
+    sid = "trtllm-blog-xqa"
+    b.source(sid, "https://github.com/NVIDIA/TensorRT-LLM/blob/585c756579dc4d01f21fc13c2f604cdb461ac4f0/docs/source/blogs/XQA-kernel.md",
+             "New XQA-kernel provides 2.4x more Llama-70B throughput within the same latency budget", "2024-01", "engine_docs")
+    for g, wo, w in [(1, 1227, 2941), (8, 13232, 25300)]:
+        for xqa, v in (("without XQA", wo), ("with XQA", w)):
+            ctx = C(engine="trtllm", engine_version="0.8a", model="llama-2-70b", hf_model_id="meta-llama/Llama-2-70b-hf", hardware="h200", num_gpus=g,
+                    weights_dtype="fp8", input_tokens=128, output_tokens=2048, dataset="synthetic fixed ISL/OSL", scenario="offline", spec_decode="none",
+                    notes="H200 table, %s; column labelled tok/s/GPU (the 8-GPU values look like whole-system totals; recorded as printed); model 'Llama-70B' = Llama-2-70B assumed from the blog series; dtype FP8 per the companion H100 figure caption, not stated for H200 table" % xqa)
+            b.add(sid, ctx, "output_throughput", "value", v, "tok/s")
+
+
+SOURCES.append(trtllm_blogs_h200)

@@ -247,3 +247,53 @@ def trtllm_blogs_h200(b):
 
 
 SOURCES.append(trtllm_blogs_h200)
+
+
+def jetstream_experimental_v5e(b):
+    sid = "jetstream-experimental-jax-v5e"
+    b.source(sid, "https://github.com/AI-Hypercomputer/JetStream/blob/acd4f5ad50ed2fb38e0e5bd7defd81e34a62706c/experimental/jax/README.md",
+             "JetStream experimental JAX inference framework README (offline benchmarking result)", "2024-08", "engine_docs")
+    ctx = C(engine="jetstream", engine_version="experimental/jax framework (2024-08)", model="llama-2-7b", hf_model_id="meta-llama/Llama-2-7b-chat-hf",
+            hardware="tpu-v5e", num_gpus=8, tp=8, pp=1, weights_dtype="bf16", num_prompts=1000,
+            dataset="offline set of 1000 requests (mean 219 in / 292 out tokens from printed totals)", scenario="offline", spec_decode="none",
+            notes="v5e-8, 8-way TP; mini_offline_benchmarking.py; README: ~45% better than MaxText+JetStream as of 2024/08/16; weights dtype not stated (bf16 assumed default); input token throughput printed 2980.65 tok/s")
+    b.add(sid, ctx, "output_throughput", "value", 3975.33, "tok/s")
+
+
+SOURCES.append(jetstream_experimental_v5e)
+
+
+def github_threads(b):
+    """Benchmark outputs pasted in GitHub issues/PRs whose thread excerpt states model, GPU and setup."""
+    sid = "vllm-issue-17788"
+    b.source(sid, "https://github.com/vllm-project/vllm/issues/17788",
+             "[Performance]: benchmark_serving results for Qwen3-32B vs Qwen2-32B-FP8 are almost the same", "2025-05-07", "engine_issue")
+    add_compact(b, sid, C(engine="vllm", engine_version="0.8.5.post1", model="qwen3-32b", hf_model_id="Qwen/Qwen3-32B",
+                          hardware="h100-nvl (95GB, PCIe card)", num_gpus=1, tp=1, pp=1, weights_dtype="bf16", num_prompts=1000,
+                          dataset="sharegpt (mean 217 in / 201 out tok from totals)", scenario="offline", spec_decode="none",
+                          notes="request rate inf (all 1000 prompts at t=0); --max-num-seqs 32, chunked prefill + prefix caching on, max-model-len 32000; only the first part of the result block is in the stored thread"),
+                "req=3.26 out=653.61 tot=1362.23 ttft.mean=146809.12 ttft.median=148069.33 ttft.p99=286485.34")
+
+    sid = "vllm-pr-29217"
+    b.source(sid, "https://github.com/vllm-project/vllm/pull/29217",
+             "[Model][Qwen3VL] Tune Triton w8a8 block fp8 kernel for L40s (baseline run)", "2025-11-22", "engine_pr")
+    add_compact(b, sid, C(engine="vllm", hf_model_id="Qwen/Qwen3-VL-32B-Instruct-FP8", hardware="l40s", num_gpus=1, tp=1, pp=1,
+                          weights_dtype="fp8 (w8a8 block)", num_prompts=1000, dataset="sharegpt text-only (mean 217 in / 190 out tok from totals)",
+                          scenario="offline", spec_decode="none",
+                          notes="'Before' (untuned kernel) run; request rate inf; max-model-len 24000, no prefix caching; image/video inputs disabled; only the first part of the block is in the stored thread"),
+                "req=3.27 out=621.91 tot=1333.62 ttft.mean=124986.70 ttft.median=123096.83 ttft.p99=257832.38")
+
+    sid = "vllm-pr-25135"
+    b.source(sid, "https://github.com/vllm-project/vllm/pull/25135",
+             "Llamas 3.1 405B fp4 changes upstreaming from 355_wip (upstream TP1 run)", "2025-09-18", "engine_pr")
+    add_compact(b, sid, C(engine="vllm", engine_version="upstream main (2025-09)", model="llama-3.1-405b", hf_model_id="",
+                          hardware="mi355x", num_gpus=1, tp=1, pp=1, weights_dtype="fp4 (MXFP4 checkpoint per PR title)",
+                          input_tokens="", output_tokens=1024, concurrency=64, num_prompts=320,
+                          dataset="random (mean 1022 in / 1024 out tok from totals)", scenario="concurrency", spec_decode="none",
+                          notes="MI355X inferred from the '355_wip' branch name in the PR title; checkpoint id not in the excerpt"),
+                "req=0.77 out=793.27 tot=1584.66 ttft.mean=5240.27 ttft.median=5150.59 ttft.p99=13542.02 "
+                "tpot.mean=75.58 tpot.median=76.05 tpot.p99=79.35 itl.mean=75.58 itl.median=66.27 itl.p99=73.04 "
+                "e2e.mean=82558.95 e2e.median=82994.12 e2e.p99=89413.31")
+
+
+SOURCES.append(github_threads)

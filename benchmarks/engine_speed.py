@@ -49,10 +49,10 @@ def run(num_requests: int, *, exact: bool, seed: int = 0, rate_per_s: float = 0.
         replica.submit(req)
         nxt = next(it, None)
         if nxt is not None:
-            env.schedule_at(nxt.arrived_at_s, 0, arrive, nxt)
+            env.schedule(nxt.arrived_at_s, 0, arrive, nxt)
 
     first = next(it)
-    env.schedule_at(first.arrived_at_s, 0, arrive, first)
+    env.schedule(first.arrived_at_s, 0, arrive, first)
     env.run()
     wall = time.perf_counter() - t0
     cpu = time.process_time() - c0

@@ -17,12 +17,12 @@ __version__ = "0.1.0"
 # name -> module that defines it
 _EXPORTS = {
     # answers
-    "estimate": "tokenworks.api.estimate",
-    "Estimate": "tokenworks.api.estimate",
-    "simulate": "tokenworks.api.simulate",
-    "SimulationResult": "tokenworks.api.sim_result",
-    "Scenario": "tokenworks.api.scenario",
-    "load_scenario": "tokenworks.api.scenario",
+    "estimate": "tokenworks.api",
+    "Estimate": "tokenworks.api",
+    "simulate": "tokenworks.api",
+    "SimulationResult": "tokenworks.api",
+    "Scenario": "tokenworks.api",
+    "load_scenario": "tokenworks.api",
     "run_ledger": "tokenworks.api.claims",
     # catalogs
     "get_model": "tokenworks.model",
@@ -44,8 +44,8 @@ _EXPORTS = {
     "plan_memory": "tokenworks.perf",
     "StepCostModel": "tokenworks.perf",
     "steady_state": "tokenworks.perf",
-    "load_calibration": "tokenworks.perf",
-    "save_calibration": "tokenworks.perf",
+    "load_calibration": "tokenworks.api",
+    "save_calibration": "tokenworks.api",
     # errors
     "TokenworksError": "tokenworks.errors",
     "ConfigError": "tokenworks.errors",

@@ -40,28 +40,37 @@ COMPILED_MODULES = (
 
 
 class _SourceFirst(importlib.abc.MetaPathFinder):
-    """Loads a compiled module from its ``.py`` source when asked to (pure-Python mode) or
-    when the extension is older than the source (an edit since the last build)."""
+    """Loads the compiled modules from their ``.py`` source when asked to (pure-Python mode)
+    or when any extension is older than its source (an edit since the last build): then all
+    of them, since a compiled class cannot be the base of an interpreted one (the replica
+    subclasses the compiled scheduler state)."""
 
     def __init__(self, root: Path, pure: bool) -> None:
         self.root = root  # the tokenworks package folder
-        self.pure = pure
+        self.pure = pure or self._stale()
 
-    def find_spec(self, fullname, path=None, target=None):
-        if fullname not in COMPILED_MODULES:
-            return None
-        source = self.root.joinpath(*fullname.split(".")[1:]).with_suffix(".py")
-        if not self.pure:
+    def _source(self, fullname: str) -> Path:
+        return self.root.joinpath(*fullname.split(".")[1:]).with_suffix(".py")
+
+    def _stale(self) -> bool:
+        for name in COMPILED_MODULES:
+            source = self._source(name)
             ext = next((p for p in (source.with_suffix(s) for s in EXTENSION_SUFFIXES)
                         if p.exists()), None)
             # ASSUMPTION: an extension more than 2 s older than its source was built before the
             # source was edited (installs write both within milliseconds).
-            if ext is None or ext.stat().st_mtime + 2.0 >= source.stat().st_mtime:
-                return None  # the normal import: the extension, or the source if none
-            warnings.warn(f"{ext.name} is older than {source.name}: running the source. "
-                          "Reinstall (pip install -e .) to compile the edited engine.",
-                          stacklevel=2)
-        return importlib.util.spec_from_file_location(fullname, source)
+            if ext is not None and source.exists() and \
+                    ext.stat().st_mtime + 2.0 < source.stat().st_mtime:
+                warnings.warn(f"{ext.name} is older than {source.name}: running the engine from "
+                              "source. Reinstall (pip install -e .) to compile the edited "
+                              "engine.", stacklevel=4)
+                return True
+        return False
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname not in COMPILED_MODULES or not self.pure:
+            return None  # the normal import: the extension, or the source if none
+        return importlib.util.spec_from_file_location(fullname, self._source(fullname))
 
 
 def pure_python_requested(value: str | None) -> bool:

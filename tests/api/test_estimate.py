@@ -7,7 +7,7 @@ import pytest
 from tokenworks.api.estimate import estimate
 from tokenworks.errors import ConfigError, InfeasibleError, UnknownNameError
 from tokenworks.model import get_model
-from tokenworks.perf import StepCostModel, load_calibration, make_deployment, steady_state
+from tokenworks.perf import StepCostModel, make_deployment, packaged_calibration, steady_state
 
 REQUIRED_KEYS = {
     "weight_bytes", "kv_bytes_per_token", "max_concurrent_sequences", "batch_size", "ttft_s",
@@ -38,7 +38,7 @@ def test_throughput_is_batch_over_step_time(default):
     assert e.output_tokens_per_s_per_gpu == pytest.approx(e.output_tokens_per_s / 8)
     arch = get_model("llama-3.1-70b")
     dep = make_deployment(arch, "h200", tp=8, weights_dtype="fp8", kv_dtype="fp8")
-    ss = steady_state(StepCostModel(arch, dep, load_calibration(None)), batch=e.batch_size,
+    ss = steady_state(StepCostModel(arch, dep, packaged_calibration()), batch=e.batch_size,
                       input_tokens=2048, output_tokens=256)
     assert e.tpot_s == pytest.approx(ss.step_time_s)
 

@@ -10,9 +10,9 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from tokenworks.api.scenario import load_scenario
-from tokenworks.api.simulate import simulate
+from tokenworks.api import simulate
 from tokenworks.errors import InfeasibleError, ScenarioError, UnknownNameError
+from tokenworks.io.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))

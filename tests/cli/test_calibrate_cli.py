@@ -65,7 +65,7 @@ def test_full_run_writes_a_loadable_calibration(app, tmp_path):
     """A tiny CSV (20 requests) through the real simulator: JSON output has before/after errors
     and the written file loads with load_calibration."""
     pytest.importorskip("tokenworks.api.simulate")
-    from tokenworks.perf.calibration import load_calibration
+    from tokenworks.io.calibration import load_calibration
 
     rows = ["arrival_s,input_tokens,output_tokens,ttft_s,e2e_s"]
     rows += [f"{i * 2.0},{500 + 50 * i},{40 + i},{0.05 + 0.002 * i},{0.05 + 0.002 * i + 0.02 * (39 + i)}"

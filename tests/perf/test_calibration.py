@@ -7,12 +7,11 @@ from pathlib import Path
 import pytest
 
 from tokenworks.errors import ConfigError
+from tokenworks.io.calibration import load_calibration, save_calibration
 from tokenworks.perf import (
     Calibration,
     CalibrationOverride,
     default_calibration,
-    load_calibration,
-    save_calibration,
 )
 
 

@@ -66,7 +66,7 @@ def poisson_requests(n: int, *, rate_per_s: float, seed: int, prompt=(16, 600),
 
 def feed(env: Environment, replica: Replica, requests: list[Request]) -> None:
     for r in requests:
-        env.schedule_at(r.arrived_at_s, 0, replica.submit, r)
+        env.schedule(r.arrived_at_s, 0, replica.submit, r)
 
 
 def simulate(requests: list[Request], **kw) -> tuple[list[Request], Replica]:

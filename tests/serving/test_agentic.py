@@ -70,7 +70,7 @@ def test_driver_runs_tools_between_calls_and_prompts_grow():
     def submit(req):
         calls.append(req)
         req.first_token_at_s = env.now_s + 0.5
-        env.schedule(1.0, 0, finish, req)
+        env.schedule(env.now_s + 1.0, 0, finish, req)
 
     def finish(req):
         req.finished_at_s = env.now_s

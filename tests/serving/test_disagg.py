@@ -20,7 +20,7 @@ def link_run(starts: list[tuple[float, float]], *, bw: float = 1 * GB, latency: 
     link = SharedLink(env, TransferSpec(bandwidth_bytes_per_s=bw, latency_s=latency))
     done: dict[int, float] = {}
     for i, (t, nbytes) in enumerate(starts):
-        env.schedule_at(t, 0, lambda i=i, n=nbytes: link.send(n, lambda: done.__setitem__(i, env.now_s)))
+        env.schedule(t, 0, lambda i=i, n=nbytes: link.send(n, lambda: done.__setitem__(i, env.now_s)))
     env.run()
     return done, link
 

@@ -1,4 +1,5 @@
-"""Event core: ordering by (time, priority, seq), bad delays, cancel, run limits, isolation."""
+"""Event core: ordering by (time, priority, seq), bad instants, cancel, step, run limits,
+isolation."""
 
 import math
 
@@ -25,19 +26,34 @@ def test_priorities_put_arrivals_before_step_ends_before_scheduling():
     assert Priority.ARRIVAL < Priority.TRANSFER_DONE < Priority.STEP_END < Priority.SCHEDULE
 
 
-@pytest.mark.parametrize("delay", [-1e-9, math.nan])
-def test_negative_or_nan_delay_raises(delay):
+@pytest.mark.parametrize("at_s", [-1e-9, math.nan])
+def test_past_or_nan_instant_raises(at_s):
     env = Environment()
-    with pytest.raises(SimulationError, match="delay"):
-        env.schedule(delay, Priority.ARRIVAL, print)
+    with pytest.raises(SimulationError, match="before now"):
+        env.schedule(at_s, Priority.ARRIVAL, print)
 
 
-def test_schedule_at_in_the_past_raises():
+def test_schedule_in_the_past_or_at_infinity_raises():
     env = Environment()
     env.schedule(2.0, 0, lambda: None)
     env.run()
     with pytest.raises(SimulationError, match="before now"):
-        env.schedule_at(1.0, 0, print)
+        env.schedule(1.0, 0, print)
+    with pytest.raises(SimulationError, match="infinite"):
+        env.schedule(math.inf, 0, print)
+
+
+def test_step_processes_one_event_at_a_time():
+    """``step`` runs the next event (skipping cancelled ones) and says False when none is
+    left; a handler's follow-up is seen by the next step."""
+    env = Environment()
+    seen = []
+    env.schedule(1.0, 0, lambda: (seen.append(env.now_s), env.schedule(3.0, 0, seen.append, 3)))
+    h = env.schedule(2.0, 0, seen.append, "cancelled")
+    env.cancel(h)
+    assert env.step() and seen == [1.0] and env.current_priority is None
+    assert env.step() and seen == [1.0, 3] and env.now_s == 3.0
+    assert not env.step() and env.num_events_run == 2
 
 
 def test_cancel_and_handler_scheduling_follow_ups():
@@ -47,7 +63,7 @@ def test_cancel_and_handler_scheduling_follow_ups():
     def tick(n):
         seen.append((env.now_s, n))
         if n < 3:
-            env.schedule(0.25, Priority.STEP_END, tick, n + 1)
+            env.schedule(env.now_s + 0.25, Priority.STEP_END, tick, n + 1)
 
     h = env.schedule(0.1, 0, seen.append, "cancelled")
     env.schedule(0.0, 0, tick, 0)
@@ -60,7 +76,7 @@ def test_run_until_and_max_events():
     env = Environment()
     seen = []
     for t in (1.0, 2.0, 3.0):
-        env.schedule_at(t, 0, seen.append, t)
+        env.schedule(t, 0, seen.append, t)
     env.run(until_s=2.0)  # events exactly at until_s run
     assert seen == [1.0, 2.0] and env.now_s == 2.0
     env.run(until_s=2.5)

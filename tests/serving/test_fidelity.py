@@ -64,7 +64,7 @@ def test_mid_jump_arrivals_and_probes_match_exact_mode():
         feed(env, rep, reqs)
         probes = []
         for t in np.arange(0.05, 20.0, 0.37):
-            env.schedule_at(float(t), 90, lambda: probes.append((rep.kv_usage_frac,
+            env.schedule(float(t), 90, lambda: probes.append((rep.kv_usage_frac,
                                                                   rep.num_running)))
         env.run()
         return timeline(reqs), probes
@@ -89,7 +89,7 @@ def test_chained_prefill_jumps_match_exact_mode():
         feed(env, rep, reqs)
         probes = []
         for t in np.arange(0.03, 30.0, 0.29):
-            env.schedule_at(float(t), 90, lambda: probes.append((rep.kv_usage_frac,
+            env.schedule(float(t), 90, lambda: probes.append((rep.kv_usage_frac,
                                                                   rep.num_running,
                                                                   rep.num_waiting)))
         admitting = set()
@@ -100,7 +100,7 @@ def test_chained_prefill_jumps_match_exact_mode():
                 admitting.add(jump.start_s)  # one jump at a time: its start names it
 
         for t in watch_times:
-            env.schedule_at(float(t), 90, watch)
+            env.schedule(float(t), 90, watch)
         env.run()
         rep.drain_check()
         st = rep.stats()
@@ -221,7 +221,7 @@ def test_disaggregated_fast_path_matches_exact_mode(seed, prefill_blocks, decode
         prefill = make_replica(env, replica_id=0, role="prefill", exact=exact,
                                blocks=prefill_blocks, prefix_cache=cache,
                                max_num_batched_tokens=budget, finished=finished,
-                               on_prefill_done=lambda r: env.schedule(0.003, 10, decode.submit, r))
+                               on_prefill_done=lambda r: env.schedule(env.now_s + 0.003, 10, decode.submit, r))
         reqs = poisson_requests(40, rate_per_s=rate, seed=seed, num_prefixes=2, prompt=(1, 300),
                                 output=(1, 120))
         feed(env, prefill, reqs)

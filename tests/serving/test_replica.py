@@ -99,7 +99,7 @@ def test_disaggregated_roles_hand_over_the_request():
     finished = []
     decode = make_replica(env, replica_id=1, role="decode", finished=finished)
     prefill = make_replica(env, replica_id=0, role="prefill",
-                           on_prefill_done=lambda r: env.schedule(0.01, 10, decode.submit, r))
+                           on_prefill_done=lambda r: env.schedule(env.now_s + 0.01, 10, decode.submit, r))
     reqs = poisson_requests(20, rate_per_s=5.0, seed=1, output=(2, 50))
     feed(env, prefill, reqs)
     env.run()

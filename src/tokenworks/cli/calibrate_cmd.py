@@ -8,10 +8,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from tokenworks.api.calibrate import DEFAULT_PARAMS, CalibrationFit, ServingSetup, calibrate
-from tokenworks.api.measurements import read_measurements
+from tokenworks.api import ServingSetup, calibrate, load_calibration, save_calibration
 from tokenworks.cli.render import console, fmt_s, print_json
-from tokenworks.perf.calibration import load_calibration, save_calibration
+from tokenworks.io.measurements import read_measurements
+from tokenworks.perf.fit import DEFAULT_PARAMS, CalibrationFit
 
 
 def calibrate_command(

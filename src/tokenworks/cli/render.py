@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, is_dataclass
+from dataclasses import fields, is_dataclass
 from typing import Any
 
 from rich.console import Console
@@ -14,8 +14,10 @@ console = Console(highlight=False)
 
 def to_jsonable(obj: Any) -> Any:
     """Dataclasses, tuples and non-finite floats into plain JSON values."""
+    if hasattr(obj, "to_dict") and callable(obj.to_dict) and not isinstance(obj, type):
+        return to_jsonable(obj.to_dict())
     if is_dataclass(obj) and not isinstance(obj, type):
-        return to_jsonable(asdict(obj))
+        return to_jsonable({f.name: getattr(obj, f.name) for f in fields(obj)})
     if isinstance(obj, dict):
         return {str(k): to_jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):

@@ -16,8 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from tokenworks.api.sim_result import SimulationResult
-from tokenworks.api.simulate import simulate
+from tokenworks.api import SimulationResult, simulate
 from tokenworks.cli.render import console, fmt_s, print_json
 from tokenworks.errors import ConfigError
 from tokenworks.units import KWH

@@ -9,8 +9,8 @@ from tokenworks.perf.calibration import (
     CalibrationOverride,
     calibration_to_toml,
     default_calibration,
-    load_calibration,
-    save_calibration,
+    packaged_calibration,
+    parse_calibration,
 )
 from tokenworks.perf.deployment import Deployment, derive_compute_dtype, make_deployment
 from tokenworks.perf.memory import MemoryPlan, plan_memory
@@ -38,11 +38,11 @@ __all__ = [
     "causal_pairs",
     "default_calibration",
     "derive_compute_dtype",
-    "load_calibration",
     "make_deployment",
+    "packaged_calibration",
+    "parse_calibration",
     "pipeline_bubble_frac",
     "plan_memory",
-    "save_calibration",
     "sharded_shape",
     "steady_state",
     "token_budget_batch",

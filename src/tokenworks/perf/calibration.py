@@ -8,17 +8,19 @@ the packaged ``data/calibration.toml`` with their source data, fit date and fit 
 Units: fractions in 0–1 (``_frac``), seconds (``_s``). One global parameter set plus
 overrides matched by accelerator name (``"h100-sxm"``) or vendor (``"vendor:amd"``); an
 accelerator-name override wins over a vendor override, which wins over the global values.
+A user's calibration file is read and written at the edge (``tokenworks.io.calibration``);
+this module parses its table (``parse_calibration``) and serialises one
+(``calibration_to_toml``).
 """
 
 from __future__ import annotations
 
 import math
-import tomllib
 from dataclasses import dataclass, field, fields, replace
 from functools import cache
-from pathlib import Path
+from typing import Any
 
-from tokenworks.catalog import data_path
+from tokenworks.catalog import data_path, read_toml
 from tokenworks.errors import ConfigError
 from tokenworks.hardware import get_accelerator
 
@@ -124,7 +126,10 @@ def _check_param(name: str, value: float | None, *, where: str) -> None:
         raise ConfigError(f"{where}: {name} = {value:g} s must be >= 0.")
 
 
-def _parse(raw: dict, origin: str) -> Calibration:
+def parse_calibration(raw: dict[str, Any], origin: str) -> Calibration:
+    """A ``Calibration`` from a calibration file's TOML table (``ConfigError`` naming the key)."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{origin}: a calibration file is a TOML table with [calibration].")
     unknown = set(raw) - {"calibration", "override"}
     if unknown:
         raise ConfigError(f"{origin}: unknown top-level keys {sorted(unknown)}; only "
@@ -149,30 +154,18 @@ def _parse(raw: dict, origin: str) -> Calibration:
                        extra=tuple(sorted((k, str(v)) for k, v in extra.items())))
 
 
-def load_calibration(path: str | Path | None = None) -> Calibration:
-    """Read a calibration TOML file; ``None`` loads the packaged fitted ``data/calibration.toml``."""
-    p = data_path("calibration.toml") if path is None else Path(path)
-    try:
-        with p.open("rb") as f:
-            raw = tomllib.load(f)
-    except FileNotFoundError as e:
-        raise ConfigError(f"calibration file {p} does not exist. Pass an existing file or omit "
-                          f"it to use the packaged calibration.") from e
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"calibration file {p} is not valid TOML: {e}.") from e
-    return _parse(raw, str(p))
-
-
 def default_calibration(accelerator_name: str) -> Calibration:
     """The packaged fitted calibration, flattened for one catalog accelerator."""
     acc = get_accelerator(accelerator_name)
-    return _packaged().for_accelerator(acc.name, acc.vendor)
+    return packaged_calibration().for_accelerator(acc.name, acc.vendor)
 
 
 @cache
-def _packaged() -> Calibration:
+def packaged_calibration() -> Calibration:
+    """The fitted calibration shipped in ``data/calibration.toml``."""
     # NOTE: cached for performance; the packaged file does not change while running.
-    return load_calibration(None)
+    path = data_path("calibration.toml")
+    return parse_calibration(read_toml(path), str(path))
 
 
 def _toml_value(v: object) -> str:
@@ -200,10 +193,3 @@ def calibration_to_toml(cal: Calibration) -> str:
             if f.name != "match" and v is not None and v != "":
                 lines.append(f"{f.name} = {_toml_value(v)}")
     return "\n".join(lines) + "\n"
-
-
-def save_calibration(cal: Calibration, path: str | Path) -> Path:
-    """Write ``cal`` as TOML to ``path`` (the simulator's calibrate command uses this)."""
-    p = Path(path)
-    p.write_text(calibration_to_toml(cal))
-    return p

@@ -122,7 +122,7 @@ def admit(r: ReplicaState, seq: Seq, budget: int, plan: StepPlan) -> int | None:
     r.running[seq.serial] = seq
     if load_s > 0.0 and cfg.tier_load == "blocking":
         seq.state = SeqState.LOADING
-        seq.load_handle = r.env.schedule(load_s, Priority.LOAD_DONE, _load_done, r, seq)
+        seq.load_handle = r.env.schedule(r.env.now_s + load_s, Priority.LOAD_DONE, _load_done, r, seq)
         return 0
     seq.state = SeqState.PREFILL
     # ASSUMPTION: "overlapped" loads stream layer by layer under the prefill compute, so the

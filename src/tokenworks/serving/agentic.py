@@ -98,7 +98,7 @@ class CpuPool:
     def _start(self, service_s: float, done: Callable[[], None]) -> None:
         self.num_busy += 1
         self.busy_core_s += service_s
-        self.env.schedule(service_s, Priority.TOOL_DONE, self._finish, done)
+        self.env.schedule(self.env.now_s + service_s, Priority.TOOL_DONE, self._finish, done)
 
     def _finish(self, done: Callable[[], None]) -> None:
         self.num_busy -= 1

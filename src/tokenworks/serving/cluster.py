@@ -130,11 +130,11 @@ class Cluster:
                 num = self.num_outstanding
             self.samples.append(Sample(self.env.now_s, num, self.num_in_transfer, kv))
             if keep_going():
-                self.env.schedule(interval_s, Priority.MONITOR, tick)
+                self.env.schedule(self.env.now_s + interval_s, Priority.MONITOR, tick)
             else:
                 self._sampling = False
 
-        self.env.schedule(0.0, Priority.MONITOR, tick)
+        self.env.schedule(self.env.now_s, Priority.MONITOR, tick)
 
 
 def _local_index(pool: Pool, replica_id: int | None) -> int:

@@ -66,7 +66,7 @@ class SharedLink:
             done()
 
         if num_bytes <= 0:
-            self.env.schedule(self.spec.latency_s, Priority.TRANSFER_DONE, arrived)
+            self.env.schedule(self.env.now_s + self.spec.latency_s, Priority.TRANSFER_DONE, arrived)
             return
         self._advance()
         self._flows.append(_Flow(num_bytes, arrived, self.env.now_s))
@@ -92,7 +92,7 @@ class SharedLink:
             return
         rate = self.spec.bandwidth_bytes_per_s / len(self._flows)
         least = min(f.remaining_bytes for f in self._flows)
-        self._event = self.env.schedule(max(least, 0.0) / rate, Priority.TRANSFER_DONE,
+        self._event = self.env.schedule(self.env.now_s + max(least, 0.0) / rate, Priority.TRANSFER_DONE,
                                         self._complete)
 
     def _complete(self) -> None:
@@ -104,7 +104,7 @@ class SharedLink:
         self._reschedule()
         for f in finished:
             self.bytes_sent += f.total_bytes
-            self.env.schedule(self.spec.latency_s, Priority.TRANSFER_DONE, f.done)
+            self.env.schedule(self.env.now_s + self.spec.latency_s, Priority.TRANSFER_DONE, f.done)
 
     def utilization_frac(self, duration_s: float) -> float:
         return 0.0 if duration_s <= 0 else min(1.0, self.busy_s / duration_s)

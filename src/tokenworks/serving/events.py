@@ -59,52 +59,22 @@ class Environment:
         self._heap: list[EventHandle] = []
         self._seq = 0
 
-    def schedule(
-        self, delay_s: float, priority: int, callback: Callable[..., Any], *args: Any
-    ) -> EventHandle:
-        """Run ``callback(*args)`` ``delay_s`` seconds from now."""
-        # NOTE: `not delay_s >= 0` is also true for NaN; one comparison for performance.
-        if not delay_s >= 0.0:
-            raise SimulationError(
-                f"cannot schedule {_describe(callback)} with delay "
-                f"{delay_s!r} s at t={self.now_s!r} s: delays must be >= 0 and not NaN."
-            )
-        time_s = self.now_s + delay_s
-        if time_s == math.inf:
-            raise SimulationError(f"cannot schedule {callback!r} at infinite time.")
-        seq = self._seq
-        self._seq = seq + 1
-        handle = [time_s, int(priority), seq, callback, args]
-        heapq.heappush(self._heap, handle)
-        return handle
+    def schedule(self, time_s: float, priority: int, callback: Callable[..., Any],
+                 *args: Any) -> EventHandle:
+        """Run ``callback(*args)`` at instant ``time_s`` (now or later) with ``priority``.
 
-    def schedule_at(
-        self, time_s: float, priority: int, callback: Callable[..., Any], *args: Any
-    ) -> EventHandle:
-        """Run ``callback(*args)`` at absolute time ``time_s`` (not in the past)."""
+        The one way to schedule an event. It takes an instant, not a delay: callers write
+        ``env.now_s + dt`` (the same addition a delay would make), and a decode jump schedules
+        its precomputed last step end exactly, bit for bit as the step-by-step engine reaches
+        it (a delay re-added to ``now_s`` could round differently).
+        """
+        # NOTE: `not time_s >= now` is also true for NaN; one comparison for performance.
         if not time_s >= self.now_s:
             raise SimulationError(
-                f"cannot schedule {_describe(callback)} at t={time_s!r} s: "
-                f"it is before now ({self.now_s!r} s) or NaN."
-            )
-        time_s = float(time_s)
+                f"cannot schedule {_describe(callback)} at t={time_s!r} s: it is before now "
+                f"({self.now_s!r} s) or NaN (a negative step time?).")
         if time_s == math.inf:
-            raise SimulationError(f"cannot schedule {callback!r} at infinite time.")
-        seq = self._seq
-        self._seq = seq + 1
-        handle = [time_s, int(priority), seq, callback, args]
-        heapq.heappush(self._heap, handle)
-        return handle
-
-    def push_at(self, time_s: float, priority: int, callback: Callable[..., Any],
-                *args: Any) -> EventHandle:
-        """``schedule_at`` for a float time and an int priority (the replica's jumps), with
-        only the ordering check. NOTE: for performance."""
-        if not time_s >= self.now_s:
-            raise SimulationError(
-                f"cannot schedule {_describe(callback)} at t={time_s!r} s: "
-                f"it is before now ({self.now_s!r} s) or NaN (a negative step time?)."
-            )
+            raise SimulationError(f"cannot schedule {_describe(callback)} at infinite time.")
         seq = self._seq
         self._seq = seq + 1
         handle = [time_s, priority, seq, callback, args]
@@ -127,12 +97,27 @@ class Environment:
         """Events in the heap, including cancelled ones not yet discarded."""
         return len(self._heap)
 
+    def step(self) -> bool:
+        """Process the next pending event; False when there is none (SimPy's ``step``)."""
+        heap = self._heap
+        while heap:
+            time_s, priority, _, callback, args = heapq.heappop(heap)
+            if callback is None:
+                continue  # cancelled
+            self.now_s = time_s
+            self.current_priority = priority
+            callback(*args)
+            self.current_priority = None
+            self.num_events_run += 1
+            return True
+        return False
+
     def run(self, until_s: float | None = None, max_events: int | None = None) -> int:
         """Process events in key order; return how many ran.
 
         Stops when the heap is empty, when the next event is later than ``until_s`` (the clock
         is then set to ``until_s``), or after ``max_events`` events. Events scheduled exactly at
-        ``until_s`` run.
+        ``until_s`` run. NOTE: the loop of ``step`` inlined, for performance.
         """
         if until_s is not None and not until_s >= self.now_s:
             raise SimulationError(f"run(until_s={until_s!r}) is before now ({self.now_s!r} s).")

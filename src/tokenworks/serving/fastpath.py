@@ -129,7 +129,7 @@ def _try_prefill_jump(r: ReplicaState, n: int, first: int | None, first_dt: floa
     if plan.tail_steps:
         times.extend(_decode_times(r, plan.tail_n, plan.tail_kv_tokens0, plan.tail_steps, t))
     r.jump = Jump(r.env.now_s, times, n, r.decode_kv_tokens(),
-                  r.env.push_at(times[-1], _STEP_END, _jump_end, r), plan,
+                  r.env.schedule(times[-1], _STEP_END, _jump_end, r), plan,
                   prefilling[0] if prefilling else None)
     r.busy = True
     return True
@@ -147,7 +147,7 @@ def _tail_room(r: ReplicaState, avail: int, n: int, r0: int, counts: list[int], 
 def _start_decode(r: ReplicaState, k: int, n: int) -> None:
     times = _decode_times(r, n, r.decode_kv_tokens(), k, r.env.now_s)
     r.jump = Jump(r.env.now_s, times, n, r.decode_kv_tokens(),
-                  r.env.push_at(times[-1], _STEP_END, _jump_end, r))
+                  r.env.schedule(times[-1], _STEP_END, _jump_end, r))
     r.busy = True
 
 
@@ -204,7 +204,7 @@ def interrupt(r: ReplicaState) -> None:
     if k < jump.num_steps:
         r.env.cancel(jump.handle)
         jump.num_steps = k
-        jump.handle = r.env.push_at(jump.times_s[k - 1], _STEP_END, _jump_end, r)
+        jump.handle = r.env.schedule(jump.times_s[k - 1], _STEP_END, _jump_end, r)
 
 
 def admissions_started(r: ReplicaState) -> int:

@@ -18,8 +18,21 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from tokenworks.errors import ConfigError, check_range
+from tokenworks.hardware import System
 
-__all__ = ["TierSpec", "TierStats", "TieredStore"]
+__all__ = ["TIER_NAMES", "TierRequest", "TierSpec", "TierStats", "TieredStore",
+           "replica_tiers"]
+
+# ASSUMPTION: half of a node's host DRAM is given to the KV warehouse (the rest holds the OS,
+# the engine, pinned staging buffers); LMCache/Mooncake leave this to the operator.
+HOST_DRAM_KV_FRAC = 0.5
+# ASSUMPTION: access latencies per tier: host DRAM over PCIe/C2C ~10 us, local NVMe ~100 us
+# (datasheet 4K random-read latencies are 60-100 us), remote RDMA pool ~200 us incl. lookup.
+TIER_LATENCY_S = {"dram": 10e-6, "nvme": 100e-6, "remote": 200e-6}
+TIER_NAMES = tuple(TIER_LATENCY_S)
+# ASSUMPTION: a remote pool with no capacity given holds 100 TB per replica (effectively
+# unlimited for an hour of trace).
+REMOTE_DEFAULT_BYTES = 100e12
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -141,3 +154,52 @@ class TieredStore:
         spec = self.specs[0]
         bw = spec.write_bytes_per_s if write else spec.read_bytes_per_s
         return num_bytes / bw + spec.latency_s
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TierRequest:
+    """A tier as a scenario asks for it: any value left None comes from the system catalog."""
+
+    name: str  # one of TIER_NAMES
+    capacity_bytes: float | None = None
+    read_bytes_per_s: float | None = None
+    write_bytes_per_s: float | None = None
+    latency_s: float | None = None
+
+
+def replica_tiers(requests: tuple[TierRequest, ...], system: System | None,
+                  num_gpus: int) -> tuple[TierSpec, ...]:
+    """Per-replica KV tiers: the requested values, else the system's, scaled to the replica's
+    share of its node (``num_gpus`` of ``system.num_accelerators``)."""
+    out = []
+    share = num_gpus / system.num_accelerators if system is not None else 0.0
+    for t in requests:
+        if t.name not in TIER_LATENCY_S:
+            raise ConfigError(f"KV tier {t.name!r} is unknown; use one of "
+                              f"{', '.join(TIER_NAMES)}.")
+        cap, read, write = t.capacity_bytes, t.read_bytes_per_s, t.write_bytes_per_s
+        if system is not None:
+            if t.name == "dram":
+                cap = cap if cap is not None else system.host_dram_bytes * share * HOST_DRAM_KV_FRAC
+                # Each GPU copies its KV shard over its own host link.
+                read = read or system.host_to_device_bytes_per_s * num_gpus
+                write = write or system.host_to_device_bytes_per_s * num_gpus
+            elif t.name == "nvme":
+                cap = cap if cap is not None else system.local_nvme_bytes * share
+                read = read or system.local_nvme_read_bytes_per_s * share
+                write = write or system.local_nvme_write_bytes_per_s * share
+            else:
+                cap = cap if cap is not None else REMOTE_DEFAULT_BYTES
+                nic = system.nic_bytes_per_s * system.num_nics * share
+                read, write = read or nic, write or nic
+        missing = [k for k, v in (("capacity_gb", cap), ("read_gb_per_s", read),
+                                  ("write_gb_per_s", write)) if v is None]
+        if missing:
+            raise ConfigError(f"cache tier '{t.name}': no catalog system supplies defaults; "
+                              f"give {', '.join(missing)} in the tier or set hardware.system.")
+        assert cap is not None and read is not None and write is not None
+        out.append(TierSpec(name=t.name, capacity_bytes=float(cap), read_bytes_per_s=read,
+                            write_bytes_per_s=write,
+                            latency_s=TIER_LATENCY_S[t.name] if t.latency_s is None
+                            else t.latency_s))
+    return tuple(out)

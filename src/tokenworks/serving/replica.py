@@ -151,7 +151,7 @@ class Replica(ReplicaState):
             if fastpath.invalidated(self):
                 fastpath.interrupt(self)
         elif not self.busy and self._wake_handle is None:
-            self._wake_handle = self.env.schedule(0.0, Priority.SCHEDULE, self._wake)
+            self._wake_handle = self.env.schedule(self.env.now_s, Priority.SCHEDULE, self._wake)
 
     def _wake(self) -> None:
         self._wake_handle = None
@@ -186,7 +186,7 @@ class Replica(ReplicaState):
         if not self.config.exact and fastpath.try_extend(self, plan, dt):
             return
         self.rec.step_started(plan, dt, self.env.now_s)
-        self.env.schedule(dt, Priority.STEP_END, self._step_end, plan)
+        self.env.schedule(self.env.now_s + dt, Priority.STEP_END, self._step_end, plan)
 
     def _step_end(self, plan: StepPlan) -> None:
         now = self.env.now_s

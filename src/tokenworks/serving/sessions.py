@@ -56,7 +56,7 @@ class DelayGap:
         self.env = env
 
     def run(self, service_s: float, done: Callable[[], None]) -> None:
-        self.env.schedule(service_s, Priority.TOOL_DONE, done)
+        self.env.schedule(self.env.now_s + service_s, Priority.TOOL_DONE, done)
 
 
 # NOTE: sessions are read from the table in blocks of this many (in arrival order) and kept as
@@ -145,7 +145,7 @@ class SessionDriver:
         self._next = p + 1
         start, now = row[1], self.env.now_s
         # NOTE: max(start, now) written out (same result, NaN included), for performance.
-        self.env.schedule_at(now if now > start else start, Priority.ARRIVAL,
+        self.env.schedule(now if now > start else start, Priority.ARRIVAL,
                              self._session_arrives, row)
 
     def _session_arrives(self, row: tuple) -> None:

@@ -1,23 +1,21 @@
-"""Request-trace readers: Azure LLM inference 2023 CSV, Mooncake FAST'25 JSONL, vidur/Splitwise
-processed CSV. Each returns a :class:`Trace` (columnar, arrival seconds from the first request).
+"""Request traces as data: a columnar ``Trace`` and the transforms the simulator applies to it
+(take the first n, rescale arrival times, replay as sessions).
 
-Units: seconds, tokens. Malformed input raises ``ScenarioError`` naming the file, the line and
-the field. Readers take paths; the trace files themselves are third-party data and are read in
-place, never copied.
+Units: seconds, tokens. The file readers (Azure LLM 2023 CSV, Mooncake FAST'25 JSONL,
+vidur/Splitwise CSV) are at the edge, in ``tokenworks.io.traces``.
 """
 
 from __future__ import annotations
 
-import csv
-import json
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
-from pathlib import Path
 
 import numpy as np
 
 from tokenworks.errors import ScenarioError, check_range
 from tokenworks.serving.workload import SessionTable, single_turn_table
+
+__all__ = ["MOONCAKE_BLOCK_TOKENS", "Trace", "TraceTraffic", "scale_trace", "take",
+           "trace_sessions"]
 
 # Mooncake FAST'25 trace README: "each hash_id is one block of 512 tokens".
 MOONCAKE_BLOCK_TOKENS = 512
@@ -49,210 +47,6 @@ class Trace:
             raise ScenarioError(f"trace column '{name}' does not exist; use prompt_tokens or "
                                 f"output_tokens.")
         return getattr(self, name)
-
-
-def _bad(path: Path, line: int, field: str, why: str) -> ScenarioError:
-    return ScenarioError(f"trace {path}, line {line}, field '{field}': {why}. Fix that line or "
-                         f"point the scenario at a well-formed trace.")
-
-
-def _int_field(path: Path, line: int, field: str, raw: object) -> int:
-    try:
-        v = int(raw) if not isinstance(raw, float) or raw.is_integer() else None
-    except (TypeError, ValueError):
-        v = None
-    if v is None or isinstance(raw, bool):
-        raise _bad(path, line, field, f"'{raw}' is not an integer token count")
-    if v < 0:
-        raise _bad(path, line, field, f"{v} is negative")
-    return v
-
-
-def _float_field(path: Path, line: int, field: str, raw: object) -> float:
-    try:
-        v = float(raw)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise _bad(path, line, field, f"'{raw}' is not a number") from None
-    if not np.isfinite(v) or v < 0:
-        raise _bad(path, line, field, f"{v} must be a finite, non-negative time")
-    return v
-
-
-def _open(path: Path) -> Path:
-    if not path.exists():
-        raise ScenarioError(f"trace file {path} does not exist. Check the path (relative paths "
-                            f"resolve against the scenario file's folder, then the current "
-                            f"directory).")
-    return path
-
-
-def _finish(path: Path, t: list[float], p: list[int], o: list[int], *,
-            rows: list[list[int]] | None = None, block: int | None = None) -> Trace:
-    if not t:
-        raise ScenarioError(f"trace {path} has no requests; give a file with at least one row.")
-    at = np.asarray(t, np.float64)
-    pa, oa = np.asarray(p, np.int64), np.asarray(o, np.int64)
-    order = np.argsort(at, kind="stable")
-    if np.any(order != np.arange(len(at))):
-        # ASSUMPTION: out-of-order rows are replayed in timestamp order (stable sort).
-        at, pa, oa = at[order], pa[order], oa[order]
-        rows = None if rows is None else [rows[i] for i in order]
-    hashes = offsets = None
-    if rows is not None:
-        lens = np.fromiter((len(r) for r in rows), np.int64, len(rows))
-        offsets = np.concatenate(([0], np.cumsum(lens))).astype(np.int64)
-        hashes = np.fromiter((h for r in rows for h in r), np.int64, int(offsets[-1]))
-    return Trace(path=str(path), arrived_at_s=at - at[0], prompt_tokens=pa, output_tokens=oa,
-                 hashes=hashes, hash_offsets=offsets, hash_block_tokens=block)
-
-
-def _csv_rows(path: Path, required: tuple[str, ...], what: str):
-    with _open(path).open(newline="") as f:
-        reader = csv.reader(f)
-        try:
-            header = [h.strip() for h in next(reader)]
-        except StopIteration:
-            raise ScenarioError(f"trace {path} is empty; expected a {what} CSV with header "
-                                f"{', '.join(required)}.") from None
-        missing = [c for c in required if c not in header]
-        if missing:
-            raise ScenarioError(f"trace {path}, line 1: the header lacks {', '.join(missing)} "
-                                f"(found {', '.join(header)}); a {what} CSV needs "
-                                f"{', '.join(required)}.")
-        idx = [header.index(c) for c in required]
-        for line, row in enumerate(reader, start=2):
-            if not row:
-                continue
-            if len(row) < len(header):
-                raise _bad(path, line, required[0], f"the row has {len(row)} fields, the header "
-                           f"{len(header)}")
-            yield line, [row[i].strip() for i in idx]
-
-
-def _limit(max_requests: int | None) -> int | None:
-    if max_requests is not None:
-        check_range("trace max_requests", max_requests, low=1)
-    return max_requests
-
-
-def read_azure_csv(path: Path, *, max_requests: int | None = None) -> Trace:
-    """Azure LLM inference trace 2023 (``TIMESTAMP, ContextTokens, GeneratedTokens``)."""
-    path, n = Path(path), _limit(max_requests)
-    t: list[float] = []
-    p: list[int] = []
-    o: list[int] = []
-    fields = ("TIMESTAMP", "ContextTokens", "GeneratedTokens")
-    for line, (ts, ctx, gen) in _csv_rows(path, fields, "Azure LLM 2023"):
-        try:
-            stamp = datetime.fromisoformat(ts)
-        except ValueError:
-            raise _bad(path, line, "TIMESTAMP", f"'{ts}' is not a date-time") from None
-        t.append(stamp.replace(tzinfo=UTC).timestamp())
-        p.append(_int_field(path, line, "ContextTokens", ctx))
-        o.append(_int_field(path, line, "GeneratedTokens", gen))
-        if n is not None and len(t) >= n:
-            break
-    return _finish(path, t, p, o)
-
-
-def read_vidur_csv(path: Path, *, max_requests: int | None = None) -> Trace:
-    """vidur processed trace (``arrived_at`` s, ``num_prefill_tokens``, ``num_decode_tokens``).
-
-    Files without ``arrived_at`` (vidur's length-only traces) raise; use them as an empirical
-    length distribution instead.
-    """
-    path, n = Path(path), _limit(max_requests)
-    t: list[float] = []
-    p: list[int] = []
-    o: list[int] = []
-    fields = ("arrived_at", "num_prefill_tokens", "num_decode_tokens")
-    for line, (at, pre, dec) in _csv_rows(path, fields, "vidur/Splitwise processed"):
-        t.append(_float_field(path, line, "arrived_at", at))
-        p.append(_int_field(path, line, "num_prefill_tokens", pre))
-        o.append(_int_field(path, line, "num_decode_tokens", dec))
-        if n is not None and len(t) >= n:
-            break
-    return _finish(path, t, p, o)
-
-
-def read_lengths_csv(path: Path) -> Trace:
-    """A length-only CSV (``num_prefill_tokens, num_decode_tokens``), arrivals all zero."""
-    path = Path(path)
-    p: list[int] = []
-    o: list[int] = []
-    for line, (pre, dec) in _csv_rows(path, ("num_prefill_tokens", "num_decode_tokens"),
-                                      "length"):
-        p.append(_int_field(path, line, "num_prefill_tokens", pre))
-        o.append(_int_field(path, line, "num_decode_tokens", dec))
-    return _finish(path, [0.0] * len(p), p, o)
-
-
-def read_mooncake_jsonl(path: Path, *, max_requests: int | None = None) -> Trace:
-    """Mooncake FAST'25 JSONL: ``timestamp`` (ms), ``input_length``, ``output_length``,
-    ``hash_ids`` (one id per 512-token prefix block; equal ids mean equal prefixes)."""
-    path, n = Path(path), _limit(max_requests)
-    t: list[float] = []
-    p: list[int] = []
-    o: list[int] = []
-    rows: list[list[int]] = []
-    with _open(path).open() as f:
-        for line, text in enumerate(f, start=1):
-            if not text.strip():
-                continue
-            try:
-                rec = json.loads(text)
-            except json.JSONDecodeError as e:
-                raise _bad(path, line, "(json)", f"not valid JSON ({e.msg})") from None
-            if not isinstance(rec, dict):
-                raise _bad(path, line, "(json)", "each line must be a JSON object")
-            for key in ("timestamp", "input_length", "output_length"):
-                if key not in rec:
-                    raise _bad(path, line, key, "missing")
-            # Mooncake README: timestamp is in milliseconds.
-            t.append(_float_field(path, line, "timestamp", rec["timestamp"]) * 1e-3)
-            p.append(_int_field(path, line, "input_length", rec["input_length"]))
-            o.append(_int_field(path, line, "output_length", rec["output_length"]))
-            ids = rec.get("hash_ids", [])
-            if not isinstance(ids, list) or not all(isinstance(h, int) and not isinstance(h, bool)
-                                                    for h in ids):
-                raise _bad(path, line, "hash_ids", "must be a list of integers")
-            rows.append(ids)
-            if n is not None and len(t) >= n:
-                break
-    return _finish(path, t, p, o, rows=rows, block=MOONCAKE_BLOCK_TOKENS)
-
-
-def _sniff(path: Path) -> str:
-    name = path.name.lower()
-    if name.endswith((".jsonl", ".json")):
-        return "mooncake"
-    with _open(path).open(newline="") as f:
-        header = f.readline()
-    if "TIMESTAMP" in header and "ContextTokens" in header:
-        return "azure"
-    if "arrived_at" in header:
-        return "vidur"
-    if "num_prefill_tokens" in header:
-        return "lengths"
-    raise ScenarioError(f"trace {path}, line 1: cannot tell the format from the header "
-                        f"'{header.strip()}'. Set trace.format to one of {', '.join(READERS)}.")
-
-
-READERS = {"azure": read_azure_csv, "mooncake": read_mooncake_jsonl, "vidur": read_vidur_csv,
-           "lengths": read_lengths_csv}
-
-
-def read_trace(path: Path, *, format: str = "auto", max_requests: int | None = None) -> Trace:
-    """Read any supported trace; ``format`` is one of :data:`READERS` or ``auto`` (sniffed)."""
-    path = Path(path)
-    fmt = _sniff(path) if format == "auto" else format
-    if fmt not in READERS:
-        raise ScenarioError(f"trace format '{format}' is unknown; use auto or one of "
-                            f"{', '.join(READERS)}.")
-    if fmt == "lengths":
-        tr = read_lengths_csv(path)
-        return tr if max_requests is None else take(tr, max_requests)
-    return READERS[fmt](path, max_requests=max_requests)
 
 
 def take(trace: Trace, n: int) -> Trace:
@@ -291,3 +85,16 @@ def trace_sessions(trace: Trace) -> SessionTable:
                              output_tokens=trace.output_tokens, hashes=trace.hashes,
                              hash_offsets=trace.hash_offsets,
                              hash_block_tokens=trace.hash_block_tokens)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class TraceTraffic:
+    """Traffic that replays a trace, its arrivals optionally rescaled (``scale_trace``)."""
+
+    trace: Trace
+    time_scale: float | None = None
+    target_rate_per_s: float | None = None
+
+    def sessions(self) -> SessionTable:
+        return trace_sessions(scale_trace(self.trace, time_scale=self.time_scale,
+                                          target_rate_per_s=self.target_rate_per_s))

@@ -36,7 +36,7 @@ from tokenworks.model import (
     prefill_intensity,
     weight_bytes,
 )
-from tokenworks.perf import Calibration, StepCostModel, load_calibration, make_deployment
+from tokenworks.perf import Calibration, StepCostModel, make_deployment, packaged_calibration
 from tokenworks.units import GB, HOUR, MILLION, MS, TB, TERA
 
 # Calibration with every efficiency at 1 and no overheads: the pure roofline.
@@ -53,7 +53,7 @@ def _calibration(name: str) -> Calibration:
     if name == "ideal":
         return IDEAL
     if name == "fitted":
-        return load_calibration(None)
+        return packaged_calibration()
     raise CatalogError(f"calibration '{name}' is not known; use 'ideal' or 'fitted'.")
 
 

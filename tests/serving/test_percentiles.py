@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tokenworks.api.sim_result import percentiles, stats
+from tokenworks.serving.result import percentiles, stats
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 10, 11, 101, 1000, 4097])

@@ -1,8 +1,9 @@
-"""Results of a simulation: per-request records (Arrow), the summary dict, exports.
+"""The result of a simulation: per-request records (Arrow), the timeline, the summary, and
+its exports (records as Parquet/CSV/JSON, a Chrome/Perfetto trace).
 
 Units in the records and summary are SI (seconds, tokens, joules, USD); display units (ms,
-$/Mtok) appear only in the CLI. ``RequestLog`` collects finished requests column by column so
-a million-request run keeps numbers, not objects.
+$/Mtok) appear only in reports and the CLI. ``RequestLog`` collects finished requests column
+by column so a million-request run keeps numbers, not objects. Files are written atomically.
 """
 
 from __future__ import annotations
@@ -17,7 +18,10 @@ import numpy as np
 import pyarrow as pa
 
 from tokenworks.errors import ConfigError
+from tokenworks.files import writing_atomically
+from tokenworks.serving.metrics import ReplicaStats
 from tokenworks.serving.request import Request
+from tokenworks.units import US
 
 INT_COLUMNS = ("request_id", "priority", "prompt_tokens", "output_tokens", "cached_tokens",
                "num_preemptions")
@@ -240,43 +244,65 @@ def percentiles(x: np.ndarray, qs: tuple[float, ...]) -> list[float]:
     return out
 
 
+# The formats ``SimulationResult.write_requests`` writes, by extension.
+REQUEST_FORMATS = (".parquet", ".csv", ".json")
+
+
 @dataclass(slots=True)
 class SimulationResult:
-    """What ``simulate`` returns: ``summary`` (JSON-able dict) and ``requests`` (Arrow)."""
+    """What ``simulate`` returns: ``summary`` (JSON-able dict), ``requests`` (Arrow, one row per
+    request), ``timeline`` (queue length and KV usage over time) and each replica's counters."""
 
     summary: dict[str, Any]
     requests: pa.Table
-    timeline: pa.Table  # queue length and KV usage over time
+    timeline: pa.Table
     warnings: list[str] = field(default_factory=list)
-    events: list[dict] | None = None  # Chrome-trace events when asked for
+    replica_stats: tuple[ReplicaStats, ...] = ()
 
     def to_pandas(self):
         return self.requests.to_pandas()
 
+    def with_cost(self, cost: dict[str, Any], warnings: list[str]) -> SimulationResult:
+        """A copy whose summary carries ``cost`` (price, cost, energy: economics' numbers)
+        after ``gpu_hours``, and ``warnings`` before the serving ones."""
+        summary: dict[str, Any] = {}
+        for k, v in self.summary.items():
+            summary[k] = v
+            if k == "gpu_hours":
+                summary.update(cost)
+        allw = [*warnings, *self.warnings]
+        summary["warnings"] = allw
+        return SimulationResult(summary=summary, requests=self.requests,
+                                timeline=self.timeline, warnings=allw,
+                                replica_stats=self.replica_stats)
+
     def write_requests(self, path: str | Path) -> Path:
-        """Per-request records to .parquet, .csv or .json (by extension)."""
+        """Per-request records to .parquet, .csv or .json (by extension), atomically."""
         p = Path(path)
         suffix = p.suffix.lower()
-        if suffix == ".parquet":
-            import pyarrow.parquet as pq
-
-            pq.write_table(self.requests, p)
-        elif suffix == ".csv":
-            import pyarrow.csv as pacsv
-
-            pacsv.write_csv(self.requests, p)
-        elif suffix == ".json":
-            rows = self.requests.to_pylist()
-            p.write_text(json.dumps({"summary": self.summary, "requests": rows},
-                                    indent=1, default=_json_default))
-        else:
+        if suffix not in REQUEST_FORMATS:
             raise ConfigError(f"output file {p} has extension '{suffix}'; use .parquet, .csv "
                               f"or .json.")
+        with writing_atomically(p) as tmp:
+            if suffix == ".parquet":
+                import pyarrow.parquet as pq
+
+                pq.write_table(self.requests, tmp)
+            elif suffix == ".csv":
+                import pyarrow.csv as pacsv
+
+                pacsv.write_csv(self.requests, tmp)
+            else:
+                rows = self.requests.to_pylist()
+                tmp.write_text(json.dumps({"summary": self.summary, "requests": rows},
+                                          indent=1, default=_json_default))
         return p
 
-    def write_chrome_trace(self, path: str | Path) -> Path:
-        """Request lifetimes as a Chrome/Perfetto trace (``chrome://tracing``)."""
-        p = Path(path)
+    def chrome_trace(self) -> dict[str, Any]:
+        """Chrome/Perfetto trace (chrome://tracing, https://ui.perfetto.dev), times in µs:
+        each request's prefill (arrival to first token) and decode (first token to finish) on
+        its replica, the outstanding-request counter, and - when the run recorded them
+        (``RunSpec.record_steps``) - every engine step and jump, one row per replica."""
         events = []
         for r in self.requests.to_pylist():
             pid = r["replica_id"] if r["replica_id"] is not None else -1
@@ -294,8 +320,21 @@ class SimulationResult:
         for row in self.timeline.to_pylist():
             events.append({"name": "outstanding", "ph": "C", "pid": -1, "ts": row["time_s"] * 1e6,
                            "args": {"requests": row["num_outstanding"]}})
-        p.write_text(json.dumps({"traceEvents": events, "displayTimeUnit": "ms"}))
-        return p
+        for s in self.replica_stats:
+            for start_s, dur_s, prefill_tokens, decode_seqs, num_steps in s.steps:
+                events.append({
+                    "name": "jump" if num_steps > 1 else "step", "ph": "X",
+                    "pid": f"replica {s.replica_id} steps", "tid": 0, "ts": start_s / US,
+                    "dur": dur_s / US,
+                    "args": {"prefill_tokens": prefill_tokens, "decode_seqs": decode_seqs,
+                             "num_steps": num_steps}})
+        return {"traceEvents": events, "displayTimeUnit": "ms"}
+
+    def write_chrome_trace(self, path: str | Path) -> Path:
+        """``chrome_trace()`` as JSON to ``path``, atomically."""
+        with writing_atomically(path) as tmp:
+            tmp.write_text(json.dumps(self.chrome_trace()))
+        return Path(path)
 
     def summary_json(self) -> str:
         return json.dumps(self.summary, indent=2, default=_json_default)

@@ -1,5 +1,6 @@
-"""The summary of a simulation: latency percentiles, throughput, goodput, cache hits, energy,
-cost, queue growth, and the agentic / disaggregation extras.
+"""The summary of a simulation: latency percentiles, throughput, goodput, cache hits, per-replica
+utilization, queue growth, and the agentic / disaggregation extras. (Cost and energy are
+economics' numbers, added by ``api.simulate`` with ``SimulationResult.with_cost``.)
 
 Definitions follow ``vllm bench serve`` and DistServe: TTFT = first token − arrival; TPOT =
 (E2E − TTFT)/(output tokens − 1); goodput = completed requests per second that met both SLOs
@@ -15,22 +16,21 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from tokenworks.api.scenario import Scenario
-from tokenworks.api.sim_result import numpy_column, stats
-from tokenworks.economics.power import accelerator_power_w, host_overhead_frac
-from tokenworks.economics.token_cost import default_usd_per_gpu_hour
-from tokenworks.errors import ConfigError
 from tokenworks.serving.agentic import CpuPool
 from tokenworks.serving.agentic import session_summary as _sessions
-from tokenworks.units import HOUR, MILLION
+from tokenworks.serving.metrics import ReplicaStats
+from tokenworks.serving.result import numpy_column, stats
+from tokenworks.serving.spec import SimulationSpec
+from tokenworks.units import HOUR
+
+__all__ = ["SUMMARY_KEYS", "completed", "completed_output_tokens", "summarize"]
 
 SUMMARY_KEYS = ("num_requests", "num_completed", "num_rejected", "num_unfinished", "duration_s",
                 "ttft_s", "tpot_s", "e2e_s", "queued_s", "output_tokens_per_s",
                 "input_tokens_per_s", "requests_per_s", "goodput_requests_per_s",
                 "slo_attainment_frac", "prefix_hit_frac", "prefix_hit_requests_frac",
-                "tier_hit_frac", "num_preemptions", "num_gpus", "gpu_hours",
-                "usd_per_gpu_hour", "cost_usd", "usd_per_million_output_tokens", "energy_j",
-                "node_energy_j", "joules_per_output_token", "replicas", "queue")
+                "tier_hit_frac", "num_preemptions", "num_gpus", "gpu_hours", "replicas",
+                "queue")
 
 
 def _col(t: pa.Table, name: str) -> np.ndarray:
@@ -55,28 +55,27 @@ def _value(attr: Any) -> Any:
     return attr() if callable(attr) else attr
 
 
-def _price(sc: Scenario, plans) -> tuple[float | None, str]:
-    """$/GPU-hour (GPU-weighted over pools) and its source; None when no catalog has one."""
-    if sc.spec.price is not None:
-        return sc.spec.price.usd_per_gpu_hour, "scenario price.usd_per_gpu_hour"
-    total, sources, gpus = 0.0, [], 0
-    for p in plans:
-        try:
-            usd, src = default_usd_per_gpu_hour(p.accelerator)
-        except ConfigError:
-            return None, (f"no rental price for {p.accelerator.name} in the catalogs; set "
-                          f"price.usd_per_gpu_hour in the scenario")
-        total += usd * p.num_gpus
-        gpus += p.num_gpus
-        sources.append(f"{p.accelerator.name}: {src}")
-    return total / gpus, "; ".join(sources)
+def completed(requests: pa.Table) -> np.ndarray:
+    """Mask of the requests that finished (not rejected, not still running at the end)."""
+    if not requests.num_rows:
+        return np.zeros(0, bool)
+    fin = numpy_column(requests.column("finished"), bool)
+    return fin & ~numpy_column(requests.column("rejected"), bool)
 
 
-def summarize(*, sc: Scenario, seed: int, plans, pools, requests: pa.Table, timeline: pa.Table,
-              end_s: float, hit_drain_limit: bool, drain_limit_s: float,
+def completed_output_tokens(requests: pa.Table) -> float:
+    """Output tokens of the completed requests (what a run is paid for)."""
+    done = completed(requests)
+    return float(_col(requests, "output_tokens")[done].sum()) if len(done) else 0.0
+
+
+def summarize(*, spec: SimulationSpec, plans, replica_stats: list[ReplicaStats],
+              requests: pa.Table, timeline: pa.Table, end_s: float, hit_drain_limit: bool,
               cpu_pool: CpuPool | None, links, num_sessions: int,
               agentic: bool) -> tuple[dict[str, Any], list[str]]:
+    """The run's summary dict (``SUMMARY_KEYS`` and extras) and its warnings."""
     warnings: list[str] = []
+    drain_limit_s = spec.run.drain_limit_s
     n = requests.num_rows
     fin = numpy_column(requests.column("finished"), bool) if n else np.zeros(0, bool)
     rejected = numpy_column(requests.column("rejected"), bool) if n else np.zeros(0, bool)
@@ -88,7 +87,7 @@ def summarize(*, sc: Scenario, seed: int, plans, pools, requests: pa.Table, time
     queued = _col(requests, "queued_s")[done]
     out_tok = _col(requests, "output_tokens")[done]
     in_tok = _col(requests, "prompt_tokens")[done]
-    slo = sc.spec.slo
+    slo = spec.slo
     ok = np.ones(int(done.sum()), bool)
     if slo.ttft_s is not None:
         ok &= ttft <= slo.ttft_s
@@ -96,7 +95,7 @@ def summarize(*, sc: Scenario, seed: int, plans, pools, requests: pa.Table, time
         ok &= ~(tpot > slo.tpot_s)  # single-token outputs have no TPOT: they pass
     per_s = (lambda x: x / duration) if duration > 0 else (lambda x: float("nan"))
 
-    stats_list = [r.stats() for p in pools for r in p.replicas]
+    stats_list = replica_stats
     lookup = sum(s.lookup_prompt_tokens for s in stats_list)
     hits = sum(s.hit_tokens for s in stats_list)
     tier_hits: dict[str, float] = {"hbm": float(sum(s.hit_tokens_hbm for s in stats_list))}
@@ -106,32 +105,25 @@ def summarize(*, sc: Scenario, seed: int, plans, pools, requests: pa.Table, time
     lookups = sum(s.num_lookups for s in stats_list)
 
     num_gpus = sum(p.num_gpus for p in plans)
-    usd_h, price_src = _price(sc, plans)
     gpu_hours = num_gpus * duration / HOUR
-    cost = None if usd_h is None else gpu_hours * usd_h
-    if usd_h is None:
-        warnings.append(f"cost not computed: {price_src}.")
-    energy = node_energy = 0.0
     replicas = []
-    by_id = {r.replica_id: (p, r) for p, pool in zip(plans, pools, strict=True)
-             for r in pool.replicas}
+    # Replicas are numbered in pool order (simulator.simulate).
+    pool_of = [p for p in plans for _ in range(p.num_replicas)]
     for s in stats_list:
-        plan, _ = by_id[s.replica_id]
+        plan = pool_of[s.replica_id]
+        acc = plan.spec.accelerator
         busy = min(1.0, s.busy_s / duration) if duration > 0 else 0.0
         gpus = plan.deployment.num_gpus
-        e = accelerator_power_w(plan.accelerator, busy) * gpus * duration
-        energy += e
-        node_energy += e * (1.0 + host_overhead_frac(plan.accelerator)[0])
-        peak = plan.accelerator.dense_flops_per_s(plan.deployment.matmul_dtype) * gpus
+        peak = acc.dense_flops_per_s(plan.deployment.matmul_dtype) * gpus
         replicas.append({
-            "replica_id": s.replica_id, "role": plan.role, "accelerator": plan.accelerator.name,
+            "replica_id": s.replica_id, "role": plan.role, "accelerator": acc.name,
             "num_gpus": gpus, "num_finished": s.num_finished, "num_rejected": s.num_rejected,
             "num_preemptions": s.num_preemptions, "busy_frac": busy, "num_steps": s.num_steps,
             "kv_usage_mean_frac": _value(s.kv_usage_mean_frac),
             "mfu_frac": None if s.flops is None or duration <= 0 else s.flops * gpus
             / (peak * duration),
             "hbm_bandwidth_utilization_frac": None if s.hbm_bytes is None or duration <= 0
-            else s.hbm_bytes / (plan.accelerator.memory_bytes_per_s * duration),
+            else s.hbm_bytes / (acc.memory_bytes_per_s * duration),
             "kv_capacity_tokens": plan.memory.kv_capacity_tokens,
         })
 
@@ -150,7 +142,7 @@ def summarize(*, sc: Scenario, seed: int, plans, pools, requests: pa.Table, time
                         f"limit or the KV cache); see the 'rejected' column.")
     total_out = float(out_tok.sum())
     summary: dict[str, Any] = {
-        "scenario": sc.name, "seed": seed, "model": sc.spec.model,
+        "scenario": spec.name, "seed": spec.seed, "model": spec.model.name,
         "num_requests": n, "num_completed": int(done.sum()),
         "num_rejected": int(rejected.sum()), "num_unfinished": num_unfinished,
         "num_sessions": num_sessions, "duration_s": duration,
@@ -166,13 +158,7 @@ def summarize(*, sc: Scenario, seed: int, plans, pools, requests: pa.Table, time
         if lookups else 0.0,
         "tier_hit_frac": {k: (v / lookup if lookup else 0.0) for k, v in tier_hits.items()},
         "num_preemptions": int(sum(s.num_preemptions for s in stats_list)),
-        "num_gpus": num_gpus, "gpu_hours": gpu_hours, "usd_per_gpu_hour": usd_h,
-        "price_source": price_src, "cost_usd": cost,
-        "usd_per_million_output_tokens": cost / total_out * MILLION
-        if total_out and cost is not None else None,
-        "energy_j": energy, "node_energy_j": node_energy,
-        "joules_per_output_token": energy / total_out if total_out else None,
-        "replicas": replicas,
+        "num_gpus": num_gpus, "gpu_hours": gpu_hours, "replicas": replicas,
         "queue": {"max_outstanding": int(outstanding.max()) if len(outstanding) else 0,
                   "final_outstanding": int(outstanding[-1]) if len(outstanding) else 0,
                   "growing": growing, "hit_drain_limit": hit_drain_limit},

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tokenworks.api.scenario import load_scenario, parse_scenario_dict, read_scenario_file
 from tokenworks.errors import ScenarioError
+from tokenworks.io.scenario import load_scenario, parse_scenario_dict, read_scenario_file
 
 YAML = """
 name: t

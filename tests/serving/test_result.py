@@ -6,9 +6,9 @@ import math
 
 import pytest
 
-from tokenworks.api import sim_result
-from tokenworks.api.sim_result import RequestLog
+from tokenworks.serving import result as sim_result
 from tokenworks.serving.request import Request
+from tokenworks.serving.result import RequestLog
 
 
 def _req(i: int) -> Request:

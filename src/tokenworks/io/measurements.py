@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from tokenworks.errors import ConfigError
+from tokenworks.files import read_text
 
 CSV_COLUMNS = ("arrival_s", "input_tokens", "output_tokens", "ttft_s", "e2e_s")
 FORMATS = ("auto", "vllm", "guidellm", "csv")
@@ -98,11 +99,9 @@ def read_measurements(path: str | Path, *, format: str = "auto",
     if format not in FORMATS:
         raise ConfigError(f"measurement format '{format}' is unknown. Valid formats: "
                           f"{', '.join(FORMATS)}.")
-    if not p.is_file():
-        raise ConfigError(f"measurement file {p} does not exist. Pass the file written by "
-                          f"`vllm bench serve --save-result --save-detailed`, GuideLLM's "
-                          f"benchmarks.json, or a CSV with columns {', '.join(CSV_COLUMNS)}.")
-    text = p.read_text(encoding="utf-8", errors="replace")
+    text = read_text(p, what="measurement file", fix=(
+        f"Pass the file written by `vllm bench serve --save-result --save-detailed`, GuideLLM's "
+        f"benchmarks.json, or a CSV with columns {', '.join(CSV_COLUMNS)}."))
     if format == "auto":
         format = "csv" if not text.lstrip().startswith(("{", "[")) else "json"
     if format == "csv":
@@ -158,7 +157,7 @@ def _load_json_docs(p: Path, text: str) -> list[dict[str, Any]]:
 def read_csv_measurements(path: str | Path, *, text: str | None = None) -> Measurements:
     """Read the plain CSV format (see module docstring)."""
     p = Path(path)
-    text = p.read_text(encoding="utf-8", errors="replace") if text is None else text
+    text = read_text(p, what="measurement file") if text is None else text
     reader = csv.reader(text.splitlines())
     try:
         header = [h.strip() for h in next(reader)]

@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from tokenworks.api.measurements import read_measurements
 from tokenworks.errors import ConfigError
+from tokenworks.io.measurements import read_measurements
 
 
 def _vllm_doc(**over):

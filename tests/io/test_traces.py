@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from tokenworks.errors import ScenarioError
+from tokenworks.io.traces import read_trace
 from tokenworks.serving.traces import (
     MOONCAKE_BLOCK_TOKENS,
-    read_trace,
     scale_trace,
     take,
     trace_sessions,

@@ -1,0 +1,79 @@
+"""Pricing an analytic estimate: $/M input, output and blended tokens, GPU power, J/token.
+
+Units: USD, W, J, s. The estimator (``perf.estimator``) gives a steady step of ``B`` sequences:
+each step emits ``B`` output tokens and admits ``B/O`` prompts. Its GPU time is split the
+way the seeds decompose a token's cost: the prefill share of the step prices the input tokens,
+the rest prices the output tokens; the blended price divides the fleet's $/h by all tokens/s.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from tokenworks.economics.power import accelerator_power_w
+from tokenworks.economics.token_cost import usd_per_million_tokens
+from tokenworks.hardware import Accelerator
+from tokenworks.perf.estimator import PerfEstimate
+from tokenworks.units import HOUR, MILLION
+
+__all__ = ["Estimate", "price_estimate"]
+
+# The order of ``Estimate.to_dict`` (and of ``tokenworks estimate --json``).
+_ORDER = (
+    "model", "hardware", "num_gpus", "num_replicas", "tp", "pp", "ep", "weights_dtype",
+    "kv_dtype", "compute_dtype", "input_tokens", "output_tokens", "prefix_hit_frac",
+    "params_total", "params_active", "weight_bytes", "weight_bytes_per_gpu",
+    "kv_bytes_per_token", "memory", "max_concurrent_sequences", "batch_size",
+    "batch_limited_by", "ttft_s", "prefill_tokens_per_s", "decode_step_time_s", "tpot_s",
+    "e2e_s", "output_tokens_per_s", "total_tokens_per_s", "output_tokens_per_s_per_gpu",
+    "usd_per_gpu_hour", "price_source", "usd_per_million_output_tokens",
+    "usd_per_million_input_tokens", "usd_per_million_tokens_blended", "gpu_power_w",
+    "energy_per_output_token_j", "bound", "prefill_breakdown", "decode_breakdown",
+    "defaults_used",
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Estimate(PerfEstimate):
+    """A priced estimate: the estimator's physics plus money and energy."""
+
+    usd_per_gpu_hour: float | None  # None: no price known (edge devices); pass one
+    price_source: str
+    usd_per_million_output_tokens: float | None
+    usd_per_million_input_tokens: float | None
+    usd_per_million_tokens_blended: float | None
+    gpu_power_w: float
+    energy_per_output_token_j: float
+    defaults_used: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        return {k: (list(d[k]) if k == "defaults_used" else d[k]) for k in _ORDER}
+
+
+def price_estimate(perf: PerfEstimate, accelerator: Accelerator, *,
+                   usd_per_gpu_hour: float | None, price_source: str,
+                   defaults_used: tuple[str, ...] = ()) -> Estimate:
+    """``perf`` priced at ``usd_per_gpu_hour`` (None: no cost rows) on ``accelerator``."""
+    replica_gpus = perf.tp * perf.pp
+    usd_in = usd_out = usd_blended = None
+    if usd_per_gpu_hour is not None:
+        replica_usd_per_s = usd_per_gpu_hour * replica_gpus / HOUR
+        step_usd = replica_usd_per_s * perf.tpot_s
+        prompts_per_step = perf.batch_size / perf.output_tokens
+        usd_in = (step_usd * perf.prefill_share_frac / (prompts_per_step * perf.input_tokens)
+                  * MILLION)
+        usd_out = step_usd * (1.0 - perf.prefill_share_frac) / perf.batch_size * MILLION
+        usd_blended = usd_per_million_tokens(usd_per_gpu_hour * perf.num_gpus,
+                                             perf.total_tokens_per_s)
+    # ASSUMPTION: a saturated replica draws power in proportion to the share of each step its
+    # roofline-bound work occupies (op time excluding the fixed per-step overhead), between the
+    # idle floor and TDP (economics.power).
+    gpu_power_w = accelerator_power_w(accelerator, perf.busy_frac)
+    energy_per_out_j = gpu_power_w * replica_gpus * perf.tpot_s / perf.batch_size
+    base = {f.name: getattr(perf, f.name) for f in fields(PerfEstimate)}
+    return Estimate(**base, usd_per_gpu_hour=usd_per_gpu_hour, price_source=price_source,
+                    usd_per_million_output_tokens=usd_out, usd_per_million_input_tokens=usd_in,
+                    usd_per_million_tokens_blended=usd_blended, gpu_power_w=gpu_power_w,
+                    energy_per_output_token_j=energy_per_out_j, defaults_used=defaults_used)

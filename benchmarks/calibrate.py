@@ -40,6 +40,7 @@ from scipy.optimize import least_squares
 
 from tokenworks.errors import InfeasibleError
 from tokenworks.hardware import get_accelerator
+from tokenworks.io.calibration import save_calibration
 from tokenworks.model.arch import ModelArch
 from tokenworks.model.catalog import get_model
 from tokenworks.perf import (
@@ -49,7 +50,6 @@ from tokenworks.perf import (
     StepCostModel,
     make_deployment,
     plan_memory,
-    save_calibration,
     steady_state,
 )
 

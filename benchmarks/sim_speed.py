@@ -87,7 +87,7 @@ def reference_scenario(rate_per_s: float | None, num_requests: int, *,
 def run_one(scenario: dict) -> dict:
     """Run one scenario in this process; wall time, peak RSS and the summary percentiles."""
     from tokenworks._compiled import engine_build
-    from tokenworks.api.simulate import simulate
+    from tokenworks.api import simulate
 
     t0, c0 = time.perf_counter(), time.process_time()
     res = simulate(scenario)

@@ -80,7 +80,7 @@ def disaggregated(n_prefill: int, n_decode: int, rate: float, n: int) -> dict:
 
 
 def attainment(scenario: dict, ttft_slo: float, tpot_slo: float) -> float:
-    from tokenworks.api.simulate import simulate
+    from tokenworks.api import simulate
 
     t = simulate(scenario).requests
     ttft = np.asarray(t.column("ttft_s").to_numpy(zero_copy_only=False), np.float64)

@@ -171,7 +171,7 @@ def scenario(row, *, n: int, inputs, engine_kind: str = "sourced",
 
 
 def predict(sc: dict) -> dict[str, float]:
-    from tokenworks.api.simulate import simulate
+    from tokenworks.api import simulate
 
     res = simulate(sc)
     t = res.requests
@@ -346,7 +346,7 @@ def offline_capacity(r, inputs: list[float], calibration: str | None,
     window (10%-90% of completions), times the number of replicas (replicas are independent).
     Runs the Server engine settings of ``ENGINES`` (NVIDIA's Offline configs differ only in
     the batch cap, e.g. 896 vs 1,024 on H100)."""
-    from tokenworks.api.simulate import simulate
+    from tokenworks.api import simulate
 
     e = ENGINES[(r.version, r.accelerator)]
     replicas = max(int(r.accelerators_total) // e["tp"], 1)
@@ -367,7 +367,8 @@ def scaled_calibration(accelerator: str, factor: float, workdir: Path, *,
     the per-step overhead replaced."""
     from dataclasses import replace
 
-    from tokenworks.perf.calibration import default_calibration, save_calibration
+    from tokenworks.io.calibration import save_calibration
+    from tokenworks.perf.calibration import default_calibration
 
     base = default_calibration(accelerator)
     names = ("compute_efficiency_frac", "memory_efficiency_frac") if memory else (
@@ -472,8 +473,8 @@ def step_line_main(args, inputs: list[float]) -> int:
     and the prefill tokens that step must carry on average (B x mean input / mean output),
     with the packaged calibration (or ``--calibration``)."""
     from tokenworks.hardware import get_accelerator
+    from tokenworks.io.calibration import load_calibration
     from tokenworks.model.catalog import get_model
-    from tokenworks.perf.calibration import load_calibration
     from tokenworks.perf.deployment import make_deployment
     from tokenworks.perf.step import StepCostModel, causal_pairs
 
@@ -550,9 +551,10 @@ def fit_on_rows(train: pd.DataFrame, *, inputs, n: int, max_evaluations: int,
     per-step overhead so the simulated TTFT p50 and TPOT p50 of the training rows match their
     measured values (log residuals, robust loss; api.calibrate.fit_residuals). Percentiles,
     not per-request data, are all MLPerf publishes, so this is the aggregate form of the fit."""
-    from tokenworks.api.calibrate import DEFAULT_PARAMS, fit_residuals
     from tokenworks.hardware import get_accelerator
-    from tokenworks.perf.calibration import default_calibration, save_calibration
+    from tokenworks.io.calibration import save_calibration
+    from tokenworks.perf.calibration import default_calibration
+    from tokenworks.perf.fit import DEFAULT_PARAMS, fit_residuals
 
     acc = get_accelerator(ACC[train.iloc[0].accelerator])
     base = default_calibration(acc.name)
@@ -581,7 +583,7 @@ def fit_main(args, inputs) -> int:
     setup of that accelerator (v4.1 in sample, v5.1 out of sample) before and after."""
     import tempfile
 
-    from tokenworks.perf.calibration import save_calibration
+    from tokenworks.io.calibration import save_calibration
 
     d = rows().drop_duplicates(["version", "accelerator", "accelerators_total", "target_qps"])
     out = {}

@@ -184,7 +184,7 @@ def simulate_tiered(name: str, *, dram_gb: float | None, time_scale: float = 3.0
     ``dram_gb`` is given, a host-DRAM tier of that size. Arrivals are stretched by
     ``time_scale`` (3×: about 1.1 req/s for the conversation trace) so one node keeps up; hit
     rates depend on the order of requests and the capacities, not on the rate."""
-    from tokenworks.api.simulate import simulate
+    from tokenworks.api import simulate
 
     tiers = [] if dram_gb is None else [{"name": "dram", "capacity_gb": dram_gb}]
     sc = {"name": f"mooncake-{name}", "model": "llama-3.1-70b",

@@ -28,8 +28,9 @@ import numpy as np
 import pandas as pd
 
 from tokenworks.errors import ConfigError
+from tokenworks.io.calibration import load_calibration
 from tokenworks.model import get_model
-from tokenworks.perf.calibration import Calibration, load_calibration
+from tokenworks.perf.calibration import Calibration
 from tokenworks.perf.deployment import make_deployment
 from tokenworks.perf.step import StepCostModel, causal_pairs
 from tokenworks.units import MS
@@ -114,7 +115,7 @@ def splitwise_calibrated(cal: Calibration | None) -> list[dict]:
     """``tokenworks calibrate``'s step-timing fit on each Splitwise (hardware, tp) group:
     median abs error before (packaged calibration) and after, and the fitted factors.
     In-sample: the same rows are fitted and scored (an upper bound on accuracy elsewhere)."""
-    from tokenworks.api.calibrate import StepTimings, fit_step_times
+    from tokenworks.perf.fit import StepTimings, fit_step_times
 
     d = pd.read_csv(SPLITWISE)
     d = d[(d.model == "llama2-70b") & d.hardware.isin(["a100-80gb", "h100-80gb"])]

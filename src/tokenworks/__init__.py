@@ -23,7 +23,7 @@ _EXPORTS = {
     "SimulationResult": "tokenworks.api",
     "Scenario": "tokenworks.api",
     "load_scenario": "tokenworks.api",
-    "run_ledger": "tokenworks.api.claims",
+    "run_ledger": "tokenworks.claims",
     # catalogs
     "get_model": "tokenworks.model",
     "list_models": "tokenworks.model",

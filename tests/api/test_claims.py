@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tokenworks.api.claims import (
+from tokenworks.claims import (
     EVALUATORS,
     Computed,
     Params,
@@ -20,7 +20,7 @@ from tokenworks.api.claims import (
     run_ledger,
     verdict_for,
 )
-from tokenworks.api.claims.ledger import UNITS, Claim, load_claim_files
+from tokenworks.claims.ledger import UNITS, Claim, load_claim_files
 from tokenworks.errors import CatalogError, ConfigError
 
 CLAIMS = load_claims()

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
+from tokenworks.api import estimate
 from tokenworks.api.economics import (
     pnl_report,
     power_report,
     tco_report,
-    token_cost_from_estimate,
     train_report,
 )
-from tokenworks.api.estimate import estimate
+from tokenworks.economics.estimate_cost import token_cost_from_estimate
 from tokenworks.errors import ConfigError
 
 KW = dict(tp=4, weights_dtype="fp8", input_tokens=2048, output_tokens=256, usd_per_gpu_hour=2.0)
@@ -48,13 +48,13 @@ def test_mismatched_estimates_rejected():
 
 
 def test_reports_say_which_defaults_were_used():
-    r = tco_report({"pue": 1.1})
+    r = tco_report(**{"pue": 1.1})
     text = " ".join(r.defaults_used)
     assert not any(d.startswith("pue =") for d in r.defaults_used)
     assert "electricity_usd_per_kwh = 0.08" in text
-    p = pnl_report({"num_accelerators": 8})
+    p = pnl_report(**{"num_accelerators": 8})
     assert any(d.startswith("on_demand_usd_per_hour") for d in p.defaults_used)
-    rep, defaults = power_report({"grid": "france", "num_accelerators": 8})
+    rep, defaults = power_report(**{"grid": "france", "num_accelerators": 8})
     assert rep.carbon_g_per_kwh == 56 and not any(d.startswith("grid") for d in defaults)
-    t = train_report({"active_params": 7e9, "tokens": 1e12, "num_accelerators": 64})
+    t = train_report(**{"active_params": 7e9, "tokens": 1e12, "num_accelerators": 64})
     assert t.run.flops == pytest.approx(6 * 7e9 * 1e12)

@@ -14,11 +14,11 @@ from clitools import run
 from tokenworks.api.economics import (
     capital_report,
     fleet_report,
-    parse_request_mix,
     pnl_report,
     sensitivity_report,
 )
 from tokenworks.errors import ConfigError, TokenworksError
+from tokenworks.io.defaults import request_classes
 
 # --- capital ------------------------------------------------------------------------------
 
@@ -27,7 +27,7 @@ def test_capital_defaults_reproduce_cahn_and_the_ceiling():
     """Catalog defaults: $150B / 0.5 / (1 - 0.5) = $600B required; with $100B earned the gap is
     $500B. Ceiling: $450B x 7 x 1 = $3.15T, + 1 x $3.15T SPVs, + 1 x $450B = $6.75T, which
     covers 6.75T / 500B = 13.5 years of the gap."""
-    r = capital_report({"actual_ai_revenue_usd_per_year": 100e9})
+    r = capital_report(**{"actual_ai_revenue_usd_per_year": 100e9})
     (c,) = r.cases
     assert c.name == "base"
     assert c.gap.required_revenue_usd_per_year == pytest.approx(600e9)
@@ -44,7 +44,7 @@ def test_capital_defaults_reproduce_cahn_and_the_ceiling():
 
 def test_capital_overrides_are_not_listed_as_defaults():
     """$200B / 0.4 / (1 - 0.6) = $1.25T required."""
-    r = capital_report({"gpu_revenue_usd_per_year": 200e9, "gpu_share_of_dc_cost_frac": 0.4,
+    r = capital_report(**{"gpu_revenue_usd_per_year": 200e9, "gpu_share_of_dc_cost_frac": 0.4,
                         "end_user_gross_margin_frac": 0.6})
     assert r.cases[0].gap.required_revenue_usd_per_year == pytest.approx(1.25e12)
     used = " ".join(r.defaults_used)
@@ -54,7 +54,7 @@ def test_capital_overrides_are_not_listed_as_defaults():
 def test_capital_asset_multiple():
     """1e5 tok/s x 100% x 6 y x 31,536,000 s = 1.8922e13 tokens x $2.19/M = $41.438M on a $5M
     rack = 8.2877x."""
-    r = capital_report({"asset_usd": 5e6, "tokens_per_s": 1e5, "usd_per_mtok": 2.19,
+    r = capital_report(**{"asset_usd": 5e6, "tokens_per_s": 1e5, "usd_per_mtok": 2.19,
                         "utilization_frac": 1.0, "asset_years": 6})
     a = r.cases[0].asset
     assert a is not None
@@ -139,26 +139,27 @@ BASE = {"model": "llama-3.1-8b", "accelerator": "h100-sxm", "tp": 1, "tpot_slo_s
 
 
 def test_request_mix_validation():
-    assert parse_request_mix(MIX) == [(512, 128, 0.7), (4096, 512, 0.3)]
+    assert [(c.input_tokens, c.output_tokens, c.share_frac) for c in request_classes(MIX)] == \
+        [(512, 128, 0.7), (4096, 512, 0.3)]
     with pytest.raises(ConfigError, match=r"shares sum to 0\.9: they must sum to 1"):
-        parse_request_mix([{**MIX[0], "share": 0.6}, MIX[1]])
-    with pytest.raises(ConfigError, match=r"request_mix\[1\].*exactly input_tokens"):
-        parse_request_mix([MIX[0], {"input_tokens": 10, "share": 0.3}])
+        request_classes([{**MIX[0], "share": 0.6}, MIX[1]])
+    with pytest.raises(TokenworksError, match=r"request_mix.1.*output_tokens.*Field required"):
+        fleet_report(request_mix=[MIX[0], {"input_tokens": 10, "share": 0.3}])
     with pytest.raises(ConfigError, match=r"request_mix\[0\].output_tokens = 0"):
-        parse_request_mix([{**MIX[0], "output_tokens": 0}, MIX[1]])
+        request_classes([{**MIX[0], "output_tokens": 0}, MIX[1]])
     with pytest.raises(ConfigError, match="non-empty list"):
-        parse_request_mix([])
+        request_classes([])
 
 
 def test_fleet_mix_is_the_sum_of_single_shape_fleets():
     """200 req/s of the mix: 140 req/s x 128 = 17,920 tok/s of class 1 and 60 x 512 = 30,720
     of class 2 (48,640 output tok/s). Each class must size exactly like a single-shape fleet
     with its own demand; the totals are the sums."""
-    r = fleet_report({**BASE, "request_mix": MIX, "demand_requests_per_s": 200})
+    r = fleet_report(**{**BASE, "request_mix": MIX, "demand_requests_per_s": 200})
     assert len(r.classes) == 2
     assert r.plan.demand_output_tokens_per_s == pytest.approx(200 * (0.7 * 128 + 0.3 * 512))
     for c, (inp, out, share) in zip(r.classes, [(512, 128, 0.7), (4096, 512, 0.3)], strict=True):
-        single = fleet_report({**BASE, "input_tokens": inp, "output_tokens": out,
+        single = fleet_report(**{**BASE, "input_tokens": inp, "output_tokens": out,
                                "demand_requests_per_s": 200 * share})
         assert c.requests_per_s == pytest.approx(200 * share)
         assert c.plan.num_accelerators == single.plan.num_accelerators
@@ -225,13 +226,13 @@ BULL = {"accelerator": "h100-sxm", "num_accelerators": 64, "on_demand_usd_per_ho
 
 def test_pnl_metric_tornado_matches_pnl_report():
     """The tornado's base and each varied point are the P&L of the same inputs."""
-    r = sensitivity_report(BULL, metric="npv_usd",
+    r = sensitivity_report(**BULL, metric="npv_usd",
                            vary=["on_demand_usd_per_hour", "useful_life_years", "debt_rate_frac"])
-    assert r.base == pytest.approx(pnl_report(BULL).pnl.npv_usd)
+    assert r.base == pytest.approx(pnl_report(**BULL).pnl.npv_usd)
     rows = {row.input: row for row in r.tornado}
     price = rows["on_demand_usd_per_hour"]
     assert price.metric_at_high == pytest.approx(
-        pnl_report({**BULL, "on_demand_usd_per_hour": 4.5 * 1.2}).pnl.npv_usd)
+        pnl_report(**{**BULL, "on_demand_usd_per_hour": 4.5 * 1.2}).pnl.npv_usd)
     assert price.metric_at_high > r.base > price.metric_at_low
     assert r.tornado[0].input == "on_demand_usd_per_hour"  # the largest swing
     # Project cash flows are unlevered: the debt rate does not move project NPV.
@@ -240,20 +241,20 @@ def test_pnl_metric_tornado_matches_pnl_report():
 
 
 def test_pnl_metric_grid_and_irr():
-    r = sensitivity_report(BULL, metric="irr_frac", vary=["utilization_frac"],
+    r = sensitivity_report(**BULL, metric="irr_frac", vary=["utilization_frac"],
                            grid_x=("on_demand_usd_per_hour", [3.0, 4.5]),
                            grid_y=("useful_life_years", [4.0, 6.0]))
-    assert r.base == pytest.approx(pnl_report(BULL).pnl.project_irr_frac)
+    assert r.base == pytest.approx(pnl_report(**BULL).pnl.project_irr_frac)
     g = r.grid
     assert g is not None and len(g.metric) == 2 and len(g.metric[0]) == 2
     assert g.metric[1][0] == pytest.approx(pnl_report(
-        {**BULL, "on_demand_usd_per_hour": 3.0, "useful_life_years": 6.0}).pnl.project_irr_frac)
+        **{**BULL, "on_demand_usd_per_hour": 3.0, "useful_life_years": 6.0}).pnl.project_irr_frac)
     assert g.metric[0][1] < g.metric[1][1]  # a longer life earns a higher IRR at $4.5/h
 
 
 def test_payback_never_is_nan_and_json_null(capsys):
     """At $1/h an H100 never pays back: NaN in the API, null in JSON, n/a in the table."""
-    r = sensitivity_report({"on_demand_usd_per_hour": 1.0, "num_accelerators": 8},
+    r = sensitivity_report(**{"on_demand_usd_per_hour": 1.0, "num_accelerators": 8},
                            metric="payback_years", vary=["pue"])
     assert math.isnan(r.base)
     code, out, err = run(["sensitivity", "--json", "--metric", "payback_years", "--vary", "pue",
@@ -269,9 +270,9 @@ def test_payback_never_is_nan_and_json_null(capsys):
 
 def test_sensitivity_metric_errors(capsys):
     with pytest.raises(ConfigError, match="npv_usd"):
-        sensitivity_report({}, metric="irr")
+        sensitivity_report(**{}, metric="irr")
     with pytest.raises(TokenworksError, match="cannot vary"):
-        sensitivity_report({}, metric="npv_usd", vary=["accelerator"])
+        sensitivity_report(**{}, metric="npv_usd", vary=["accelerator"])
     # A P&L metric reads P&L inputs: a TCO-only key is rejected with the valid ones.
     code, _, err = run(["sensitivity", "--metric", "npv_usd", "--set",
                         "output_tokens_per_s=5"], capsys)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tokenworks.api.claims.ledger import evaluate_claim, load_claims
+from tokenworks.claims.ledger import evaluate_claim, load_claims
 
 CLAIMS = [c for c in load_claims() if c.file == "economics.toml"]
 
@@ -12,7 +12,7 @@ CLAIMS = [c for c in load_claims() if c.file == "economics.toml"]
 def test_at_least_25_economics_claims():
     assert len(CLAIMS) >= 25
     assert {c.evaluator for c in CLAIMS} <= set(__import__(
-        "tokenworks.api.claims.registry", fromlist=["EVALUATORS"]).EVALUATORS)
+        "tokenworks.claims.registry", fromlist=["EVALUATORS"]).EVALUATORS)
 
 
 @pytest.mark.parametrize("claim", CLAIMS, ids=[c.id for c in CLAIMS])

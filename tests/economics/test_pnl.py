@@ -4,21 +4,40 @@ from __future__ import annotations
 
 import pytest
 
-from tokenworks.economics.pnl import MarketInputs, depreciation_risk, neocloud_pnl
-from tokenworks.economics.tco import HOURS_PER_YEAR, tco_inputs
+from tokenworks.economics.pnl import (
+    MarketSpec,
+    NewGeneration,
+    PnlSpec,
+    depreciation_risk,
+    neocloud_pnl,
+)
+from tokenworks.economics.tco import HOURS_PER_YEAR
 from tokenworks.errors import ConfigError
+from tokenworks.io.defaults import tco_spec
+from tokenworks.io.economics import question
+
+
+def tco_inputs(accelerator: str, **kw):
+    return tco_spec(question("tco", flags={"accelerator": accelerator, **kw}))
+
+
+def pnl(t, market, num_accelerators, **kw):
+    """A P&L with the finance catalog's accounting (21% tax, 8% SG&A, 12% discount rate)."""
+    return PnlSpec(tco=t, market=market, num_accelerators=num_accelerators,
+                   **{**dict(years=None, depreciation_method="straight_line", tax_rate_frac=0.21,
+                             sga_frac_of_revenue=0.08, discount_rate_frac=0.12), **kw})
 
 
 def _market(**kw):
     base = dict(on_demand_usd_per_hour=4.0, price_decline_frac_per_year=0.0,
                 utilization_year1_frac=0.5, utilization_mature_frac=0.5, reserved_share_frac=0.0,
                 spot_share_frac=0.0)
-    return MarketInputs(**{**base, **kw})
+    return MarketSpec(**{**base, **kw})
 
 
 def test_flat_revenue_golden():
     """10 GPUs x 8,760 h x 50% x $4 = $175,200 per year."""
-    p = neocloud_pnl(tco_inputs("h100-sxm"), _market(), num_accelerators=10)
+    p = neocloud_pnl(pnl(tco_inputs("h100-sxm"), _market(), 10))
     assert p.years[0].revenue_usd == pytest.approx(10 * HOURS_PER_YEAR * 0.5 * 4.0)
     assert all(y.revenue_usd == pytest.approx(p.years[0].revenue_usd) for y in p.years)
 
@@ -38,7 +57,7 @@ def test_utilization_ramp():
 
 
 def test_pnl_identities():
-    p = neocloud_pnl(tco_inputs("h100-sxm"), _market(), num_accelerators=100)
+    p = neocloud_pnl(pnl(tco_inputs("h100-sxm"), _market(), 100))
     for y in p.years:
         assert y.gross_profit_usd == pytest.approx(y.revenue_usd - y.cash_cost_of_revenue_usd)
         assert y.ebit_usd == pytest.approx(y.ebitda_usd - y.depreciation_usd)
@@ -48,8 +67,8 @@ def test_pnl_identities():
 
 def test_higher_price_higher_irr():
     t = tco_inputs("h100-sxm")
-    lo = neocloud_pnl(t, _market(on_demand_usd_per_hour=3.0), num_accelerators=10)
-    hi = neocloud_pnl(t, _market(on_demand_usd_per_hour=6.0), num_accelerators=10)
+    lo = neocloud_pnl(pnl(t, _market(on_demand_usd_per_hour=3.0), 10))
+    hi = neocloud_pnl(pnl(t, _market(on_demand_usd_per_hour=6.0), 10))
     assert hi.project_irr_frac > (lo.project_irr_frac if lo.project_irr_frac is not None else -1)
     assert hi.payback_years is not None and hi.npv_usd > lo.npv_usd
 
@@ -58,10 +77,10 @@ def test_depreciation_risk_shapes():
     """Shorter book life -> lower reported profit in years 1-3; a new generation -> lower
     cumulative profit and a shorter economic life."""
     t = tco_inputs("h100-sxm")
-    cases = depreciation_risk(t, _market(on_demand_usd_per_hour=4.0, utilization_mature_frac=0.7,
-                                         utilization_year1_frac=0.7),
-                              num_accelerators=10, lives_years=(6, 3),
-                              new_generation_year=3, new_generation_speedup=4.0)
+    m = _market(on_demand_usd_per_hour=4.0, utilization_mature_frac=0.7,
+                utilization_year1_frac=0.7)
+    cases = depreciation_risk(pnl(t, m, 10), NewGeneration(year=3, speedup=4.0),
+                              lives_years=(6, 3))
     by = {(c.life_years, c.new_generation_year): c for c in cases}
     assert by[(3, None)].net_income_first3_usd < by[(6, None)].net_income_first3_usd
     assert by[(6, 3)].cumulative_net_income_usd < by[(6, None)].cumulative_net_income_usd

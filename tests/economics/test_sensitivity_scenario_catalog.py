@@ -14,11 +14,16 @@ from tokenworks.economics.catalog import (
     grid_entries,
     resolve_params,
 )
-from tokenworks.economics.scenario import merge, parse_set_options, read_scenario
 from tokenworks.economics.sensitivity import grid2, tornado
-from tokenworks.economics.tco import tco_inputs, tco_per_accelerator_hour
+from tokenworks.economics.tco import tco_per_accelerator_hour
 from tokenworks.errors import ConfigError, ScenarioError, UnknownNameError
 from tokenworks.hardware import get_accelerator
+from tokenworks.io.defaults import tco_spec
+from tokenworks.io.economics import question
+
+
+def tco_inputs(accelerator: str, **kw):
+    return tco_spec(question("tco", flags={"accelerator": accelerator, **kw}))
 
 
 def _metric(t):
@@ -57,26 +62,30 @@ def test_sensitivity_unknown_input():
 def test_scenario_toml_and_yaml(tmp_path):
     p = tmp_path / "s.toml"
     p.write_text('accelerator = "h200"\npue = 1.15\n')
-    assert read_scenario(p, "tco") == {"accelerator": "h200", "pue": 1.15}
+    q = question("tco", scenario=p)
+    assert (q.accelerator, q.pue, q.utilization_frac) == ("h200", 1.15, None)
     y = tmp_path / "s.yaml"
     y.write_text("num_accelerators: 64\nutilization_frac: 0.7\n")
-    assert read_scenario(y, "pnl") == {"num_accelerators": 64, "utilization_frac": 0.7}
+    q = question("pnl", scenario=y)
+    assert (q.num_accelerators, q.utilization_frac) == (64, 0.7)
 
 
 def test_scenario_unknown_key_lists_valid(tmp_path):
     p = tmp_path / "s.toml"
     p.write_text("puee = 1.2\n")
     with pytest.raises(ScenarioError, match=r"unknown key\(s\) puee .*Valid keys: .*pue"):
-        read_scenario(p, "tco")
+        question("tco", scenario=p)
 
 
-def test_set_options_and_merge():
-    s = parse_set_options(["pue=1.2", "accelerator=h200"], "tco")
-    assert s == {"pue": 1.2, "accelerator": "h200"}
-    assert merge({"pue": 1.5, "x": 1}, s, {"pue": None}) == {"pue": 1.2, "x": 1,
-                                                             "accelerator": "h200"}
+def test_file_then_sets_then_flags(tmp_path):
+    """Later layers win; a flag left None is not given; a 0 is a value, not "not given"."""
+    p = tmp_path / "s.toml"
+    p.write_text("pue = 1.5\nutilization_frac = 0.6\n")
+    q = question("tco", scenario=p, sets=["pue=1.2", "accelerator=h200"],
+                 flags={"pue": None, "utilization_frac": 0.0})
+    assert (q.pue, q.accelerator, q.utilization_frac) == (1.2, "h200", 0.0)
     with pytest.raises(ScenarioError, match="key=value"):
-        parse_set_options(["pue"], "tco")
+        question("tco", sets=["pue"])
 
 
 def test_resolve_params_reports_defaults():
@@ -125,7 +134,7 @@ def test_grids():
 def test_public_api_pinned():
     import tokenworks.economics as econ
 
-    assert sorted(econ.__all__) == econ.__all__
+    assert len(set(econ.__all__)) == len(econ.__all__)  # (its order is ruff's RUF022)
     for name in econ.__all__:
         assert hasattr(econ, name)
     assert {"tco_per_accelerator_hour", "usd_per_million_tokens", "energy_per_token_j",

@@ -9,12 +9,20 @@ import pytest
 from tokenworks.economics.tco import (
     HOURS_PER_YEAR,
     TCO_PARAMS,
-    tco_inputs,
     tco_per_accelerator_hour,
     vendor_financing_case,
-    with_inputs,
 )
 from tokenworks.errors import ConfigError
+from tokenworks.io.defaults import tco_spec
+from tokenworks.io.economics import question
+
+
+def tco_inputs(accelerator: str, **kw):
+    """The TCO of ``accelerator`` with the given values, the rest from the catalogs."""
+    return tco_spec(question("tco", flags={"accelerator": accelerator, **kw}))
+
+
+with_inputs = replace  # a TcoSpec validates itself, however it is made
 
 
 def _zero_rate():
@@ -90,14 +98,16 @@ def test_longer_life_lowers_hourly_tco():
 
 def test_vendor_financing_beats_cheaper_server():
     """Seed 003 (Dell vs Supermicro): $7,500 dearer server at 2.5 points cheaper debt wins."""
-    v = vendor_financing_case(tco_inputs("h100-sxm"), capex_premium_usd_per_server=7500)
+    v = vendor_financing_case(tco_inputs("h100-sxm"), capex_premium_usd_per_server=7500,
+                              rate_discount_frac=0.025)
     assert v.winner == "cheap_finance"
     assert v.cheap_finance.capex_usd > v.cheap_build.capex_usd
     assert v.cheap_finance.total_usd_per_hour < v.cheap_build.total_usd_per_hour
 
 
 def test_vendor_financing_loses_when_premium_is_huge():
-    v = vendor_financing_case(tco_inputs("h100-sxm"), capex_premium_usd_per_server=200_000)
+    v = vendor_financing_case(tco_inputs("h100-sxm"), capex_premium_usd_per_server=200_000,
+                              rate_discount_frac=0.025)
     assert v.winner == "cheap_build"
 
 

@@ -46,14 +46,16 @@ def test_training_bad_mfu():
 
 def test_cahn_600b():
     """$150B NVIDIA DC run-rate x 2 (GPUs are half of DC cost) x 2 (50% margin) = $600B."""
-    g = revenue_gap(gpu_revenue_usd_per_year=150e9, actual_ai_revenue_usd_per_year=100e9)
+    g = revenue_gap(gpu_revenue_usd_per_year=150e9, gpu_share_of_dc_cost_frac=0.5,
+                    end_user_gross_margin_frac=0.5, actual_ai_revenue_usd_per_year=100e9)
     assert g.required_revenue_usd_per_year == pytest.approx(600e9)
     assert g.gap_usd_per_year == pytest.approx(500e9)
 
 
 def test_capital_ceiling():
     """$450B x 7 = $3.15T internal; SPVs double it to $6.3T; + 1x CFO leverage = $6.75T."""
-    c = capital_ceiling(cfo_usd_per_year=450e9, years=7)
+    c = capital_ceiling(cfo_usd_per_year=450e9, years=7, reinvest_frac=1.0, spv_multiple=1.0,
+                        leverage_x_cfo=1.0)
     assert c.internal_usd == pytest.approx(3.15e12)
     assert c.total_usd == pytest.approx(6.75e12)
     assert c.compute_usd + c.power_usd + c.construction_usd == pytest.approx(c.total_usd)
@@ -68,18 +70,18 @@ def test_token_revenue_multiple():
     assert breakeven_tokens_per_s(usd_per_hour=3.6, usd_per_mtok=1.0) == pytest.approx(1000)
 
 
-def test_compare_capital_scenarios():
-    from tokenworks.economics.capital import compare_capital_scenarios
+def test_capital_cases_side_by_side():
+    """Bull: $450B x 7 years -> $6.75T ceiling over a $500B yearly gap = 13.5 years of it;
+    bear (5 years, SPVs at 0.5x) has a lower ceiling. A value outside its range is refused."""
+    from tokenworks.economics.capital import CapitalSpec, capital_case
 
-    rows = compare_capital_scenarios({
-        "bull": dict(cfo_usd_per_year=450e9, years=7, gpu_revenue_usd_per_year=150e9,
-                     actual_ai_revenue_usd_per_year=100e9),
-        "bear": dict(cfo_usd_per_year=450e9, years=5, spv_multiple=0.5,
-                     gpu_revenue_usd_per_year=150e9, actual_ai_revenue_usd_per_year=100e9),
-    })
-    bull, bear = rows
+    base = dict(gpu_revenue_usd_per_year=150e9, gpu_share_of_dc_cost_frac=0.5,
+                end_user_gross_margin_frac=0.5, cfo_usd_per_year=450e9, reinvest_frac=1.0,
+                leverage_x_cfo=1.0, actual_ai_revenue_usd_per_year=100e9)
+    bull = capital_case(CapitalSpec(name="bull", years=7, spv_multiple=1.0, **base))
+    bear = capital_case(CapitalSpec(name="bear", years=5, spv_multiple=0.5, **base))
     assert bull.ceiling.total_usd > bear.ceiling.total_usd
-    # $6.75T ceiling / $500B yearly gap = 13.5 years of the gap.
     assert bull.years_of_gap_covered == pytest.approx(13.5)
-    with pytest.raises(ConfigError, match="unknown key"):
-        compare_capital_scenarios({"x": dict(cfo=1.0)})
+    assert bull.inputs["spv_multiple"] == 1.0 and bear.inputs["years"] == 5.0
+    with pytest.raises(ConfigError, match="spv_multiple = 20"):
+        CapitalSpec(name="x", years=7, spv_multiple=20.0, **base)

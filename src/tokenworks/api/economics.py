@@ -1,37 +1,39 @@
-"""Economics orchestration: flat inputs (flags + scenario) -> economics results, with defaults.
+"""The economics questions: TCO, P&L, fleet, training, power, sensitivity, capital.
 
-Each ``*_report(inputs)`` takes a flat dict of overrides (keys as in
-``tokenworks.economics.scenario.SCENARIO_KEYS[command]``; missing keys fall back to sourced
-catalog defaults) and returns a result whose ``defaults_used`` lists every default applied,
-with its source. Fleet sizing combines perf (``estimate``) with economics, so it lives here.
+Each entry point takes a question (``io.economics``: flags, ``--set`` and scenario files
+merged and validated) or its keyword arguments, resolves it into the economics layer's specs
+(``io.defaults``, which records every default it used), runs the layer and returns a report
+whose ``defaults_used`` lists those defaults with their sources.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from tokenworks.api.estimate import Estimate, estimate
-from tokenworks.economics.catalog import (
-    describe_defaults,
-    get_api_price,
-    get_grid,
-    resolve_params,
-)
+from tokenworks.economics.capital import CapitalCase, capital_case
+from tokenworks.economics.catalog import finance_default, get_api_price
+from tokenworks.economics.estimate_cost import price_estimate, token_cost_from_estimate
+from tokenworks.economics.fleet import FleetReport, plan_fleet
 from tokenworks.economics.pnl import (
     DepreciationRiskCase,
-    MarketInputs,
+    MarketSpec,
     Pnl,
     depreciation_risk,
     neocloud_pnl,
 )
-from tokenworks.economics.power import PowerReport, deployment_power, host_overhead_frac
+from tokenworks.economics.power import PowerReport, power
+from tokenworks.economics.sensitivity import (
+    METRICS,
+    Grid2,
+    SensitivitySpec,
+    TornadoRow,
+    sensitivity,
+)
 from tokenworks.economics.tco import (
-    TCO_PARAMS,
     TcoBreakdown,
-    TcoInputs,
+    TcoSpec,
     VendorCase,
-    tco_inputs,
     tco_per_accelerator_hour,
     vendor_financing_case,
 )
@@ -40,44 +42,36 @@ from tokenworks.economics.token_cost import (
     TokenCost,
     default_usd_per_gpu_hour,
     margin_at_list_price,
-    token_cost,
     usd_per_million_tokens,
 )
-from tokenworks.economics.training import (
-    ChinchillaPoint,
-    TrainingRun,
-    chinchilla_optimal,
-    training_run,
-)
+from tokenworks.economics.training import TrainReport, train
 from tokenworks.errors import ConfigError
-from tokenworks.hardware import get_accelerator, get_system
-from tokenworks.model import get_model, param_counts
+from tokenworks.hardware import get_accelerator
+from tokenworks.io import defaults as d
+from tokenworks.io.economics import (
+    CapitalQuestion,
+    FleetQuestion,
+    PnlQuestion,
+    PowerQuestion,
+    TcoQuestion,
+    TrainQuestion,
+    question,
+)
+from tokenworks.perf.estimator import estimate_performance
 
-DEFAULT_ACCELERATOR = "h100-sxm"
-DEFAULT_GRID = "us"
+__all__ = ["CapitalReport", "PnlReport", "SensitivityReport", "TcoReport", "capital_report",
+           "fleet_report", "pnl_report", "power_report", "sensitivity_report", "tco_report",
+           "train_report"]
 
 
-def build_tco_inputs(inputs: dict[str, Any]) -> TcoInputs:
-    """TcoInputs from flat overrides (accelerator, facility, capex and any TCO_PARAMS)."""
-    return tco_inputs(inputs.get("accelerator", DEFAULT_ACCELERATOR),
-                      server_capex_usd_per_accelerator=inputs.get(
-                          "server_capex_usd_per_accelerator"),
-                      facility=inputs.get("facility", "colocation"),
-                      **{k: inputs.get(k) for k in TCO_PARAMS})
-
-
-def _describe(t: TcoInputs, extra: list[str] | None = None) -> list[str]:
-    """Lines naming every default a result used, with value and source."""
-    finance = [n for n in t.defaults_used if n != "server_capex_usd_per_accelerator"]
-    lines = describe_defaults(finance)
-    if "server_capex_usd_per_accelerator" in t.defaults_used:
-        lines += [s for s in t.sources if s.startswith("server capex")]
-    return lines + (extra or [])
+def _q(kind: str, q: Any, kw: dict[str, Any]) -> Any:
+    """The question itself, or one built (and validated) from keyword arguments."""
+    return q if q is not None else question(kind, flags=kw)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TcoReport:
-    inputs: TcoInputs
+    inputs: TcoSpec
     breakdown: TcoBreakdown
     token_cost: TokenCost | None
     usd_per_million_tokens_at_throughput: float | None
@@ -87,257 +81,153 @@ class TcoReport:
     defaults_used: list[str] = field(default_factory=list)
 
 
-def tco_report(inputs: dict[str, Any]) -> TcoReport:
-    """TCO per accelerator-hour; optional $/M tokens at a throughput; the vendor-finance case."""
-    t = build_tco_inputs(inputs)
+def tco_report(q: TcoQuestion | None = None, **kw: Any) -> TcoReport:
+    """TCO per accelerator-hour; optional $/M tokens at a throughput, the cost of a model's
+    tokens and its margin at a list price; the vendor-finance case."""
+    q = _q("tco", q, kw)
+    t = d.tco_spec(q)
     b = tco_per_accelerator_hour(t)
-    tps = inputs.get("output_tokens_per_s")
-    usd_mtok = (usd_per_million_tokens(b.breakeven_usd_per_sold_hour, tps)
-                if tps is not None else None)
-    vc = vendor_financing_case(t, capex_premium_usd_per_server=inputs.get(
-        "capex_premium_usd_per_server", 7500.0))
-    extra = [] if "accelerator" in inputs else [f"accelerator = {DEFAULT_ACCELERATOR}"]
+    tps = q.output_tokens_per_s
+    usd_mtok = usd_per_million_tokens(b.breakeven_usd_per_sold_hour, tps) if tps is not None \
+        else None
+    vc = vendor_financing_case(
+        t, capex_premium_usd_per_server=q.capex_premium_usd_per_server
+        if q.capex_premium_usd_per_server is not None else d.VENDOR_CAPEX_PREMIUM_USD_PER_SERVER,
+        rate_discount_frac=finance_default("vendor_financing_discount_frac"))
+    extra = [] if q.accelerator is not None else [f"accelerator = {d.DEFAULT_ACCELERATOR}"]
     tc: TokenCost | None = None
     margin: Margin | None = None
-    if inputs.get("model") is not None:
-        basis = inputs.get("price_basis", "tco")
-        if basis == "tco":
+    if q.model is not None:
+        acc = get_accelerator(t.accelerator)
+        if (q.price_basis or "tco") == "tco":
             price = b.breakeven_usd_per_sold_hour
-        elif basis == "rental":
-            price, src = default_usd_per_gpu_hour(t.accelerator)
-            extra.append(f"rental price {price:g} $/h ({src})")
         else:
-            raise ConfigError(f"price_basis = '{basis}' is not valid: use 'tco' or 'rental'.")
-        kw = dict(tp=int(inputs.get("tp", 8)), pp=int(inputs.get("pp", 1)),
-                  ep=int(inputs.get("ep", 1)), weights_dtype=inputs.get("weights_dtype", "fp8"),
-                  kv_dtype=inputs.get("kv_dtype"),
-                  input_tokens=int(inputs.get("input_tokens", 2048)),
-                  output_tokens=int(inputs.get("output_tokens", 256)),
-                  batch=int(inputs["batch"]) if inputs.get("batch") else "max",
-                  usd_per_gpu_hour=price)
-        est = estimate(inputs["model"], t.accelerator,
-                       prefix_hit_frac=float(inputs.get("prefix_hit_frac", 0.0)), **kw)
-        est0 = estimate(inputs["model"], t.accelerator, prefix_hit_frac=0.0,
-                        **{**kw, "batch": est.batch_size})
-        tc = token_cost_from_estimate(est0, est)
-        if inputs.get("list_price"):
-            margin = margin_for(tc, list_price=inputs["list_price"],
-                                input_tokens=est.input_tokens, output_tokens=est.output_tokens)
+            price, src = default_usd_per_gpu_hour(acc)
+            extra.append(f"rental price {price:g} $/h ({src})")
+        served, shape, _ = d.served_model(q, acc, usd_per_gpu_hour=price,
+                                          price_source="user input")
+
+        def at(hit: float, batch: int | str) -> Any:
+            perf = estimate_performance(served.model, served.deployment,
+                                        input_tokens=shape.input_tokens,
+                                        output_tokens=shape.output_tokens, batch=batch,
+                                        prefix_hit_frac=hit)
+            return price_estimate(perf, acc, usd_per_gpu_hour=price, price_source="user input")
+
+        est = at(served.prefix_hit_frac, served.batch or "max")
+        tc = token_cost_from_estimate(at(0.0, est.batch_size), est)
+        if q.list_price is not None:
+            p = get_api_price(q.list_price)
+            margin = margin_at_list_price(
+                tc, input_tokens=est.input_tokens, output_tokens=est.output_tokens,
+                input_usd_per_mtok=p.input_usd_per_mtok, output_usd_per_mtok=p.output_usd_per_mtok,
+                cached_input_usd_per_mtok=p.cached_input_usd_per_mtok)
     return TcoReport(inputs=t, breakdown=b, token_cost=tc,
                      usd_per_million_tokens_at_throughput=usd_mtok, vendor_case=vc,
-                     margin=margin, list_price=inputs.get("list_price"),
-                     defaults_used=_describe(t, extra))
+                     margin=margin, list_price=q.list_price, defaults_used=d.describe(t, extra))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PnlReport:
-    inputs: TcoInputs
-    market: MarketInputs
+    inputs: TcoSpec
+    market: MarketSpec
     pnl: Pnl
     depreciation_risk: tuple[DepreciationRiskCase, ...]
     defaults_used: list[str] = field(default_factory=list)
 
 
-MARKET_PARAMS = ("price_decline_frac_per_year", "utilization_year1_frac", "ramp_years",
-                 "reserved_share_frac", "reserved_discount_frac", "contract_years",
-                 "spot_share_frac", "spot_discount_frac", "tax_rate_frac",
-                 "sga_frac_of_revenue", "discount_rate_frac")
-
-
-def _pnl_parts(inputs: dict[str, Any]) -> tuple[TcoInputs, MarketInputs, Pnl, list[str]]:
-    """TCO inputs, market, the fleet P&L and the defaults it used (no depreciation risk)."""
-    t = build_tco_inputs(inputs)
-    vals, used = resolve_params(MARKET_PARAMS, {k: inputs.get(k) for k in MARKET_PARAMS})
-    extra: list[str] = []
-    price = inputs.get("on_demand_usd_per_hour")
-    if price is None:
-        price, src = default_usd_per_gpu_hour(t.accelerator)
-        extra.append(f"on_demand_usd_per_hour = {price:g} $/h ({src})")
-    n = int(inputs.get("num_accelerators") or 1024)
-    if inputs.get("num_accelerators") is None:
-        extra.append("num_accelerators = 1024 (illustrative fleet)")
-    market = MarketInputs(
-        on_demand_usd_per_hour=price,
-        price_decline_frac_per_year=vals["price_decline_frac_per_year"],
-        utilization_year1_frac=vals["utilization_year1_frac"],
-        utilization_mature_frac=t.utilization_frac, ramp_years=int(vals["ramp_years"]),
-        reserved_share_frac=vals["reserved_share_frac"],
-        reserved_discount_frac=vals["reserved_discount_frac"],
-        contract_years=int(vals["contract_years"]), spot_share_frac=vals["spot_share_frac"],
-        spot_discount_frac=vals["spot_discount_frac"],
-        take_or_pay_frac=float(inputs.get("take_or_pay_frac", 0.0)))
-    years = inputs.get("years")
-    p = neocloud_pnl(t, market, num_accelerators=n,
-                     years=None if years is None else int(years),
-                     depreciation_method=inputs.get("depreciation_method", "straight_line"),
-                     tax_rate_frac=vals["tax_rate_frac"],
-                     sga_frac_of_revenue=vals["sga_frac_of_revenue"],
-                     discount_rate_frac=vals["discount_rate_frac"])
-    return t, market, p, describe_defaults(used) + extra
-
-
-def pnl_report(inputs: dict[str, Any]) -> PnlReport:
+def pnl_report(q: PnlQuestion | None = None, **kw: Any) -> PnlReport:
     """Fleet P&L over its life plus the depreciation-risk comparison."""
-    t, market, p, lines = _pnl_parts(inputs)
-    gen = {k: inputs[k] for k in ("new_generation_year", "new_generation_speedup",
-                                  "new_generation_price_ratio") if inputs.get(k) is not None}
-    if "new_generation_year" in gen:
-        gen["new_generation_year"] = int(gen["new_generation_year"])
-    risk = depreciation_risk(t, market, num_accelerators=p.num_accelerators, **gen)
-    return PnlReport(inputs=t, market=market, pnl=p, depreciation_risk=risk,
-                     defaults_used=_describe(t, lines))
+    spec, generation, lines = d.pnl_spec(_q("pnl", q, kw))
+    return PnlReport(inputs=spec.tco, market=spec.market, pnl=neocloud_pnl(spec),
+                     depreciation_risk=depreciation_risk(spec, generation), defaults_used=lines)
+
+
+def fleet_report(q: FleetQuestion | None = None, **kw: Any) -> FleetReport:
+    """Demand -> deployment (the estimator at the SLOs, unless per-replica throughput is
+    given; each class of a length mix on its own) -> fleet, power, cost."""
+    spec, lines = d.fleet_spec(_q("fleet", q, kw))
+    plan, est, classes, budget, notes = plan_fleet(spec)
+    # The fleet's utilization is computed from demand, so the catalog default is not used.
+    t = replace(spec.tco, defaults_used=tuple(x for x in spec.tco.defaults_used
+                                              if x != "utilization_frac"))
+    if classes:
+        extra = [*lines.model, *lines.environment, *notes, *lines.estimate]
+    else:
+        extra = [*lines.model, *notes, *lines.estimate, *lines.environment]
+    return FleetReport(plan=plan, estimate=est, power_budget=budget, classes=classes,
+                       defaults_used=d.describe(t, extra))
+
+
+def train_report(q: TrainQuestion | None = None, **kw: Any) -> TrainReport:
+    """6·N·D training run on a cluster at an MFU: days, GPU-hours, cost, energy, carbon."""
+    spec, lines = d.train_spec(_q("train", q, kw))
+    return train(spec, lines)
+
+
+def power_report(q: PowerQuestion | None = None, **kw: Any) -> tuple[PowerReport, list[str]]:
+    """Power, energy, carbon and water of a deployment, and the defaults used."""
+    spec, lines = d.power_spec(_q("power", q, kw))
+    return power(spec), lines
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class TrainReport:
-    run: TrainingRun
-    chinchilla: ChinchillaPoint
-    carbon_g: float
-    grid: str
+class SensitivityReport:
+    metric: str
+    base: float
+    tornado: tuple[TornadoRow, ...]
+    grid: Grid2 | None
     defaults_used: list[str] = field(default_factory=list)
 
 
-def train_report(inputs: dict[str, Any]) -> TrainReport:
-    """6·N·D training run on a cluster at an MFU: days, GPU-hours, cost, energy, carbon."""
-    extra: list[str] = []
-    acc_name = inputs.get("accelerator", DEFAULT_ACCELERATOR)
-    active = inputs.get("active_params")
-    if active is None:
-        model = inputs.get("model", "llama-3.1-405b")
-        if "model" not in inputs:
-            extra.append("model = llama-3.1-405b (illustrative)")
-        active = param_counts(get_model(model)).active
-    vals, used = resolve_params(("mfu_frac", "chinchilla_tokens_per_param"),
-                                {"mfu_frac": inputs.get("mfu_frac")})
-    tokens = inputs.get("tokens")
-    if tokens is None:
-        tokens = vals["chinchilla_tokens_per_param"] * active
-        extra.append(f"tokens = {tokens:.3g} (Chinchilla-optimal, 20 tokens/param)")
-    n = int(inputs.get("num_accelerators") or 16384)
-    if inputs.get("num_accelerators") is None:
-        extra.append("num_accelerators = 16384 (Llama 3 405B scale)")
-    t = build_tco_inputs({**inputs, "accelerator": acc_name, "utilization_frac":
-                          inputs.get("utilization_frac", 1.0)})
-    price = inputs.get("usd_per_gpu_hour")
-    if price is None:
-        price, src = default_usd_per_gpu_hour(acc_name)
-        extra.append(f"usd_per_gpu_hour = {price:g} ({src})")
-    acc = get_accelerator(acc_name)
-    overhead, _ = host_overhead_frac(acc)
-    # ASSUMPTION: a training cluster runs its accelerators at TDP (utilization 1).
-    facility_w = acc.tdp_w * (1 + overhead) * t.pue
-    run = training_run(acc, active_params=float(active), tokens=float(tokens),
-                       num_accelerators=n, mfu_frac=vals["mfu_frac"],
-                       usd_per_accelerator_hour=float(price),
-                       facility_power_w_per_accelerator=facility_w,
-                       precision=inputs.get("precision", "bf16"),
-                       tokens_per_param=vals["chinchilla_tokens_per_param"])
-    grid = get_grid(inputs.get("grid", DEFAULT_GRID))
-    budget = inputs.get("compute_flops") or run.flops
-    return TrainReport(run=run, chinchilla=chinchilla_optimal(
-        budget, tokens_per_param=vals["chinchilla_tokens_per_param"]),
-        carbon_g=run.energy_mwh * 1000 * grid.carbon_g_per_kwh, grid=grid.name,
-        defaults_used=describe_defaults([u for u in used if u != "chinchilla_tokens_per_param"]
-                                        + (["pue"] if "pue" in t.defaults_used else []))
-        + extra)
+def sensitivity_report(q: PnlQuestion | None = None, *, metric: str = "tco_usd_per_hour",
+                       vary: list[str] | None = None, low_mult: float = 0.8,
+                       high_mult: float = 1.2, grid_x: tuple[str, list[float]] | None = None,
+                       grid_y: tuple[str, list[float]] | None = None,
+                       **kw: Any) -> SensitivityReport:
+    """Tornado and an optional two-way grid of a TCO or P&L metric (``economics.METRICS``)."""
+    q = _q("pnl", q, kw)
+    m = METRICS.get(metric)
+    if m is None:
+        raise ConfigError(f"metric '{metric}' is not known. Valid: {', '.join(METRICS)}.")
+    if m.kind == "pnl" or m.needs_market:
+        pnl, _, lines = d.pnl_spec(q)
+        tco = pnl.tco
+        lines = lines if m.kind == "pnl" else d.describe(tco)
+    else:
+        pnl, tco = None, d.tco_spec(q)
+        lines = d.describe(tco)
+    r = sensitivity(SensitivitySpec(
+        metric=metric, tco=tco, context=pnl, vary=tuple(vary) if vary else None,
+        low_mult=low_mult, high_mult=high_mult,
+        grid_x=None if grid_x is None else (grid_x[0], tuple(grid_x[1])),
+        grid_y=None if grid_y is None else (grid_y[0], tuple(grid_y[1]))))
+    return SensitivityReport(metric=r.metric, base=r.base, tornado=r.tornado, grid=r.grid,
+                             defaults_used=lines)
 
 
-def power_report(inputs: dict[str, Any]) -> tuple[PowerReport, list[str]]:
-    """Power, energy, carbon and water of ``num_accelerators`` at a utilization."""
-    extra: list[str] = []
-    acc = inputs.get("accelerator", DEFAULT_ACCELERATOR)
-    vals, used = resolve_params(("utilization_frac", "pue", "idle_power_frac", "wue_l_per_kwh"),
-                                {k: inputs.get(k) for k in ("utilization_frac", "pue",
-                                                           "idle_power_frac", "wue_l_per_kwh")})
-    grid = get_grid(inputs.get("grid", DEFAULT_GRID))
-    if "grid" not in inputs:
-        extra.append(f"grid = {grid.name}: {grid.carbon_g_per_kwh:g} gCO2/kWh "
-                     f"({grid.source_title}, {grid.as_of})")
-    n = int(inputs.get("num_accelerators") or 1024)
-    if inputs.get("num_accelerators") is None:
-        extra.append("num_accelerators = 1024 (illustrative)")
-    system = get_system(inputs["system"]) if inputs.get("system") else None
-    rep = deployment_power(acc, num_accelerators=n, utilization_frac=vals["utilization_frac"],
-                           pue=vals["pue"], carbon_g_per_kwh=grid.carbon_g_per_kwh,
-                           grid=grid.name, wue_l_per_kwh=vals["wue_l_per_kwh"], system=system,
-                           tokens_per_s=inputs.get("tokens_per_s"),
-                           idle_power_frac=vals["idle_power_frac"])
-    return rep, describe_defaults(list(used)) + extra
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CapitalReport:
+    cases: tuple[CapitalCase, ...]  # one, or one per named scenario (file order)
+    defaults_used: list[str] = field(default_factory=list)
 
 
-def token_cost_from_estimate(
-    est_hit0: Estimate, est: Estimate, *, usd_per_gpu_hour: float | None = None
-) -> TokenCost:
-    """The seeds' decomposition for an estimate: prefill without hits (``est_hit0``) and decode.
-
-    Both estimates must be the same deployment and batch; ``est`` carries the hit rate. In the
-    estimator's steady state a replica spends ``output_tokens`` steps per batch of requests;
-    each step is a decode-only step plus a prefill share (``tpot_s - decode_step_time_s``), so
-    per batch: prefill_s = O x (tpot - decode_step) of the no-hit estimate, decode_s =
-    O x decode_step. The hit rate then scales prefill linearly (the seeds' formula).
-    """
-    if (est_hit0.batch_size, est_hit0.input_tokens, est_hit0.output_tokens) != (
-            est.batch_size, est.input_tokens, est.output_tokens):
-        raise ConfigError("token_cost_from_estimate needs two estimates of the same batch and "
-                          "request shape (one with prefix_hit_frac = 0).")
-    price = est.usd_per_gpu_hour if usd_per_gpu_hour is None else usd_per_gpu_hour
-    o = est.output_tokens
-    return token_cost(usd_per_gpu_hour=price, num_gpus=est.tp * est.pp,
-                      prefill_s=o * max(est_hit0.tpot_s - est_hit0.decode_step_time_s, 0.0),
-                      decode_s=o * est.decode_step_time_s,
-                      batch_size=est.batch_size, input_tokens=est.input_tokens,
-                      output_tokens=o, prefix_hit_frac=est.prefix_hit_frac)
-
-
-def margin_for(cost: TokenCost, *, list_price: str, input_tokens: int, output_tokens: int
-               ) -> Margin:
-    """Margin of one request at a catalog API list price (``prices.toml`` [[api_price]])."""
-    p = get_api_price(list_price)
-    return margin_at_list_price(cost, input_tokens=input_tokens, output_tokens=output_tokens,
-                                input_usd_per_mtok=p.input_usd_per_mtok,
-                                output_usd_per_mtok=p.output_usd_per_mtok,
-                                cached_input_usd_per_mtok=p.cached_input_usd_per_mtok)
-
-
-# Fleet sizing, sensitivity and capital math live in their own modules (econ_fleet,
-# econ_sensitivity, econ_capital) to keep files short; their names stay importable from here.
-_MOVED = {
-    "PNL_METRICS": "tokenworks.api.econ_sensitivity",
-    "PnlSensitivityInputs": "tokenworks.api.econ_sensitivity",
-    "CAPITAL_CATALOG_DEFAULTS": "tokenworks.api.econ_capital",
-    "CAPITAL_SEED_DEFAULTS": "tokenworks.api.econ_capital",
-    "CapitalCase": "tokenworks.api.econ_capital",
-    "CapitalReport": "tokenworks.api.econ_capital",
-    "FleetClass": "tokenworks.api.econ_fleet",
-    "FleetReport": "tokenworks.api.econ_fleet",
-    "MIX_SHARE_TOLERANCE": "tokenworks.api.econ_fleet",
-    "SensitivityReport": "tokenworks.api.econ_sensitivity",
-    "capital_report": "tokenworks.api.econ_capital",
-    "fleet_report": "tokenworks.api.econ_fleet",
-    "parse_request_mix": "tokenworks.api.econ_fleet",
-    "pnl_sensitivity_inputs": "tokenworks.api.econ_sensitivity",
-    "sensitivity_report": "tokenworks.api.econ_sensitivity",
-}
-
-
-def __getattr__(name: str) -> Any:
-    module = _MOVED.get(name)
-    if module is None:
-        raise AttributeError(f"module 'tokenworks.api.economics' has no attribute {name!r}")
-    from importlib import import_module
-
-    return getattr(import_module(module), name)
-
-
-__all__ = [
-    "PnlReport",
-    "TcoReport",
-    "TrainReport",
-    "build_tco_inputs",
-    "margin_for",
-    "pnl_report",
-    "power_report",
-    "tco_report",
-    "token_cost_from_estimate",
-    "train_report",
-]
+def capital_report(q: CapitalQuestion | None = None, *,
+                   scenarios: dict[str, dict[str, Any]] | None = None,
+                   **kw: Any) -> CapitalReport:
+    """Revenue gap (Sequoia/Cahn), deployable-capital ceiling (seed 003) and, when an asset's
+    price, throughput and $/M tokens are given, its token revenue multiple. ``scenarios``
+    (e.g. bull / base / bear) each override the inputs key by key, side by side."""
+    q = _q("capital", q, kw)
+    named = scenarios if scenarios else {"base": {}}
+    cases, users = [], {}  # users: default line -> names of the cases that used it
+    for name, over in named.items():
+        lines: list[str] = []
+        case_q = q.model_copy(update=over) if over else q
+        cases.append(capital_case(d.capital_spec(name, CapitalQuestion.model_validate(
+            case_q.model_dump()), lines)))
+        for ln in lines:
+            users.setdefault(ln, []).append(name)
+    used = [ln if len(who) == len(cases) else f"{ln} (scenario {', '.join(who)})"
+            for ln, who in users.items()]
+    return CapitalReport(cases=tuple(cases), defaults_used=used)

@@ -1,6 +1,6 @@
 """``tokenworks claims``: the seed-claims ledger as a table, JSON, or the docs/claims.md page.
 
-Renders ``tokenworks.api.claims`` results; computes nothing itself.
+Renders ``tokenworks.claims`` results; computes nothing itself.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from tokenworks.api.claims import render_markdown, run_ledger
-from tokenworks.api.claims.ledger import fmt, seed_text
+from tokenworks.claims import render_markdown, run_ledger
+from tokenworks.claims.ledger import fmt, seed_text
 
 # Claims in the seeds the ledger deliberately does not evaluate, with the reason (rendered in
 # docs/claims.md so the omission is visible).

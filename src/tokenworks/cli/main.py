@@ -28,16 +28,22 @@ _err = Console(stderr=True)
 def _register_all() -> None:
     from tokenworks.cli import (
         calibrate_cmd,
+        capacity_cmds,
         catalog_cmds,
         claims_cmd,
-        economics_cmds,
-        economics_more_cmds,
         estimate_cmd,
+        finance_cmds,
         simulate_cmds,
     )
 
-    for module in (estimate_cmd, catalog_cmds, simulate_cmds, calibrate_cmd, economics_cmds,
-                   economics_more_cmds, claims_cmd):
+    # The order of the commands in --help: the analytic answer, catalogs, simulation, then
+    # money (tco, pnl), sizing (fleet, train, power), what-ifs (sensitivity, capital).
+    for module in (estimate_cmd, catalog_cmds, simulate_cmds, calibrate_cmd):
+        module.register(app)
+    finance_cmds.register_tco_pnl(app)
+    capacity_cmds.register(app)
+    finance_cmds.register_what_ifs(app)
+    for module in (claims_cmd,):
         module.register(app)
 
 

@@ -1,32 +1,37 @@
-"""Shared rendering helpers for the CLI: display units live here, not in the core."""
+"""What every CLI command shares: the console, JSON output, tables, the defaults footer and
+the options of the economics questions. Number formats come from ``tokenworks.report``."""
 
 from __future__ import annotations
 
 import json
-import math
-from dataclasses import fields, is_dataclass
-from typing import Any
+from typing import Annotated, Any
 
+import typer
 from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from tokenworks.report.format import (
+    fmt_bytes,
+    fmt_count,
+    fmt_metric,
+    fmt_money,
+    fmt_pct,
+    fmt_s,
+    fmt_usd,
+    to_jsonable,
+)
+
+__all__ = ["Acc", "Json", "ScenarioOpt", "SetOpt", "console", "fmt_bytes", "fmt_count",
+           "fmt_metric", "fmt_money", "fmt_pct", "fmt_s", "fmt_usd", "print_defaults",
+           "print_json", "table", "to_jsonable"]
 
 console = Console(highlight=False)
 
-
-def to_jsonable(obj: Any) -> Any:
-    """Dataclasses, tuples and non-finite floats into plain JSON values."""
-    if hasattr(obj, "to_dict") and callable(obj.to_dict) and not isinstance(obj, type):
-        return to_jsonable(obj.to_dict())
-    if is_dataclass(obj) and not isinstance(obj, type):
-        return to_jsonable({f.name: getattr(obj, f.name) for f in fields(obj)})
-    if isinstance(obj, dict):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [to_jsonable(v) for v in obj]
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if hasattr(obj, "item") and callable(obj.item):  # numpy scalar
-        return obj.item()
-    return obj
+ScenarioOpt = Annotated[str | None, typer.Option("--scenario", help="TOML/YAML file of inputs (flat key = value).")]
+SetOpt = Annotated[list[str] | None, typer.Option("--set", help="Override any input: --set pue=1.2 (repeatable).")]
+Json = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+Acc = Annotated[str | None, typer.Option("--accelerator", "--hardware", "-H", help="Accelerator catalog name (default h100-sxm).")]
 
 
 def print_json(obj: Any) -> None:
@@ -34,34 +39,17 @@ def print_json(obj: Any) -> None:
     print(json.dumps(to_jsonable(obj), indent=2, sort_keys=False))
 
 
-def fmt_bytes(n: float) -> str:
-    for unit, div in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
-        if abs(n) >= div:
-            return f"{n / div:,.1f} {unit}"
-    return f"{n:,.0f} B"
+def table(title: str, cols: list[str]) -> Table:
+    """A table whose first column is left-aligned and the rest right-aligned."""
+    t = Table(title=title, header_style="bold")
+    for i, c in enumerate(cols):
+        t.add_column(c, justify="left" if i == 0 else "right")
+    return t
 
 
-def fmt_s(t: float) -> str:
-    if t >= 1.0:
-        return f"{t:,.2f} s"
-    if t >= 1e-3:
-        return f"{t * 1e3:,.1f} ms"
-    return f"{t * 1e6:,.0f} µs"
-
-
-def fmt_usd(x: float) -> str:
-    if x >= 100:
-        return f"${x:,.0f}"
-    if x >= 1:
-        return f"${x:,.2f}"
-    return f"${x:,.3f}"
-
-
-def fmt_count(x: float) -> str:
-    if x >= 1e12:
-        return f"{x / 1e12:,.2f}T"
-    if x >= 1e9:
-        return f"{x / 1e9:,.2f}B"
-    if x >= 1e6:
-        return f"{x / 1e6:,.1f}M"
-    return f"{x:,.0f}"
+def print_defaults(lines: list[str]) -> None:
+    """The footer every economics command prints: which sourced defaults it used."""
+    if lines:
+        console.print("[bold]Defaults used[/] (override with flags, --set or --scenario):")
+        for line in lines:
+            console.print(f"  • {escape(line)}")

@@ -1,16 +1,20 @@
 """Economics layer: TCO, cost per token, P&L, power, fleets, training, capital, sensitivity.
 
-Takes plain results (tokens/s, W, $/h) so it prices an analytic estimate and a simulation
-alike. Defaults come from the sourced catalogs ``data/prices.toml``, ``data/finance.toml`` and
-``data/grids.toml``. See docs/economics.md.
+Takes frozen specs (``TcoSpec``, ``MarketSpec``, ``PnlSpec``, ``FleetSpec``, ``CapitalSpec``,
+...) whose defaults were resolved at the edge (``tokenworks.io.defaults``) from the sourced
+catalogs ``data/prices.toml``, ``data/finance.toml`` and ``data/grids.toml``, and plain results
+(tokens/s, W, $/h), so it prices an analytic estimate and a simulation alike. See
+docs/economics.md.
 """
 
 from tokenworks.economics.capital import (
+    CapitalSpec,
+    capital_case,
     capital_ceiling,
-    compare_capital_scenarios,
     revenue_gap,
     token_revenue_multiple,
 )
+from tokenworks.economics.estimate_cost import Estimate, price_estimate
 from tokenworks.economics.finance import (
     annuity_payment_usd,
     depreciation_schedule_usd,
@@ -20,18 +24,24 @@ from tokenworks.economics.finance import (
     payback_years,
     wacc_frac,
 )
-from tokenworks.economics.fleet import capacity_for_power_budget, size_fleet
-from tokenworks.economics.pnl import MarketInputs, depreciation_risk, neocloud_pnl
+from tokenworks.economics.fleet import FleetSpec, capacity_for_power_budget, plan_fleet, size_fleet
+from tokenworks.economics.pnl import (
+    MarketSpec,
+    NewGeneration,
+    PnlSpec,
+    depreciation_risk,
+    neocloud_pnl,
+)
 from tokenworks.economics.power import (
     accelerator_power_w,
     cooling_class,
     deployment_power,
     energy_per_token_j,
 )
-from tokenworks.economics.sensitivity import grid2, tornado
+from tokenworks.economics.run_cost import run_cost
+from tokenworks.economics.sensitivity import METRICS, SensitivitySpec, grid2, sensitivity, tornado
 from tokenworks.economics.tco import (
-    TcoInputs,
-    tco_inputs,
+    TcoSpec,
     tco_per_accelerator_hour,
     vendor_financing_case,
 )
@@ -45,14 +55,21 @@ from tokenworks.economics.token_cost import (
 from tokenworks.economics.training import chinchilla_optimal, training_flops, training_run
 
 __all__ = [
-    "MarketInputs",
-    "TcoInputs",
+    "METRICS",
+    "CapitalSpec",
+    "Estimate",
+    "FleetSpec",
+    "MarketSpec",
+    "NewGeneration",
+    "PnlSpec",
+    "SensitivitySpec",
+    "TcoSpec",
     "accelerator_power_w",
     "annuity_payment_usd",
     "capacity_for_power_budget",
+    "capital_case",
     "capital_ceiling",
     "chinchilla_optimal",
-    "compare_capital_scenarios",
     "cooling_class",
     "default_usd_per_gpu_hour",
     "deployment_power",
@@ -66,10 +83,13 @@ __all__ = [
     "neocloud_pnl",
     "npv_usd",
     "payback_years",
+    "plan_fleet",
+    "price_estimate",
     "revenue_gap",
+    "run_cost",
+    "sensitivity",
     "size_fleet",
     "split_gpu_hour",
-    "tco_inputs",
     "tco_per_accelerator_hour",
     "token_cost",
     "token_revenue_multiple",

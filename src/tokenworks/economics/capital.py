@@ -30,8 +30,8 @@ class RevenueGap:
 def revenue_gap(
     *,
     gpu_revenue_usd_per_year: float,
-    gpu_share_of_dc_cost_frac: float = 0.5,
-    end_user_gross_margin_frac: float = 0.5,
+    gpu_share_of_dc_cost_frac: float,
+    end_user_gross_margin_frac: float,
     actual_ai_revenue_usd_per_year: float | None = None,
 ) -> RevenueGap:
     """Cahn's method: revenue AI must earn to pay back a year of GPU spend at a margin."""
@@ -62,9 +62,9 @@ def capital_ceiling(
     *,
     cfo_usd_per_year: float,
     years: float,
-    reinvest_frac: float = 1.0,
-    spv_multiple: float = 1.0,
-    leverage_x_cfo: float = 1.0,
+    reinvest_frac: float,
+    spv_multiple: float,
+    leverage_x_cfo: float,
     split_compute_power_construction: tuple[float, float, float] = (0.60, 0.25, 0.15),
 ) -> CapitalCeiling:
     """Deployable capital: CFO x years x reinvest + SPVs (x internal) + leverage (x one CFO).
@@ -126,32 +126,105 @@ def breakeven_tokens_per_s(*, usd_per_hour: float, usd_per_mtok: float) -> float
     return usd_per_hour / HOUR / (usd_per_mtok / MILLION)
 
 
+# Capital inputs with a sourced default in data/finance.toml (input -> catalog param, whose
+# valid range checks a user's value).
+CAPITAL_CATALOG_PARAMS: dict[str, str] = {
+    "gpu_revenue_usd_per_year": "nvidia_dc_revenue_run_rate_usd",
+    "gpu_share_of_dc_cost_frac": "gpu_share_of_dc_cost_frac",
+    "end_user_gross_margin_frac": "end_user_gross_margin_frac",
+    "cfo_usd_per_year": "hyperscaler_cfo_usd_per_year",
+    "years": "capital_horizon_years",
+}
+# ASSUMPTION: seed 003's $6T reconstruction reinvests all cash flow, doubles it with SPVs and
+# adds 1x leverage; these multipliers have no catalog entry, so they default to that reading.
+SEED_MULTIPLIERS: dict[str, tuple[float, float, str]] = {  # value, valid high, meaning
+    "reinvest_frac": (1.0, 1.0, "share of cash flow reinvested"),
+    "spv_multiple": (1.0, 10.0, "off-balance-sheet SPV capital per $ of internal capital"),
+    "leverage_x_cfo": (1.0, 10.0, "new corporate debt in years of cash flow"),
+}
+ASSET_KEYS = ("asset_usd", "tokens_per_s", "usd_per_mtok")
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
-class CapitalScenario:
+class AssetSpec:
+    """An asset whose token revenue is compared with its price."""
+
+    asset_usd: float
+    tokens_per_s: float
+    usd_per_mtok: float
+    utilization_frac: float
+    years: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CapitalSpec:
+    """One capital case (e.g. bull, base or bear), resolved."""
+
     name: str
-    ceiling: CapitalCeiling
+    gpu_revenue_usd_per_year: float
+    gpu_share_of_dc_cost_frac: float
+    end_user_gross_margin_frac: float
+    cfo_usd_per_year: float
+    years: float
+    reinvest_frac: float
+    spv_multiple: float
+    leverage_x_cfo: float
+    actual_ai_revenue_usd_per_year: float | None = None
+    asset: AssetSpec | None = None
+
+    def __post_init__(self) -> None:
+        from tokenworks.economics.catalog import finance_param
+
+        for key, param in CAPITAL_CATALOG_PARAMS.items():
+            p = finance_param(param)
+            check_range(key, getattr(self, key), low=p.valid_low, high=p.valid_high,
+                        unit=p.unit, fix=f"Default is {p.value:g} {p.unit} ({p.source_title}, "
+                        f"{p.as_of}).")
+        for key, (_, high, _) in SEED_MULTIPLIERS.items():
+            check_range(key, getattr(self, key), low=0, high=high)
+        if self.actual_ai_revenue_usd_per_year is not None:
+            check_range("actual_ai_revenue_usd_per_year", self.actual_ai_revenue_usd_per_year,
+                        low=0, unit="$/year", fix="Give the AI revenue actually earned per year, "
+                        "or leave it out.")
+
+    def inputs(self) -> dict[str, float]:
+        """Every input of the case, resolved, in report order."""
+        out = {k: float(getattr(self, k)) for k in (*CAPITAL_CATALOG_PARAMS, *SEED_MULTIPLIERS)}
+        if self.actual_ai_revenue_usd_per_year is not None:
+            out["actual_ai_revenue_usd_per_year"] = float(self.actual_ai_revenue_usd_per_year)
+        if self.asset is not None:
+            a = self.asset
+            out.update(asset_usd=a.asset_usd, tokens_per_s=a.tokens_per_s,
+                       usd_per_mtok=a.usd_per_mtok, utilization_frac=a.utilization_frac,
+                       asset_years=a.years)
+        return out
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CapitalCase:
+    name: str
+    inputs: dict[str, float]  # every capital input, resolved
     gap: RevenueGap
-    years_of_gap_covered: float  # ceiling / yearly revenue gap
+    ceiling: CapitalCeiling
+    years_of_gap_covered: float  # ceiling / yearly gap (or required revenue if no actual)
+    asset: AssetReturn | None  # token revenue multiple of one asset, when asked for
 
 
-def compare_capital_scenarios(scenarios: dict[str, dict[str, float]]) -> tuple[CapitalScenario, ...]:
-    """Ceiling and revenue gap for named scenarios; each dict holds the keyword arguments of
-    ``capital_ceiling`` and ``revenue_gap`` (keys are routed by name)."""
-    ceiling_keys = {"cfo_usd_per_year", "years", "reinvest_frac", "spv_multiple", "leverage_x_cfo"}
-    gap_keys = {"gpu_revenue_usd_per_year", "gpu_share_of_dc_cost_frac",
-                "end_user_gross_margin_frac", "actual_ai_revenue_usd_per_year"}
-    out = []
-    for name, kw in scenarios.items():
-        unknown = set(kw) - ceiling_keys - gap_keys
-        if unknown:
-            from tokenworks.errors import ConfigError
-
-            raise ConfigError(f"scenario '{name}': unknown key(s) {sorted(unknown)}; valid: "
-                              f"{', '.join(sorted(ceiling_keys | gap_keys))}.")
-        c = capital_ceiling(**{k: v for k, v in kw.items() if k in ceiling_keys})
-        g = revenue_gap(**{k: v for k, v in kw.items() if k in gap_keys})
-        yearly_gap = g.gap_usd_per_year if g.gap_usd_per_year else g.required_revenue_usd_per_year
-        out.append(CapitalScenario(name=name, ceiling=c, gap=g,
-                                   years_of_gap_covered=(c.total_usd / yearly_gap
-                                                         if yearly_gap > 0 else float("inf"))))
-    return tuple(out)
+def capital_case(spec: CapitalSpec) -> CapitalCase:
+    """Revenue gap, capital ceiling, the years of gap the ceiling covers, and the asset's
+    token revenue multiple (when an asset is given)."""
+    c = capital_ceiling(cfo_usd_per_year=spec.cfo_usd_per_year, years=spec.years,
+                        reinvest_frac=spec.reinvest_frac, spv_multiple=spec.spv_multiple,
+                        leverage_x_cfo=spec.leverage_x_cfo)
+    g = revenue_gap(gpu_revenue_usd_per_year=spec.gpu_revenue_usd_per_year,
+                    gpu_share_of_dc_cost_frac=spec.gpu_share_of_dc_cost_frac,
+                    end_user_gross_margin_frac=spec.end_user_gross_margin_frac,
+                    actual_ai_revenue_usd_per_year=spec.actual_ai_revenue_usd_per_year)
+    yearly_gap = g.gap_usd_per_year if g.gap_usd_per_year else g.required_revenue_usd_per_year
+    a = spec.asset
+    asset = None if a is None else token_revenue_multiple(
+        asset_usd=a.asset_usd, tokens_per_s=a.tokens_per_s, usd_per_mtok=a.usd_per_mtok,
+        utilization_frac=a.utilization_frac, years=a.years)
+    return CapitalCase(name=spec.name, inputs=spec.inputs(), gap=g, ceiling=c,
+                       years_of_gap_covered=(c.total_usd / yearly_gap if yearly_gap > 0
+                                             else float("inf")), asset=asset)

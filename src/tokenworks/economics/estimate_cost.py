@@ -12,12 +12,13 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from tokenworks.economics.power import accelerator_power_w
-from tokenworks.economics.token_cost import usd_per_million_tokens
+from tokenworks.economics.token_cost import TokenCost, token_cost, usd_per_million_tokens
+from tokenworks.errors import ConfigError
 from tokenworks.hardware import Accelerator
 from tokenworks.perf.estimator import PerfEstimate
 from tokenworks.units import HOUR, MILLION
 
-__all__ = ["Estimate", "price_estimate"]
+__all__ = ["Estimate", "price_estimate", "token_cost_from_estimate"]
 
 # The order of ``Estimate.to_dict`` (and of ``tokenworks estimate --json``).
 _ORDER = (
@@ -77,3 +78,29 @@ def price_estimate(perf: PerfEstimate, accelerator: Accelerator, *,
                     usd_per_million_output_tokens=usd_out, usd_per_million_input_tokens=usd_in,
                     usd_per_million_tokens_blended=usd_blended, gpu_power_w=gpu_power_w,
                     energy_per_output_token_j=energy_per_out_j, defaults_used=defaults_used)
+
+
+def token_cost_from_estimate(
+    est_hit0: Estimate, est: Estimate
+) -> TokenCost:
+    """The seeds' decomposition for an estimate: prefill without hits (``est_hit0``) and decode.
+
+    Both estimates must be the same deployment and batch; ``est`` carries the hit rate. In the
+    estimator's steady state a replica spends ``output_tokens`` steps per batch of requests;
+    each step is a decode-only step plus a prefill share (``tpot_s - decode_step_time_s``), so
+    per batch: prefill_s = O x (tpot - decode_step) of the no-hit estimate, decode_s =
+    O x decode_step. The hit rate then scales prefill linearly (the seeds' formula).
+    """
+    if (est_hit0.batch_size, est_hit0.input_tokens, est_hit0.output_tokens) != (
+            est.batch_size, est.input_tokens, est.output_tokens):
+        raise ConfigError("token_cost_from_estimate needs two estimates of the same batch and "
+                          "request shape (one with prefix_hit_frac = 0).")
+    price = est.usd_per_gpu_hour
+    if price is None:
+        raise ConfigError(f"{est.hardware} has no price: give usd_per_gpu_hour to cost tokens.")
+    o = est.output_tokens
+    return token_cost(usd_per_gpu_hour=price, num_gpus=est.tp * est.pp,
+                      prefill_s=o * max(est_hit0.tpot_s - est_hit0.decode_step_time_s, 0.0),
+                      decode_s=o * est.decode_step_time_s,
+                      batch_size=est.batch_size, input_tokens=est.input_tokens,
+                      output_tokens=o, prefix_hit_frac=est.prefix_hit_frac)

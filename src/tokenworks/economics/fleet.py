@@ -1,18 +1,24 @@
 """Fleet sizing: demand -> replicas -> accelerators, nodes, racks, MW, capex, opex, $/M tokens.
 
-Takes plain throughput (output tokens/s per replica, from an estimate or a simulation) so it
-prices either. The inverse answers what demand a facility power budget can serve.
-Units: tokens/s, W, $, $/year.
+``size_fleet`` takes plain throughput (output tokens/s per replica, from an estimate or a
+simulation) so it prices either; ``plan_fleet`` answers a whole ``FleetSpec``: each request
+shape (one, or a length mix) is served by the analytic estimator at the largest batch that
+meets the latency targets, and the classes' fleets add up. The inverse answers what demand a
+facility power budget can serve. Units: tokens/s, W, $, $/year.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
+from tokenworks.economics.estimate_cost import Estimate, price_estimate
 from tokenworks.economics.power import PowerReport, deployment_power
-from tokenworks.economics.tco import HOURS_PER_YEAR, TcoInputs, tco_per_accelerator_hour
-from tokenworks.errors import ConfigError, check_range
+from tokenworks.economics.tco import HOURS_PER_YEAR, TcoSpec, tco_per_accelerator_hour
+from tokenworks.errors import ConfigError, InfeasibleError, check_range
+from tokenworks.model.arch import ModelArch
+from tokenworks.perf.deployment import Deployment
+from tokenworks.perf.estimator import estimate_performance
 from tokenworks.units import DAY, MILLION, MW, YEAR
 
 
@@ -39,14 +45,14 @@ class FleetPlan:
 
 def size_fleet(
     *,
-    tco: TcoInputs,
+    tco: TcoSpec,
     demand_output_tokens_per_s: float,
     output_tokens_per_s_per_replica: float,
     accelerators_per_replica: int,
-    peak_to_average: float = 1.0,
-    carbon_g_per_kwh: float = 0.0,
-    grid: str = "custom",
-    wue_l_per_kwh: float = 0.0,
+    peak_to_average: float,
+    carbon_g_per_kwh: float,
+    grid: str,
+    wue_l_per_kwh: float,
 ) -> FleetPlan:
     """Size a fleet for an average output-token demand with peak headroom."""
     check_range("demand_output_tokens_per_s", demand_output_tokens_per_s, low=0,
@@ -95,7 +101,7 @@ class PowerBudgetCapacity:
 
 def capacity_for_power_budget(
     *,
-    tco: TcoInputs,
+    tco: TcoSpec,
     facility_power_w: float,
     output_tokens_per_s_per_replica: float,
     accelerators_per_replica: int,
@@ -120,10 +126,10 @@ def capacity_for_power_budget(
 def combine_fleet_plans(
     plans: tuple[FleetPlan, ...] | list[FleetPlan],
     *,
-    tco: TcoInputs,
-    carbon_g_per_kwh: float = 0.0,
-    grid: str = "custom",
-    wue_l_per_kwh: float = 0.0,
+    tco: TcoSpec,
+    carbon_g_per_kwh: float,
+    grid: str,
+    wue_l_per_kwh: float,
 ) -> FleetPlan:
     """One fleet from per-class plans (a request-length mix): sums and pooled power.
 
@@ -163,3 +169,167 @@ def combine_fleet_plans(
         usd_per_million_output_tokens=annual_tco / (tokens_y / MILLION),
         energy_per_output_token_j=pw.energy_per_token_j or 0.0,
         defaults_used=plans[0].defaults_used)
+
+
+# ---------------------------------------------------------------------------------------------
+# A whole fleet question: the replica from the estimator at the SLOs, one shape or a mix.
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServedModel:
+    """How each replica serves: the model on a deployment, its batch, and the price that
+    prices its estimate (all resolved at the edge)."""
+
+    model: ModelArch
+    deployment: Deployment
+    batch: int | None  # None: the largest that fits, then halved to meet the TPOT SLO
+    prefix_hit_frac: float
+    usd_per_gpu_hour: float | None
+    price_source: str
+    ttft_slo_s: float | None = None
+    tpot_slo_s: float | None = None
+    estimate_defaults: tuple[str, ...] = ()  # the defaults the edge chose, for the estimate
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RequestClass:
+    """One request shape and its share of requests (1 for a single shape)."""
+
+    input_tokens: int
+    output_tokens: int
+    share_frac: float = 1.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FleetSpec:
+    """A fleet question: demand, how replicas serve it, and what a fleet costs and emits."""
+
+    tco: TcoSpec
+    demand_output_tokens_per_s: float
+    classes: tuple[RequestClass, ...]  # one shape, or a length mix (shares sum to 1)
+    served: ServedModel | None  # None: replica throughput given (below)
+    output_tokens_per_s_per_replica: float | None = None
+    accelerators_per_replica: int | None = None
+    peak_to_average: float = 1.0
+    carbon_g_per_kwh: float
+    grid: str
+    wue_l_per_kwh: float
+    power_budget_w: float | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FleetClass:
+    """One request class of a length mix, sized on its own (``FleetReport.classes``)."""
+
+    input_tokens: int
+    output_tokens: int
+    share_frac: float  # share of requests
+    requests_per_s: float
+    plan: FleetPlan
+    estimate: Estimate
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FleetReport:
+    plan: FleetPlan  # the whole fleet (the sum of ``classes`` for a length mix)
+    estimate: Estimate | None
+    power_budget: PowerBudgetCapacity | None
+    classes: tuple[FleetClass, ...] = ()
+    defaults_used: list[str] = field(default_factory=list)
+
+
+def serve_class(served: ServedModel, cls: RequestClass, notes: list[str]) -> Estimate:
+    """The estimator's replica for one request shape at the SLOs: the TPOT SLO halves the
+    batch until it is met; TTFT is the zero-load prefill time (queueing is the simulator's
+    job), so a TTFT SLO below it is infeasible at any batch."""
+
+    def at(batch: int | None) -> Estimate:
+        perf = estimate_performance(served.model, served.deployment,
+                                    input_tokens=cls.input_tokens,
+                                    output_tokens=cls.output_tokens,
+                                    batch="max" if batch is None else batch,
+                                    prefix_hit_frac=served.prefix_hit_frac)
+        return price_estimate(perf, served.deployment.accelerator,
+                              usd_per_gpu_hour=served.usd_per_gpu_hour,
+                              price_source=served.price_source,
+                              defaults_used=served.estimate_defaults)
+
+    est = at(served.batch)
+    tpot_slo_s, ttft_slo_s = served.tpot_slo_s, served.ttft_slo_s
+    if tpot_slo_s is not None:
+        check_range("tpot_slo_s", tpot_slo_s, low=0, low_inclusive=False, unit="s")
+        while est.tpot_s > tpot_slo_s and est.batch_size > 1:
+            est = at(max(1, est.batch_size // 2))
+        if est.tpot_s > tpot_slo_s:
+            raise InfeasibleError(
+                f"tpot_slo_s = {tpot_slo_s:g} s is below {est.tpot_s:.4f} s, the time per output "
+                f"token of {est.model} on {est.num_gpus}x {est.hardware} even at batch 1. Use "
+                f"a larger tp, faster hardware or a looser SLO.")
+        notes.append(f"batch {est.batch_size}: largest power-of-two halving meeting "
+                     f"tpot_slo_s = {tpot_slo_s:g} s (tpot {est.tpot_s * 1e3:.1f} ms)")
+    if ttft_slo_s is not None:
+        check_range("ttft_slo_s", ttft_slo_s, low=0, low_inclusive=False, unit="s")
+        if est.ttft_s > ttft_slo_s:
+            raise InfeasibleError(
+                f"ttft_slo_s = {ttft_slo_s:g} s is below the zero-load prefill time "
+                f"{est.ttft_s:.3f} s of {est.input_tokens} tokens on {est.num_gpus}x "
+                f"{est.hardware}. Use a larger tp, prefix caching or a looser SLO.")
+    return est
+
+
+def plan_fleet(spec: FleetSpec) -> tuple[FleetPlan, Estimate | None, tuple[FleetClass, ...],
+                                          PowerBudgetCapacity | None, list[str]]:
+    """(fleet, its single-shape estimate, per-class plans of a mix, power-budget capacity,
+    notes on the batch each class was served at)."""
+    notes: list[str] = []
+    env = dict(carbon_g_per_kwh=spec.carbon_g_per_kwh, grid=spec.grid,
+               wue_l_per_kwh=spec.wue_l_per_kwh)
+    demand = spec.demand_output_tokens_per_s
+    est: Estimate | None = None
+    classes: list[FleetClass] = []
+    per_replica, acc_per_replica = (spec.output_tokens_per_s_per_replica,
+                                    spec.accelerators_per_replica)
+    if len(spec.classes) == 1:
+        if spec.served is not None:
+            est = serve_class(spec.served, spec.classes[0], notes)
+            per_replica, acc_per_replica = (est.output_tokens_per_s / est.num_replicas,
+                                            est.tp * est.pp)
+        if per_replica is None or acc_per_replica is None:
+            raise ConfigError("output_tokens_per_s_per_replica needs accelerators_per_replica "
+                              "too (--accelerators-per-replica).")
+        plan = size_fleet(tco=spec.tco, demand_output_tokens_per_s=demand,
+                          output_tokens_per_s_per_replica=float(per_replica),
+                          accelerators_per_replica=int(acc_per_replica),
+                          peak_to_average=spec.peak_to_average, **env)
+    else:
+        if spec.served is None:
+            raise ConfigError("a request mix is sized with the estimator: give a model, not "
+                              "output_tokens_per_s_per_replica.")
+        check_range("demand_output_tokens_per_s", demand, low=0, low_inclusive=False,
+                    unit="tok/s")
+        out_per_req = sum(c.output_tokens * c.share_frac for c in spec.classes)
+        rps = demand / out_per_req
+        for c in spec.classes:
+            cls_notes: list[str] = []
+            e = serve_class(spec.served, c, cls_notes)
+            notes += [f"class {c.input_tokens}/{c.output_tokens}: {n}" for n in cls_notes]
+            p = size_fleet(tco=spec.tco,
+                           demand_output_tokens_per_s=rps * c.share_frac * c.output_tokens,
+                           output_tokens_per_s_per_replica=e.output_tokens_per_s / e.num_replicas,
+                           accelerators_per_replica=e.tp * e.pp,
+                           peak_to_average=spec.peak_to_average, **env)
+            classes.append(FleetClass(input_tokens=c.input_tokens, output_tokens=c.output_tokens,
+                                      share_frac=c.share_frac, requests_per_s=rps * c.share_frac,
+                                      plan=p, estimate=e))
+        plan = combine_fleet_plans([c.plan for c in classes], tco=spec.tco, **env)
+        # Blended per-replica throughput of the mix at full load (harmonic, by demand).
+        per_replica = demand / sum(c.plan.demand_output_tokens_per_s
+                                   / c.plan.output_tokens_per_s_per_replica for c in classes)
+        acc_per_replica = classes[0].plan.accelerators_per_replica
+    budget = None
+    if spec.power_budget_w is not None:
+        budget = capacity_for_power_budget(
+            tco=spec.tco, facility_power_w=spec.power_budget_w,
+            output_tokens_per_s_per_replica=float(per_replica),
+            accelerators_per_replica=int(acc_per_replica))
+    return plan, est, tuple(classes), budget, notes

@@ -1,7 +1,8 @@
 """Neocloud P&L over the life of a fleet: revenue, margins, EBITDA, net income, cash, returns.
 
 Yearly model for ``num_accelerators`` bought at t = 0 (costs per accelerator from
-``TcoInputs``). Sold hours = capacity x utilization (ramping from year one to mature); the
+``TcoSpec``); everything it needs is one frozen ``PnlSpec`` (resolved at the edge,
+``tokenworks.io.defaults``). Sold hours = capacity x utilization (ramping from year one to mature); the
 sold hours split into reserved contracts (price locked at signing, repriced at the market
 price when the contract expires: the duration-mismatch risk), spot, and on-demand at the
 market price, which declines every year. Units: $ per year, fractions.
@@ -10,8 +11,9 @@ market price, which declines every year. Units: $ per year, fractions.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from tokenworks.economics.catalog import check_param
 from tokenworks.economics.finance import (
     depreciation_schedule_usd,
     irr_frac,
@@ -19,13 +21,15 @@ from tokenworks.economics.finance import (
     npv_usd,
     payback_years,
 )
-from tokenworks.economics.tco import HOURS_PER_YEAR, TcoInputs
+from tokenworks.economics.tco import HOURS_PER_YEAR, TcoSpec
 from tokenworks.errors import ConfigError, check_range
 from tokenworks.units import KW, MW
 
+DEPRECIATION_METHODS = ("straight_line", "double_declining", "sum_of_years")
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class MarketInputs:
+class MarketSpec:
     """Revenue side of the P&L."""
 
     on_demand_usd_per_hour: float  # market price in year 1
@@ -42,6 +46,12 @@ class MarketInputs:
     take_or_pay_frac: float = 0.0  # share of capacity billed whatever the usage (a floor)
 
     def __post_init__(self) -> None:
+        # One rule for a single run and a sweep: the finance catalog's valid ranges.
+        for n in ("price_decline_frac_per_year", "utilization_year1_frac", "ramp_years",
+                  "reserved_share_frac", "reserved_discount_frac", "contract_years",
+                  "spot_share_frac", "spot_discount_frac"):
+            check_param(n, getattr(self, n))
+        check_param("utilization_frac", self.utilization_mature_frac)
         check_range("on_demand_usd_per_hour", self.on_demand_usd_per_hour, low=0, unit="$/h")
         for n in ("price_decline_frac_per_year", "utilization_year1_frac",
                   "utilization_mature_frac", "reserved_share_frac", "reserved_discount_frac",
@@ -84,6 +94,43 @@ class MarketInputs:
         """Price of reserved hours in ``year``: the market price when the contract was signed."""
         signed = 1 + ((year - 1) // self.contract_years) * self.contract_years
         return (1 - self.reserved_discount_frac) * self.market_price(signed)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PnlSpec:
+    """A fleet's P&L question: its TCO, its market and the accounting choices."""
+
+    tco: TcoSpec
+    market: MarketSpec
+    num_accelerators: int
+    years: int | None  # horizon; None: the useful life
+    depreciation_method: str
+    tax_rate_frac: float
+    sga_frac_of_revenue: float
+    discount_rate_frac: float
+
+    def __post_init__(self) -> None:
+        check_range("num_accelerators", self.num_accelerators, low=1,
+                    fix="Give the number of accelerators in the fleet, e.g. 1024.")
+        if self.years is not None:
+            check_range("years", self.years, low=1, high=100)
+        if self.depreciation_method not in DEPRECIATION_METHODS:
+            raise ConfigError(f"depreciation_method = '{self.depreciation_method}' is not valid; "
+                              f"use one of {', '.join(DEPRECIATION_METHODS)}.")
+        for n in ("tax_rate_frac", "sga_frac_of_revenue", "discount_rate_frac"):
+            check_param(n, getattr(self, n))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewGeneration:
+    """A newer part arriving in ``year``, ``speedup`` x faster, renting at ``price_ratio`` x
+    today's price (the depreciation-risk shock)."""
+
+    # ASSUMPTION: the defaults read the seeds: a Blackwell-class part (4-5x an H100 for
+    # inference) arriving in year 3 at 1.5x the price.
+    year: int = 3
+    speedup: float = 4.0
+    price_ratio: float = 1.5
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -134,7 +181,7 @@ class Pnl:
     discount_rate_frac: float
     payback_years: float | None
     depreciation_method: str
-    defaults_used: tuple[str, ...]
+    defaults_used: tuple[str, ...] = ()
 
     def totals(self) -> dict[str, float]:
         keys = ("revenue_usd", "gross_profit_usd", "depreciation_usd", "ebitda_usd",
@@ -142,19 +189,12 @@ class Pnl:
         return {k: sum(getattr(y, k) for y in self.years) for k in keys}
 
 
-def neocloud_pnl(
-    tco: TcoInputs,
-    market: MarketInputs,
-    *,
-    num_accelerators: int,
-    years: int | None = None,
-    depreciation_method: str = "straight_line",
-    tax_rate_frac: float = 0.21,
-    sga_frac_of_revenue: float = 0.08,
-    discount_rate_frac: float = 0.12,
-    defaults_used: Sequence[str] = (),
-) -> Pnl:
-    """Yearly P&L, cash flows and returns of a fleet over ``years`` (default: useful life)."""
+def neocloud_pnl(spec: PnlSpec) -> Pnl:
+    """Yearly P&L, cash flows and returns of a fleet over ``spec.years`` (None: useful life)."""
+    tco, market, num_accelerators = spec.tco, spec.market, spec.num_accelerators
+    years, depreciation_method = spec.years, spec.depreciation_method
+    tax_rate_frac, sga_frac_of_revenue = spec.tax_rate_frac, spec.sga_frac_of_revenue
+    discount_rate_frac = spec.discount_rate_frac
     if num_accelerators < 1:
         raise ConfigError(f"num_accelerators = {num_accelerators} is out of range: >= 1.")
     check_range("tax_rate_frac", tax_rate_frac, low=0, high=1)
@@ -216,7 +256,7 @@ def neocloud_pnl(
                project_irr_frac=irr_frac(project), equity_irr_frac=irr_frac(equity),
                npv_usd=npv_usd(discount_rate_frac, project),
                discount_rate_frac=discount_rate_frac, payback_years=payback_years(project),
-               depreciation_method=depreciation_method, defaults_used=tuple(defaults_used))
+               depreciation_method=depreciation_method)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -232,34 +272,32 @@ class DepreciationRiskCase:
 
 
 def depreciation_risk(
-    tco: TcoInputs,
-    market: MarketInputs,
+    spec: PnlSpec,
+    generation: NewGeneration,
     *,
-    num_accelerators: int,
     lives_years: Sequence[int] = (6, 4, 3),
-    new_generation_year: int = 3,
-    new_generation_speedup: float = 4.0,
-    new_generation_price_ratio: float = 1.5,
     horizon_years: int = 6,
 ) -> tuple[DepreciationRiskCase, ...]:
     """The same fleet under several book lives, with and without a newer generation.
 
-    From ``new_generation_year`` a part ``new_generation_speedup`` x faster renting at
-    ``new_generation_price_ratio`` x today's price caps the old part's market price at
+    From ``generation.year`` a part ``generation.speedup`` x faster renting at
+    ``generation.price_ratio`` x today's price caps the old part's market price at
     price_ratio / speedup of its trend (perf-per-$ parity). Seeds: Blackwell 4-5x H100
     inference; CoreWeave books 6 years, the bear case says 3-4.
     """
-    check_range("new_generation_speedup", new_generation_speedup, low=1)
-    parity = min(1.0, new_generation_price_ratio / new_generation_speedup)
+    check_range("new_generation_speedup", generation.speedup, low=1)
+    new_generation_year = generation.year
+    parity = min(1.0, generation.price_ratio / generation.speedup)
+    market, num_accelerators = spec.market, spec.num_accelerators
     out: list[DepreciationRiskCase] = []
     for shock in (False, True):
         # ASSUMPTION: the old part's price drops to perf-per-$ parity in the arrival year.
         mult = tuple(parity if (shock and y >= new_generation_year) else 1.0
                      for y in range(1, horizon_years + 1))
-        m = MarketInputs(**{**_fields(market), "price_multipliers": mult})
+        m = replace(market, price_multipliers=mult)
         for life in lives_years:
-            t = _replace_life(tco, life)
-            p = neocloud_pnl(t, m, num_accelerators=num_accelerators, years=horizon_years)
+            t = replace(spec.tco, useful_life_years=float(life))
+            p = neocloud_pnl(replace(spec, tco=t, market=m, years=horizon_years))
             # Economic life: the last year in which revenue still covers cash costs.
             econ = max((r.year for r in p.years
                         if r.revenue_usd >= r.cash_cost_of_revenue_usd), default=0)
@@ -275,14 +313,3 @@ def depreciation_risk(
                 project_irr_frac=p.project_irr_frac))
     return tuple(out)
 
-
-def _fields(m: MarketInputs) -> dict:
-    from dataclasses import asdict
-
-    return asdict(m)
-
-
-def _replace_life(t: TcoInputs, life: int) -> TcoInputs:
-    from dataclasses import replace
-
-    return replace(t, useful_life_years=float(life))

@@ -166,3 +166,28 @@ def deployment_power(
                             else energy_per_token_j(facility_w, tokens_per_s)),
         sources=tuple(sources),
     )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PowerSpec:
+    """A deployment's power question, resolved."""
+
+    accelerator: Accelerator
+    num_accelerators: int
+    utilization_frac: float
+    pue: float
+    idle_power_frac: float
+    carbon_g_per_kwh: float
+    grid: str
+    wue_l_per_kwh: float
+    system: System | None = None
+    tokens_per_s: float | None = None
+
+
+def power(spec: PowerSpec) -> PowerReport:
+    """``deployment_power`` of a ``PowerSpec``."""
+    return deployment_power(spec.accelerator, num_accelerators=spec.num_accelerators,
+                            utilization_frac=spec.utilization_frac, pue=spec.pue,
+                            carbon_g_per_kwh=spec.carbon_g_per_kwh, grid=spec.grid,
+                            wue_l_per_kwh=spec.wue_l_per_kwh, system=spec.system,
+                            tokens_per_s=spec.tokens_per_s, idle_power_frac=spec.idle_power_frac)

@@ -1,28 +1,33 @@
 """Sensitivity analysis over any input of a frozen-dataclass spec: tornado and two-way grids.
 
-A metric is any function ``spec -> float`` (e.g. TCO $/h, P&L IRR). Inputs are varied with
-``dataclasses.replace``, so every numeric field of the spec is a valid input. Results are
-plain tables (lists of rows) that the CLI prints and ``--json`` dumps.
+A metric is any function ``spec -> float``. Inputs are varied with ``dataclasses.replace``, so
+every numeric field of the spec is a valid input, and every varied spec is validated as a
+single run's would be (a value outside its valid range gives NaN, never a silent number).
+``METRICS`` is the one table of named metrics: those of a ``TcoSpec`` (its $/h, its
+break-even price, the NPV of renting it) and those of a fleet's P&L (NPV, IRRs, payback), the
+latter varied over ``PnlInputs``, the flat numeric view of a ``PnlSpec``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields, make_dataclass, replace
 from typing import Any, TypeVar
 
+from tokenworks.economics.pnl import Pnl, PnlSpec, neocloud_pnl
+from tokenworks.economics.tco import TCO_PARAMS, TcoSpec, tco_per_accelerator_hour
 from tokenworks.errors import ConfigError, TokenworksError
 
 S = TypeVar("S")
 
 
-def _numeric_fields(spec: Any) -> list[str]:
+def _numeric_fields(spec: object) -> list[str]:
     return [f.name for f in fields(spec)
             if isinstance(getattr(spec, f.name), (int, float))
             and not isinstance(getattr(spec, f.name), bool)]
 
 
-def _check_names(spec: Any, names: Sequence[str]) -> None:
+def _check_names(spec: object, names: Sequence[str]) -> None:
     valid = _numeric_fields(spec)
     bad = [n for n in names if n not in valid]
     if bad:
@@ -75,7 +80,7 @@ def tornado(
     return base, tuple(rows)
 
 
-def _eval(spec: Any, metric: Callable[[Any], float], name: str, value: float) -> float:
+def _eval(spec: S, metric: Callable[[S], float], name: str, value: float) -> float:
     cur = getattr(spec, name)
     v: float | int = round(value) if isinstance(cur, int) and not isinstance(cur, bool) else value
     try:
@@ -119,39 +124,149 @@ def grid2(
                  y_values=tuple(y_values), metric=tuple(table))
 
 
-# Metrics of a TcoInputs the CLI can rank inputs by (name -> function).
-def _tco_total(t: Any) -> float:
-    from tokenworks.economics.tco import tco_per_accelerator_hour
-
-    return tco_per_accelerator_hour(t).total_usd_per_hour
+# ---------------------------------------------------------------------------------------------
+# The named metrics
 
 
-def _breakeven(t: Any) -> float:
-    from tokenworks.economics.tco import tco_per_accelerator_hour
+MARKET_INPUTS = ("price_decline_frac_per_year", "utilization_year1_frac", "ramp_years",
+                 "reserved_share_frac", "reserved_discount_frac", "contract_years",
+                 "spot_share_frac", "spot_discount_frac")
+ACCOUNTING_INPUTS = ("tax_rate_frac", "sga_frac_of_revenue", "discount_rate_frac")
+# Every numeric input of the P&L, as one flat frozen dataclass the sensitivity tools can vary.
+PNL_INPUTS: tuple[str, ...] = (
+    *TCO_PARAMS, "server_capex_usd_per_accelerator", *MARKET_INPUTS, *ACCOUNTING_INPUTS,
+    "on_demand_usd_per_hour", "take_or_pay_frac", "num_accelerators")
+_INT_INPUTS = ("ramp_years", "contract_years", "num_accelerators")
+PnlInputs = make_dataclass(
+    "PnlInputs", [(n, int if n in _INT_INPUTS else float) for n in PNL_INPUTS],
+    frozen=True, slots=True, kw_only=True)
+# Varied when --vary is not given: the P&L drivers the seeds argue about.
+PNL_DEFAULT_VARY: tuple[str, ...] = (
+    "on_demand_usd_per_hour", "utilization_frac", "utilization_year1_frac",
+    "price_decline_frac_per_year", "server_capex_usd_per_accelerator", "useful_life_years",
+    "debt_rate_frac", "electricity_usd_per_kwh", "colocation_usd_per_kw_month",
+    "reserved_discount_frac", "discount_rate_frac")
+TCO_DEFAULT_VARY: tuple[str, ...] = tuple(
+    n for n in (*TCO_PARAMS, "server_capex_usd_per_accelerator") if n != "loan_term_years")
 
-    return tco_per_accelerator_hour(t).breakeven_usd_per_sold_hour
+
+def flatten(spec: PnlSpec) -> Any:
+    """The numeric inputs of a P&L as one flat ``PnlInputs``."""
+    t, m = spec.tco, spec.market
+    values = {**{k: getattr(t, k) for k in (*TCO_PARAMS, "server_capex_usd_per_accelerator")},
+              **{k: getattr(m, k) for k in MARKET_INPUTS},
+              **{k: getattr(spec, k) for k in ACCOUNTING_INPUTS},
+              "on_demand_usd_per_hour": m.on_demand_usd_per_hour,
+              "take_or_pay_frac": m.take_or_pay_frac, "num_accelerators": spec.num_accelerators}
+    return PnlInputs(**{k: (int(v) if k in _INT_INPUTS else float(v))
+                        for k, v in values.items()})
 
 
-def _project_npv(t: Any) -> float:
-    """Project NPV per accelerator ($), rented at the catalog price with market defaults.
+def unflatten(flat: Any, base: PnlSpec) -> PnlSpec:
+    """``base`` with every input of ``flat`` (validated like a single run's)."""
+    tco = replace(base.tco, **{k: getattr(flat, k)
+                               for k in (*TCO_PARAMS, "server_capex_usd_per_accelerator")})
+    market = replace(base.market, **{k: getattr(flat, k) for k in MARKET_INPUTS},
+                     on_demand_usd_per_hour=flat.on_demand_usd_per_hour,
+                     take_or_pay_frac=flat.take_or_pay_frac,
+                     utilization_mature_frac=tco.utilization_frac)
+    return replace(base, tco=tco, market=market,
+                   num_accelerators=flat.num_accelerators,
+                   **{k: getattr(flat, k) for k in ACCOUNTING_INPUTS})
+
+
+def _nan_if_none(x: float | None) -> float:
+    return float("nan") if x is None else float(x)
+
+
+def _rented_npv(t: TcoSpec, context: PnlSpec | None) -> float:
+    """Project NPV per accelerator ($) of renting ``t`` at the market of ``context`` with its
+    utilization flat from year one (100 accelerators, to keep the rounding small).
 
     NPV rather than IRR: for a project that never pays back, IRR is not monotonic in its
     inputs (a larger salvage value weighs enormously at a -50% rate).
     """
-    from tokenworks.economics.catalog import finance_default
-    from tokenworks.economics.pnl import MarketInputs, neocloud_pnl
-    from tokenworks.economics.token_cost import default_usd_per_gpu_hour
-
-    price, _ = default_usd_per_gpu_hour(t.accelerator)
-    m = MarketInputs(on_demand_usd_per_hour=price,
-                     price_decline_frac_per_year=finance_default("price_decline_frac_per_year"),
-                     utilization_year1_frac=t.utilization_frac,
-                     utilization_mature_frac=t.utilization_frac)
-    return neocloud_pnl(t, m, num_accelerators=100).npv_usd / 100
+    if context is None:
+        raise ConfigError("project_npv_usd_per_accelerator needs a market (a rental price).")
+    m = replace(context.market, utilization_year1_frac=t.utilization_frac,
+                utilization_mature_frac=t.utilization_frac)
+    return neocloud_pnl(replace(context, tco=t, market=m, num_accelerators=100)).npv_usd / 100
 
 
-SENSITIVITY_METRICS: dict[str, Callable[[Any], float]] = {
-    "tco_usd_per_hour": _tco_total,
-    "breakeven_usd_per_sold_hour": _breakeven,
-    "project_npv_usd_per_accelerator": _project_npv,
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Metric:
+    """A named metric: of a ``TcoSpec`` (kind "tco") or of ``PnlInputs`` (kind "pnl"), given
+    the P&L ``context`` the question resolved (its market, accounting and fleet)."""
+
+    kind: str
+    of: Callable[[object, PnlSpec | None], float]
+    needs_market: bool = True
+
+
+def _pnl_metric(get: Callable[[Pnl], float]) -> Metric:
+    def of(flat: object, ctx: PnlSpec | None) -> float:
+        assert ctx is not None  # P&L metrics are asked with their P&L (SensitivitySpec)
+        return get(neocloud_pnl(unflatten(flat, ctx)))
+    return Metric(kind="pnl", of=of)
+
+
+METRICS: dict[str, Metric] = {
+    "tco_usd_per_hour": Metric(
+        kind="tco", of=lambda t, ctx: tco_per_accelerator_hour(t).total_usd_per_hour,
+        needs_market=False),
+    "breakeven_usd_per_sold_hour": Metric(
+        kind="tco", of=lambda t, ctx: tco_per_accelerator_hour(t).breakeven_usd_per_sold_hour,
+        needs_market=False),
+    "project_npv_usd_per_accelerator": Metric(kind="tco", of=_rented_npv),
+    "npv_usd": _pnl_metric(lambda p: p.npv_usd),
+    "irr_frac": _pnl_metric(lambda p: _nan_if_none(p.project_irr_frac)),
+    "equity_irr_frac": _pnl_metric(lambda p: _nan_if_none(p.equity_irr_frac)),
+    "payback_years": _pnl_metric(lambda p: _nan_if_none(p.payback_years)),
 }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SensitivitySpec:
+    """A sensitivity question: the metric, the TCO and (for metrics that need a market) the
+    P&L it is varied around, and what to vary how."""
+
+    metric: str
+    tco: TcoSpec
+    context: PnlSpec | None = None
+    vary: tuple[str, ...] | None = None  # None: the metric's usual drivers
+    low_mult: float = 0.8
+    high_mult: float = 1.2
+    grid_x: tuple[str, tuple[float, ...]] | None = None
+    grid_y: tuple[str, tuple[float, ...]] | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SensitivityResult:
+    metric: str
+    base: float
+    tornado: tuple[TornadoRow, ...]
+    grid: Grid2 | None
+
+
+def sensitivity(spec: SensitivitySpec) -> SensitivityResult:
+    """Tornado and, when both axes are given, a two-way grid of ``spec.metric``."""
+    m = METRICS.get(spec.metric)
+    if m is None:
+        raise ConfigError(f"metric '{spec.metric}' is not known. Valid: {', '.join(METRICS)}.")
+    ctx = spec.context
+    if m.needs_market and ctx is None:
+        raise ConfigError(f"metric '{spec.metric}' needs a market (a rental price and the "
+                          f"P&L inputs); give them.")
+    base: object = spec.tco if m.kind == "tco" or ctx is None else flatten(ctx)
+    names = list(spec.vary) if spec.vary else list(
+        TCO_DEFAULT_VARY if m.kind == "tco" else PNL_DEFAULT_VARY)
+
+    def fn(s: object) -> float:
+        return m.of(s, ctx)
+
+    value, rows = tornado(base, fn, names, low_mult=spec.low_mult, high_mult=spec.high_mult)
+    g = None
+    if spec.grid_x is not None and spec.grid_y is not None:
+        g = grid2(base, fn, x_input=spec.grid_x[0], x_values=spec.grid_x[1],
+                  y_input=spec.grid_y[0], y_values=spec.grid_y[1])
+    return SensitivityResult(metric=spec.metric, base=value, tornado=rows, grid=g)

@@ -16,14 +16,13 @@ Units: $, W, s; ``_usd_per_hour`` for hourly costs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from typing import Literal
 
-from tokenworks.economics.catalog import get_gpu_price, resolve_params
+from tokenworks.economics.catalog import check_param
 from tokenworks.economics.finance import capital_recovery_factor, wacc_frac
-from tokenworks.economics.power import accelerator_power_w, host_overhead_frac
+from tokenworks.economics.power import accelerator_power_w
 from tokenworks.errors import ConfigError, check_range
-from tokenworks.hardware import get_accelerator
 from tokenworks.units import HOUR, KW, MW, YEAR
 
 HOURS_PER_YEAR = YEAR / HOUR
@@ -40,8 +39,9 @@ TCO_PARAMS: tuple[str, ...] = (
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class TcoInputs:
-    """Everything a TCO needs, resolved (no None): overrides or sourced defaults."""
+class TcoSpec:
+    """Everything a TCO needs, resolved (no None): user values or sourced defaults, resolved at
+    the edge (``tokenworks.io.defaults.tco_spec``), which records them in ``defaults_used``."""
 
     accelerator: str
     server_capex_usd_per_accelerator: float
@@ -68,6 +68,17 @@ class TcoInputs:
     defaults_used: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        # Every spec obeys the finance catalog's valid ranges, however it was made (a flag, a
+        # file, a sensitivity sweep's replace): one rule for a single run and a sweep.
+        for name in TCO_PARAMS:
+            check_param(name, getattr(self, name))
+        check_range("server_capex_usd_per_accelerator", self.server_capex_usd_per_accelerator,
+                    low=0, unit="$")
+        if self.facility not in ("colocation", "owned"):
+            raise ConfigError(f"facility = '{self.facility}' is not valid: use 'colocation' or "
+                              f"'owned'.")
+
     @property
     def it_capex_usd(self) -> float:
         """Server share + networking + storage/installation, per accelerator."""
@@ -84,63 +95,6 @@ class TcoInputs:
         # ASSUMPTION: pre-tax WACC for the capital charge (tax shield ignored in the TCO).
         return wacc_frac(debt_share_frac=self.debt_share_frac, debt_rate_frac=self.debt_rate_frac,
                          equity_hurdle_frac=self.equity_hurdle_frac)
-
-
-def tco_inputs(
-    accelerator: str,
-    *,
-    server_capex_usd_per_accelerator: float | None = None,
-    facility: str = "colocation",
-    **overrides: float | None,
-) -> TcoInputs:
-    """Build TcoInputs for ``accelerator``: overrides checked, the rest from sourced defaults."""
-    acc = get_accelerator(accelerator)
-    if facility not in ("colocation", "owned"):
-        raise ConfigError(f"facility = '{facility}' is not valid: use 'colocation' or 'owned'.")
-    values, used = resolve_params(TCO_PARAMS, overrides)
-    sources: list[str] = []
-    capex = server_capex_usd_per_accelerator
-    if capex is None:
-        entry = get_gpu_price(acc.name)
-        if entry is not None and entry.server_capex_usd_per_accelerator is not None:
-            capex = entry.server_capex_usd_per_accelerator
-            cover = [x for x in entry.extra_sources
-                     if "server_capex_usd_per_accelerator" in x.covers]
-            title, as_of = ((cover[0].title, cover[0].as_of) if cover
-                            else (entry.source_title, entry.as_of))
-            sources.append(f"server capex ${capex:,.0f}/accelerator: prices catalog "
-                           f"({title}, {as_of})")
-        elif acc.purchase_usd_low is not None or acc.purchase_usd_high is not None:
-            lo = acc.purchase_usd_low or acc.purchase_usd_high
-            hi = acc.purchase_usd_high or acc.purchase_usd_low
-            # ASSUMPTION: the node share is 1.41x the chip price (H100: $38,750 / $27,500).
-            capex = 0.5 * (lo + hi) * 1.41  # type: ignore[operator]
-            sources.append(f"server capex ${capex:,.0f}: 1.41 x accelerator purchase midpoint "
-                           f"({acc.source_title}) [assumption]")
-        else:
-            raise ConfigError(f"no capex for accelerator '{acc.name}' in the prices or "
-                              f"accelerator catalogs. Pass server_capex_usd_per_accelerator "
-                              f"(--capex-usd).")
-        used = (*used, "server_capex_usd_per_accelerator")
-    else:
-        check_range("server_capex_usd_per_accelerator", capex, low=0, unit="$")
-    overhead, why = host_overhead_frac(acc)
-    sources.append(f"host overhead {overhead:.2f} of TDP: {why}")
-    return TcoInputs(accelerator=acc.name, server_capex_usd_per_accelerator=capex,
-                     tdp_w=acc.tdp_w, host_overhead_frac=overhead,
-                     facility=facility,  # type: ignore[arg-type]
-                     defaults_used=used, sources=tuple(sources), **values)
-
-
-def with_inputs(inputs: TcoInputs, **changes: float | str) -> TcoInputs:
-    """A copy with some inputs changed (range-checked like a user override)."""
-    names = {f.name for f in fields(TcoInputs)}
-    bad = set(changes) - names
-    if bad:
-        raise ConfigError(f"unknown TCO input(s) {sorted(bad)}; valid: {', '.join(sorted(names))}.")
-    checked = {k: v for k, v in changes.items() if k in TCO_PARAMS}
-    resolve_params(TCO_PARAMS, checked)  # raises on out-of-range values
-    return replace(inputs, **changes)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -176,7 +130,7 @@ class TcoBreakdown:
                 "staff": self.staff_usd_per_hour}
 
 
-def tco_per_accelerator_hour(inp: TcoInputs) -> TcoBreakdown:
+def tco_per_accelerator_hour(inp: TcoSpec) -> TcoBreakdown:
     """Hourly TCO of one accelerator (see module docstring for each component)."""
     capex = inp.it_capex_usd
     life = inp.useful_life_years
@@ -225,7 +179,7 @@ def tco_per_accelerator_hour(inp: TcoInputs) -> TcoBreakdown:
     )
 
 
-def accelerator_power_at(inp: TcoInputs) -> float:
+def accelerator_power_at(inp: TcoSpec) -> float:
     """Accelerator-only draw (W) at the inputs' utilization (for cross-checks with power.py)."""
     return accelerator_power_w(inp.accelerator, inp.utilization_frac,
                                idle_power_frac=inp.idle_power_frac)
@@ -244,23 +198,19 @@ class VendorCase:
 
 
 def vendor_financing_case(
-    base: TcoInputs,
+    base: TcoSpec,
     *,
-    capex_premium_usd_per_server: float = 7500.0,
+    capex_premium_usd_per_server: float,
+    rate_discount_frac: float,
     accelerators_per_server: int = 8,
-    rate_discount_frac: float | None = None,
 ) -> VendorCase:
     """Dell vs Supermicro (seed 003): pricier server with cheaper vendor debt vs the reverse.
 
     ``base`` is the cheap-build server financed at third-party rates. The cheap-finance
     server costs ``capex_premium_usd_per_server`` more (seed: Supermicro builds $5,000-10,000
-    cheaper) and borrows ``rate_discount_frac`` lower (seed: 2-3 points; default from catalog).
+    cheaper) and borrows ``rate_discount_frac`` lower (seed: 2-3 points).
     """
-    from tokenworks.economics.catalog import finance_default
-
-    disc = (finance_default("vendor_financing_discount_frac") if rate_discount_frac is None
-            else check_range("rate_discount_frac", rate_discount_frac, low=0,
-                             high=base.debt_rate_frac))
+    disc = check_range("rate_discount_frac", rate_discount_frac, low=0, high=base.debt_rate_frac)
     check_range("capex_premium_usd_per_server", capex_premium_usd_per_server, low=0, unit="$")
     premium = capex_premium_usd_per_server / accelerators_per_server
     build = tco_per_accelerator_hour(base)

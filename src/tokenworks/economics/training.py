@@ -7,7 +7,7 @@ backward 4ND) with N the *active* parameters per token (MoE experts not routed t
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from tokenworks.errors import ConfigError, check_range
 from tokenworks.hardware import Accelerator, get_accelerator
@@ -109,3 +109,44 @@ def training_run(
         power_w_per_accelerator=facility_power_w_per_accelerator,
         energy_j=facility_power_w_per_accelerator * num_accelerators * wall,
         chinchilla_tokens=tokens_per_param * active_params)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TrainSpec:
+    """A training question, resolved: the cluster, the run and the grid it draws from."""
+
+    accelerator: Accelerator
+    active_params: float
+    tokens: float
+    num_accelerators: int
+    mfu_frac: float
+    usd_per_accelerator_hour: float
+    facility_power_w_per_accelerator: float
+    precision: str
+    tokens_per_param: float
+    grid: str
+    carbon_g_per_kwh: float
+    compute_flops: float | None = None  # budget for the Chinchilla point (None: the run's)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TrainReport:
+    run: TrainingRun
+    chinchilla: ChinchillaPoint
+    carbon_g: float
+    grid: str
+    defaults_used: list[str] = field(default_factory=list)
+
+
+def train(spec: TrainSpec, defaults_used: list[str]) -> TrainReport:
+    """The run, the compute-optimal size for its budget, and its carbon."""
+    run = training_run(spec.accelerator, active_params=spec.active_params, tokens=spec.tokens,
+                       num_accelerators=spec.num_accelerators, mfu_frac=spec.mfu_frac,
+                       usd_per_accelerator_hour=spec.usd_per_accelerator_hour,
+                       facility_power_w_per_accelerator=spec.facility_power_w_per_accelerator,
+                       precision=spec.precision, tokens_per_param=spec.tokens_per_param)
+    budget = spec.compute_flops if spec.compute_flops is not None else run.flops
+    return TrainReport(run=run, chinchilla=chinchilla_optimal(
+        budget, tokens_per_param=spec.tokens_per_param),
+        carbon_g=run.energy_mwh * 1000 * spec.carbon_g_per_kwh, grid=spec.grid,
+        defaults_used=defaults_used)

@@ -6,7 +6,7 @@ them and gives each a verdict (*reproduced* or *differs*) with the explanation t
 that verdict. The file format is documented in ``ledger`` and in ``docs/claims.md``.
 """
 
-from tokenworks.api.claims.ledger import (
+from tokenworks.claims.ledger import (
     EVALUATOR_MODULES,
     UNITS,
     Claim,
@@ -17,8 +17,8 @@ from tokenworks.api.claims.ledger import (
     run_ledger,
     verdict_for,
 )
-from tokenworks.api.claims.markdown import render_markdown
-from tokenworks.api.claims.registry import EVALUATORS, Computed, Params, evaluator
+from tokenworks.claims.markdown import render_markdown
+from tokenworks.claims.registry import EVALUATORS, Computed, Params, evaluator
 
 __all__ = [
     "EVALUATORS",

@@ -38,8 +38,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from tokenworks.api.claims.registry import EVALUATORS, Params
 from tokenworks.catalog import DATA_PACKAGE, format_validation_error, read_toml
+from tokenworks.claims.registry import EVALUATORS, Params
 from tokenworks.errors import CatalogError, ConfigError, did_you_mean
 from tokenworks.units import DAY, GB, GBIT, KW, MILLION, MS, MW, PETA, TB, TERA
 
@@ -60,10 +60,10 @@ UNITS: dict[str, float] = {
 # Modules whose import registers evaluators. A module that does not exist yet is skipped; an
 # import error inside one that does exist propagates (a broken evaluator is a bug).
 EVALUATOR_MODULES = (
-    "tokenworks.api.claims.evaluators",
-    "tokenworks.api.claims.evaluators_perf",
-    "tokenworks.api.claims.evaluators_training",
-    "tokenworks.api.claims.economics_evaluators",
+    "tokenworks.claims.evaluators",
+    "tokenworks.claims.evaluators_perf",
+    "tokenworks.claims.evaluators_training",
+    "tokenworks.claims.economics_evaluators",
 )
 
 

@@ -8,15 +8,20 @@ working in display units; the ledger converts to the claim's unit.
 
 from __future__ import annotations
 
-from tokenworks.api.claims.registry import Computed, Params, evaluator
-from tokenworks.api.estimate import estimate
+from tokenworks.api import estimate
+from tokenworks.claims.registry import Computed, Params, evaluator
 from tokenworks.economics.capital import capital_ceiling, revenue_gap
-from tokenworks.economics.catalog import get_api_price
-from tokenworks.economics.pnl import MarketInputs, depreciation_risk, neocloud_pnl
+from tokenworks.economics.catalog import finance_default, get_api_price
+from tokenworks.economics.pnl import (
+    MarketSpec,
+    NewGeneration,
+    PnlSpec,
+    depreciation_risk,
+    neocloud_pnl,
+)
 from tokenworks.economics.power import deployment_power
 from tokenworks.economics.tco import (
-    TcoInputs,
-    tco_inputs,
+    TcoSpec,
     tco_per_accelerator_hour,
     vendor_financing_case,
 )
@@ -24,20 +29,31 @@ from tokenworks.economics.token_cost import token_cost
 from tokenworks.economics.training import training_run
 from tokenworks.errors import CatalogError
 from tokenworks.hardware import get_accelerator, get_system
+from tokenworks.io.defaults import tco_spec
+from tokenworks.io.economics import CostInputs
 from tokenworks.units import KW, KWH, MILLION, MW, YEAR
 
-# Keys of a claim's params that go straight into tco_inputs as overrides.
+# Keys of a claim's params that go straight into the TCO as the user's values.
 _TCO_KEYS = ("useful_life_years", "utilization_frac", "debt_rate_frac", "pue",
              "electricity_usd_per_kwh", "residual_value_frac", "equity_hurdle_frac",
              "debt_share_frac")
 
 
-def _tco(p: Params) -> TcoInputs:
+def _tco(p: Params) -> TcoSpec:
     kw = {k: p.float(k) for k in _TCO_KEYS if p.has(k)}
     capex = p.float("server_capex_usd_per_accelerator") if p.has(
         "server_capex_usd_per_accelerator") else None
-    return tco_inputs(p.str("accelerator", "h100-sxm"),
-                      server_capex_usd_per_accelerator=capex, **kw)
+    return tco_spec(CostInputs(accelerator=p.str("accelerator", "h100-sxm"),
+                               server_capex_usd_per_accelerator=capex, **kw))
+
+
+def _pnl(t: TcoSpec, market: MarketSpec, num_accelerators: int) -> PnlSpec:
+    """A P&L of ``t`` in ``market`` with the finance catalog's accounting defaults."""
+    return PnlSpec(tco=t, market=market, num_accelerators=num_accelerators, years=None,
+                   depreciation_method="straight_line",
+                   tax_rate_frac=finance_default("tax_rate_frac"),
+                   sga_frac_of_revenue=finance_default("sga_frac_of_revenue"),
+                   discount_rate_frac=finance_default("discount_rate_frac"))
 
 
 @evaluator("neocloud_unit_margin")
@@ -93,8 +109,8 @@ def breakeven_price(p: Params) -> Computed:
         f"/ utilization {b.utilization_frac:.0%} = ${b.breakeven_usd_per_sold_hour:.2f}/h"))
 
 
-def _market(p: Params, t: TcoInputs) -> MarketInputs:
-    return MarketInputs(
+def _market(p: Params, t: TcoSpec) -> MarketSpec:
+    return MarketSpec(
         on_demand_usd_per_hour=p.float("price_usd_per_hour"),
         price_decline_frac_per_year=p.float("price_decline_frac_per_year", 0.0) if p.has(
             "price_decline_frac_per_year") else 0.0,
@@ -112,7 +128,7 @@ def _market(p: Params, t: TcoInputs) -> MarketInputs:
 def fleet_payback(p: Params) -> Computed:
     """Project payback (years -> s) of a fleet's unlevered cash flows from the P&L."""
     t = _tco(p)
-    pnl = neocloud_pnl(t, _market(p, t), num_accelerators=p.int("num_accelerators", 1000))
+    pnl = neocloud_pnl(_pnl(t, _market(p, t), p.int("num_accelerators", 1000)))
     if pnl.payback_years is None:
         raise CatalogError("fleet_payback: the fleet never pays back under these params; "
                            "the claim needs a scenario that does.")
@@ -127,11 +143,11 @@ def fleet_payback(p: Params) -> Computed:
 def economic_life(p: Params) -> Computed:
     """Years an accelerator still covers its cash costs once a faster generation arrives."""
     t = _tco(p)
-    cases = depreciation_risk(t, _market(p, t), num_accelerators=100,
+    gen = NewGeneration(year=p.int("new_generation_year"),
+                        speedup=p.float("new_generation_speedup"),
+                        price_ratio=p.float("new_generation_price_ratio"))
+    cases = depreciation_risk(_pnl(t, _market(p, t), 100), gen,
                               lives_years=(round(t.useful_life_years),),
-                              new_generation_year=p.int("new_generation_year"),
-                              new_generation_speedup=p.float("new_generation_speedup"),
-                              new_generation_price_ratio=p.float("new_generation_price_ratio"),
                               horizon_years=p.int("horizon_years", 8))
     shocked = next(c for c in cases if c.new_generation_year is not None)
     return Computed(value=shocked.economic_life_years * YEAR, working=(
@@ -260,6 +276,8 @@ def capital_math(p: Params) -> Computed:
     m = p.str("metric")
     if m in ("required_revenue", "gap_growth"):
         g = revenue_gap(gpu_revenue_usd_per_year=p.float("gpu_revenue_usd_per_year"),
+                        gpu_share_of_dc_cost_frac=finance_default("gpu_share_of_dc_cost_frac"),
+                        end_user_gross_margin_frac=finance_default("end_user_gross_margin_frac"),
                         actual_ai_revenue_usd_per_year=p.float("actual_ai_revenue_usd_per_year"))
         if m == "required_revenue":
             return Computed(value=g.required_revenue_usd_per_year, working=(
@@ -272,6 +290,7 @@ def capital_math(p: Params) -> Computed:
             f"${g.actual_ai_revenue_usd_per_year / 1e9:,.0f}B revenue = "  # type: ignore[operator]
             f"${g.gap_usd_per_year / 1e9:,.0f}B vs ${prev / 1e9:,.0f}B before = {r:.2f}x"))
     c = capital_ceiling(cfo_usd_per_year=p.float("cfo_usd_per_year"), years=p.float("years"),
+                        reinvest_frac=p.float("reinvest_frac", 1.0),
                         spv_multiple=p.float("spv_multiple", 1.0),
                         leverage_x_cfo=p.float("leverage_x_cfo", 1.0))
     value = {"ceiling": c.total_usd, "internal": c.internal_usd, "compute": c.compute_usd}.get(m)

@@ -8,7 +8,7 @@ Units: FLOP, seconds, W, USD, bytes; ratios plain.
 
 from __future__ import annotations
 
-from tokenworks.api.claims.registry import Computed, Params, evaluator
+from tokenworks.claims.registry import Computed, Params, evaluator
 from tokenworks.errors import CatalogError
 from tokenworks.hardware import get_accelerator
 from tokenworks.model import get_model, training_flops

@@ -8,7 +8,7 @@ converts the SI value to the claim's display unit and compares it with the seed'
 
 Modules add evaluators with the decorator::
 
-    from tokenworks.api.claims.registry import Computed, Params, evaluator
+    from tokenworks.claims.registry import Computed, Params, evaluator
 
     @evaluator("kv_cache_bytes")
     def kv_cache(p: Params) -> Computed:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from tokenworks.api.claims.ledger import UNITS, ClaimResult, fmt, seed_text
+from tokenworks.claims.ledger import UNITS, ClaimResult, fmt, seed_text
 
 INTRO = """# Seed-claims ledger
 
@@ -48,7 +48,7 @@ explanation_reproduced = "..."          # shown when reproduced; may use {comput
 explanation_differs = "..."             # shown when differs
 ```
 
-Evaluators are registered with `@evaluator("name")` from `tokenworks.api.claims.registry`;
+Evaluators are registered with `@evaluator("name")` from `tokenworks.claims.registry`;
 a module listed in `ledger.EVALUATOR_MODULES` is imported when the ledger loads. Units:
 """
 

@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from tokenworks.api.claims.registry import Computed, Params, evaluator
-from tokenworks.api.estimate import Estimate, estimate
+from tokenworks.api import Estimate, estimate
+from tokenworks.claims.registry import Computed, Params, evaluator
 from tokenworks.dtypes import get_dtype
 from tokenworks.errors import CatalogError
 from tokenworks.hardware import get_accelerator

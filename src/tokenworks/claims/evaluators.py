@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from tokenworks.api.claims.registry import Computed, Params, evaluator
+from tokenworks.claims.registry import Computed, Params, evaluator
 from tokenworks.dtypes import get_dtype
 from tokenworks.errors import CatalogError
 from tokenworks.hardware import get_accelerator

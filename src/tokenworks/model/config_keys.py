@@ -35,7 +35,7 @@ class Cfg:
 
 
 def common(c: Cfg, *, name: str, architecture: str, layers: list[LayerSpec],
-            **overrides: Any) -> ModelArch:
+           **overrides: Any) -> ModelArch:
     """Fields every transformer config spells the same way; ``overrides`` win (a key they
     supply is not required from the config)."""
     heads = int(c.req("num_attention_heads"))

@@ -37,7 +37,12 @@ what was derived, halved, converted or assumed.
   fp8 peak is stored and `Accelerator.matmul_flops_per_s("fp8")` falls back to bf16.
 - **Decimal units.** `GB` = 1e9 bytes and `TB/s` = 1e12 B/s, as datasheets print HBM.
   Sources that print GiB (AWS Neuron docs for Trainium, TPU host DRAM) are converted to GB in
-  the TOML (96 GiB -> 103.08 GB) and the note records the original.
+  the TOML (96 GiB -> 103.08 GB) and the note records the original. HBM capacities are
+  binary (`memory_capacity_gib`: an "80GB" H100 exposes 80 GiB), and so are the GDDR cards
+  whose driver shows it (RTX PRO 6000 "96 GB" = 97,887 MiB); the tables print decimal GB.
+- **PCIe cards** (L40S, RTX PRO 6000 Server Edition, Arc Pro B60) have no scale-up fabric:
+  `scaleup_domain_size = 1` and no scale-up bandwidth; the step-time model runs their
+  tensor-parallel collectives at PCIe Gen5 x16 (64 GB/s per direction) when no NIC is listed.
 - **Scale-up bandwidth is per accelerator and one direction.** NVIDIA's "900 GB/s NVLink" for
   H100 is bidirectional: 450 GB/s is stored. AMD's Infinity Fabric is 7 peer links x 64 GB/s
   (MI300X) per direction. TPU ICI "bidirectional per chip" figures are halved.

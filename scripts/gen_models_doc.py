@@ -12,7 +12,13 @@ from pathlib import Path
 
 from docgen import write_or_check  # scripts/docgen.py
 
-from tokenworks.model import get_model, kv_bytes_per_token, model_entries, param_counts
+from tokenworks.model import (
+    get_model,
+    kv_bytes_per_token,
+    model_entries,
+    param_counts,
+    ssm_state_bytes,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "catalogs" / "models.md"
@@ -27,11 +33,12 @@ Hugging Face `config.json` files in `src/tokenworks/data/models/`; do not edit t
 ## Conventions
 
 - **The config.json is the fact.** Each model's Hugging Face `config.json` is kept whole (for
-  multimodal Llama-4 the vision part too; only `text_config` is modelled). `source_url` points
-  at it. The files were transcribed from the Hugging Face repositories named below and their
-  shape fields cross-checked against public copies (transformers, TensorRT-LLM, Megatron-Bridge
-  tests); tokenworks had no network access to byte-compare them. GPT-3 has no HF config: its
-  file is written in GPT-2 config form from Brown et al. 2020 Table 2.1.
+  multimodal Llama-4, Qwen3-VL and Qwen3.5 the vision part too; only the text model is
+  modelled). `source_url` points at it. The files were transcribed from public copies of the
+  Hugging Face files (test fixtures, NVIDIA's aiconfigurator and NeMo, named in each source
+  title) and their shape fields cross-checked against other copies; tokenworks had no network
+  access to byte-compare them. GPT-3 has no HF config: its file is written in GPT-2 config
+  form from Brown et al. 2020 Table 2.1.
 - **Published counts** are in billions as the model card or paper prints them
   (`published_params_*_b`), with their own `params_source_url` when that is not the config.
   The golden test (`tests/model/test_params.py`) requires computed counts within 1%, or within
@@ -39,12 +46,21 @@ Hugging Face `config.json` files in `src/tokenworks/data/models/`; do not edit t
 - **Active** parameters = total minus the routed experts a token does not use; embeddings are
   included (Mixtral, DeepSeek, Qwen convention). gpt-oss publishes active without the input
   embedding (`published_active_includes_embedding = false`); its row compares that figure.
-- **Not counted:** DeepSeek multi-token-prediction modules (the 14B behind the 685B checkpoint
-  size) and the Llama-4 vision encoder (0.87B, reported as `ignored_params` and added only when
-  comparing with the published total that includes it).
+- **Not counted:** multi-token-prediction modules (DeepSeek's 14B behind the 685B checkpoint
+  size, GLM-4.5 and Qwen3.5 MTP layers) and vision towers (Llama-4 0.87B, Qwen3-VL-8B 0.58B,
+  Qwen3.5 0.46B; reported as `ignored_params` and added only when comparing with a published
+  total that includes them, marked `published_total_includes_vision`).
 - **KV bytes/token** at bf16, all attention layers (MHA/GQA: 2·n_kv·head_dim per layer; MLA:
-  kv_lora_rank + qk_rope_head_dim per layer; Mamba layers 0). Sliding-window layers are
-  included here; `kv_cache_bytes` caps them at the window.
+  kv_lora_rank + qk_rope_head_dim per layer; Mamba and linear-attention layers 0). Sliding-window
+  layers are included here; `kv_cache_bytes` caps them at the window.
+- **Recurrent state/seq** at bf16: what Mamba (Jamba, Nemotron-H) and Gated DeltaNet
+  linear-attention (Qwen3.5) layers keep per sequence instead of a KV cache, constant in
+  context (`ssm_state_bytes`): Gated DeltaNet holds a d_k x d_v matrix per value head plus
+  the last conv_kernel - 1 inputs of its q/k/v conv (arXiv:2412.06464; vLLM
+  `gated_delta_net_state_shape`).
+- **Layers** counts the layers tokenworks models. DeciLM (Llama-Nemotron NAS) blocks whose
+  attention and FFN are both no-op are the identity and are left out; the notes give the
+  config's block count.
 """
 
 
@@ -58,9 +74,9 @@ def _pct(computed: float, published_b: float) -> str:
 
 def render() -> str:
     rows = ["| model | architecture | total B (published) | Δ | active B (published) | Δ | "
-            "layers | heads / kv | head dim | attention | KV B/token bf16 | window | "
-            "max context |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+            "layers | heads / kv | head dim | attention | KV B/token bf16 | "
+            "recurrent state/seq bf16 | window | max context |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     sources = ["| model | config.json | published counts |", "|---|---|---|"]
     for e in model_entries():
         arch = get_model(e.name)
@@ -71,13 +87,16 @@ def render() -> str:
         layer_note = ", ".join(f"{n} {m}+{f}" for (m, f), n in sorted(kinds.items()))
         att = arch.attention_kind if arch.num_attention_layers else "none"
         win = f"{arch.sliding_window_tokens:,}" if arch.sliding_window_tokens else "—"
+        state = ssm_state_bytes(arch, "bf16")
+        state_col = f"{state / 1e6:,.1f} MB" if state else "—"
         rows.append(
             f"| {e.name} | {arch.architecture} | {_b(total)} ({e.published_params_total_b:g}) | "
             f"{_pct(total, e.published_params_total_b)} | {_b(active)} "
             f"({e.published_params_active_b:g}) | {_pct(active, e.published_params_active_b)} | "
             f"{arch.num_layers} ({layer_note}) | {arch.num_attention_heads} / "
             f"{arch.num_kv_heads} | {arch.head_dim} | {att} | "
-            f"{kv_bytes_per_token(arch, 'bf16'):,.0f} | {win} | {arch.max_context_tokens:,} |")
+            f"{kv_bytes_per_token(arch, 'bf16'):,.0f} | {state_col} | {win} | "
+            f"{arch.max_context_tokens:,} |")
         params_src = (f"[{e.params_source_title}]({e.params_source_url})"
                       if e.params_source_url else "same as config source")
         sources.append(f"| {e.name} | [{e.source_title}]({e.source_url}) (as of {e.as_of}) | "

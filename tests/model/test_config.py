@@ -10,6 +10,7 @@ from tokenworks.catalog import data_path
 from tokenworks.errors import ConfigError, UnsupportedArchitectureError
 from tokenworks.model import SUPPORTED, arch_from_config, get_model, load_config_file, param_counts
 from tokenworks.model.catalog import model_entries
+from tokenworks.model.config import MODEL_TYPES
 
 TINY_LLAMA = {
     "architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 256,
@@ -159,3 +160,122 @@ def test_qwen2_moe_shared_expert():
     pc = param_counts(arch)
     assert pc.total == pytest.approx(14.3e9, rel=0.01)
     assert pc.active == pytest.approx(2.7e9, rel=0.02)
+
+
+def test_qwen3_coder_layout():
+    """Qwen3-Coder-480B-A35B: Qwen3-MoE, 62 all-MoE layers of 160 experts (2,560), top-8,
+    no shared expert, GQA 96/8 x 128 with per-head q/k norm."""
+    arch = get_model("qwen3-coder-480b-a35b")
+    assert arch.count_layers() == {("attention", "moe"): 62}
+    assert (arch.num_attention_heads, arch.num_kv_heads, arch.head_dim) == (96, 8, 128)
+    assert arch.moe.num_experts == 160 and arch.moe.num_shared_experts == 0 and arch.qk_norm
+    assert arch.sliding_window_tokens is None and arch.max_context_tokens == 262_144
+
+
+def test_kimi_k2_is_deepseek_v3_shaped():
+    """Kimi K2: MLA like DeepSeek-V3 but 64 heads, 384 routed experts, 1 dense layer first,
+    FP8 checkpoint, no MTP module; model_type kimi_k2 also resolves without architectures."""
+    arch = get_model("kimi-k2-instruct")
+    assert arch.attention_kind == "mla" and arch.mla.kv_lora_rank == 512
+    assert [layer.ffn for layer in arch.layers[:2]] == ["dense", "moe"]
+    assert arch.num_moe_layers == 60 and arch.moe.num_experts == 384
+    assert arch.moe.num_shared_experts == 1 and arch.moe.router_bias
+    assert arch.native_linear_dtype == "fp8" and arch.num_mtp_layers == 0
+    raw = json.loads(data_path("models/kimi-k2.json").read_text())
+    del raw["architectures"]
+    assert arch_from_config(raw, name="k").architecture == "DeepseekV3ForCausalLM"
+
+
+def test_glm45_air_layout():
+    """GLM-4.5-Air: 1 dense layer (10,944) then 45 MoE (128 x 1,408, top-8, 1 shared of
+    1,408); q/k/v biases without an o bias; no q/k norm; router score-correction bias."""
+    arch = get_model("glm-4.5-air")
+    assert [layer.ffn for layer in arch.layers[:2]] == ["dense", "moe"]
+    assert arch.num_moe_layers == 45 and arch.intermediate_size == 10_944
+    assert arch.moe.expert_intermediate_size == 1408 and arch.moe.num_shared_experts == 1
+    assert arch.moe.router_bias and not arch.moe.shared_expert_gate
+    assert arch.attention_bias and not arch.attention_out_bias and not arch.qk_norm
+    assert (arch.num_attention_heads, arch.num_kv_heads, arch.head_dim) == (96, 8, 128)
+    assert arch.num_mtp_layers == 1
+
+
+def test_glm45_355b_shape_counts():
+    """GLM-4.5 (355B-A32B), not catalogued (no verbatim config.json in the stored sources):
+    a config with the shapes NVIDIA-NeMo/Megatron-Bridge docs/models/glm/glm45.md lists (92
+    layers, 3 dense of 12,288 then 89 MoE of 160 x 1,536 top-8 + 1 shared, 5,120 wide, GQA
+    96/8 x 128, QK norm, vocab 151,552) parses to 352.8B total (published 355B, -0.6%; the
+    checkpoint's MTP layer is not counted) and 32.9B active without the input embedding
+    (published 32B, +2.7%, within one unit of '32B')."""
+    cfg = dict(architectures=["Glm4MoeForCausalLM"], model_type="glm4_moe", hidden_size=5120,
+               num_hidden_layers=92, num_attention_heads=96, num_key_value_heads=8, head_dim=128,
+               intermediate_size=12288, moe_intermediate_size=1536, n_routed_experts=160,
+               n_shared_experts=1, num_experts_per_tok=8, first_k_dense_replace=3,
+               attention_bias=True, use_qk_norm=True, num_nextn_predict_layers=1,
+               vocab_size=151552, max_position_embeddings=131072, tie_word_embeddings=False)
+    pc = param_counts(arch_from_config(cfg, name="glm-4.5"))
+    assert pc.total == pytest.approx(355e9, rel=0.01)
+    assert pc.active_non_embedding == pytest.approx(32e9, rel=1 / 32)
+
+
+def test_deci_ultra_layout():
+    """Llama-3.1-Nemotron-Ultra-253B: 162 DeciLM blocks = 64 attention + FFN, 17 FFN only and
+    81 identity (both no-op, left out); n_heads_in_group 16 -> 128 / 16 = 8 KV heads; FFN
+    widths from ffn_mult: int(2·0.4875·16384/3) = 5,324 -> 5,376 (next multiple of 256)."""
+    arch = get_model("llama-3.1-nemotron-ultra-253b")
+    raw = json.loads(data_path("models/llama-3.1-nemotron-ultra-253b.json").read_text())
+    assert raw["num_hidden_layers"] == 162 and arch.num_layers == 81
+    assert arch.count_layers() == {("attention", "dense"): 64, ("none", "dense"): 17}
+    assert arch.num_kv_heads == 8 and arch.head_dim == 128 and arch.attention_kind == "gqa"
+    assert arch.layers[0].intermediate_size == 5376
+    widths = sorted({layer.intermediate_size for layer in arch.layers})
+    assert widths[0] == 5376 and widths[-1] == 425_984  # ffn_mult 39.0 -> 425,984
+    assert ("identity", "81 of 162 blocks are no-op in both attention and FFN and left out") \
+        in arch.extra
+
+
+DECI = {
+    "architectures": ["DeciLMForCausalLM"], "model_type": "nemotron-nas", "hidden_size": 256,
+    "num_attention_heads": 4, "num_hidden_layers": 3, "vocab_size": 1000,
+    "max_position_embeddings": 512, "intermediate_size": None, "num_key_value_heads": None,
+    "block_configs": [
+        {"attention": {"n_heads_in_group": 2, "no_op": False},
+         "ffn": {"ffn_mult": 1.0, "no_op": False}},
+        {"attention": {"n_heads_in_group": None, "no_op": True},
+         "ffn": {"ffn_mult": 3.0, "no_op": False}},
+        {"attention": {"n_heads_in_group": None, "no_op": True},
+         "ffn": {"ffn_mult": None, "no_op": True}},
+    ],
+}
+
+
+def test_deci_small_params_hand_count():
+    """Tiny DeciLM: widths int(2·1.0·256/3) = 170 -> 256 and int(2·3.0·256/3) = 512; KV heads
+    4 / 2 = 2 of 64. Params: embed + lm_head 2·1000·256 = 512,000; attention 256·256 +
+    2·256·128 + 256·256 = 196,608; FFNs 3·256·(256 + 512) = 589,824; norms (1 block with 2, 1
+    with 1, identity none, + final) = 4·256 = 1,024. Total 1,299,456."""
+    arch = arch_from_config(DECI, name="tiny-deci")
+    assert [layer.intermediate_size for layer in arch.layers] == [256, 512]
+    assert arch.num_kv_heads == 2 and arch.num_layers == 2
+    assert param_counts(arch).total == 512_000 + 196_608 + 589_824 + 1_024
+
+
+@pytest.mark.parametrize("block,match", [
+    ({"attention": {"replace_with_linear": True, "no_op": False}, "ffn": {"ffn_mult": 1.0}},
+     "replace_with_linear"),
+    ({"attention": {"n_heads_in_group": 4, "no_op": False}, "ffn": {"ffn_mult": 1.0}},
+     "n_heads_in_group"),
+    ({"attention": {"n_heads_in_group": 2, "window_length": 128}, "ffn": {"ffn_mult": 1.0}},
+     "window_length"),
+])
+def test_deci_blocks_tokenworks_cannot_model_are_refused(block, match):
+    cfg = dict(DECI, block_configs=[DECI["block_configs"][0], block, DECI["block_configs"][2]])
+    with pytest.raises(UnsupportedArchitectureError, match=match) as e:
+        arch_from_config(cfg, name="odd-deci")
+    assert "odd-deci" in str(e.value) and "\n" not in str(e.value)
+
+
+def test_new_model_types_resolve_without_architectures():
+    for model_type, arch in (("glm4_moe", "Glm4MoeForCausalLM"),
+                             ("nemotron-nas", "DeciLMForCausalLM"),
+                             ("qwen3_vl", "Qwen3VLForConditionalGeneration")):
+        assert MODEL_TYPES[model_type] == arch and arch in SUPPORTED

@@ -118,3 +118,15 @@ def test_mla_absorbed_pair_cost():
         2 * 128 * 576 + 2 * 128 * 512)
     llama = get_model("llama-3.1-8b")
     assert attention_flops_per_pair(llama, absorbed=True) == attention_flops_per_pair(llama)
+
+
+def test_deci_no_op_blocks_add_no_flops():
+    """Nemotron-Ultra decode: linear FLOPs are 2 × the matmul weights of the blocks that exist
+    (attention in 64 blocks, FFNs at their own widths in 81); attention pairs only in the 64."""
+    arch = get_model("llama-3.1-nemotron-ultra-253b")
+    kinds = linear_params_by_kind(arch)
+    widths = sum(layer.intermediate_size for layer in arch.layers if layer.ffn == "dense")
+    assert kinds["dense_ffn"] == 3 * 16384 * widths
+    assert kinds["attention"] == 64 * (2 * 16384 * 16384 + 2 * 16384 * 8 * 128)
+    grow = decode_flops_per_token(arch, 2000) - decode_flops_per_token(arch, 1000)
+    assert grow == pytest.approx(64 * 1000 * 4 * 128 * 128)

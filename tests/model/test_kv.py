@@ -84,3 +84,14 @@ def test_nemotron_h_state_and_kv():
     arch = get_model("nemotron-h-8b")
     assert kv_bytes_per_token(arch, "bf16") == 16_384
     assert ssm_state_bytes(arch) == 24 * ((8192 + 2048) * 3 + 128 * 64 * 128) * 2
+
+
+def test_new_models_kv_per_token():
+    """bf16 KV per token: GLM-4.5-Air 46 × 2·8·128·2 B = 188,416; Qwen3-Coder-480B
+    62 × 2·8·128·2 = 253,952; Kimi K2 (MLA) 61 × (512 + 64)·2 = 70,272; Nemotron-Ultra: only
+    its 64 attention blocks cache, 64 × 2·8·128·2 = 262,144 (162 × that if every block did)."""
+    assert kv_bytes_per_token(get_model("glm-4.5-air"), "bf16") == 188_416
+    assert kv_bytes_per_token(get_model("qwen3-coder-480b-a35b"), "bf16") == 253_952
+    assert kv_bytes_per_token(get_model("kimi-k2-instruct"), "bf16") == 70_272
+    assert kv_bytes_per_token(get_model("llama-3.1-nemotron-ultra-253b"), "bf16") == 262_144
+    assert ssm_state_bytes(get_model("glm-4.5-air")) == 0.0

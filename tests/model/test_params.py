@@ -90,3 +90,42 @@ def test_gpt3_tied_embeddings_and_positions():
     pc = param_counts(get_model("gpt-3-175b"))
     assert pc.lm_head == 0
     assert pc.embedding == 50257 * 12288 + 2048 * 12288
+
+
+def test_qwen3_coder_480b_exact_count():
+    """Qwen3-Coder-480B-A35B, per layer (d = 6144): attention 6144·12288 (q) + 2·6144·1024
+    (k, v) + 12288·6144 (o) + 2·128 (q/k norm) = 163,578,112; 160 experts × 3·6144·2560
+    = 7,549,747,200; router 6144·160 = 983,040. × 62 layers = 478,287,117,824; + untied
+    embeddings 2·151,936·6144 = 1,866,989,568 + norms 125·6144 = 768,000
+    = 480,154,875,392 (published 480B). Active swaps 160 experts for 8: 35,474,765,312."""
+    pc = param_counts(get_model("qwen3-coder-480b-a35b"))
+    assert pc.total == 480_154_875_392
+    assert pc.active == 480_154_875_392 - 62 * 152 * 3 * 6144 * 2560 == 35_474_765_312
+
+
+def test_kimi_k2_exact_count():
+    """Kimi K2 (d = 7168): MLA per layer q 7168·1536 + 1536·64·192, kv 7168·576 + 512·64·256,
+    o 64·128·7168, norms 1536 + 512 = 101,124,096, × 61 = 6,168,569,856; 60 MoE layers ×
+    (384 + 1 shared) × 3·7168·2048 = 1,017,328,435,200; routers 60 × (7168·384 + 384)
+    = 165,173,760; 1 dense FFN 3·7168·18432 = 396,361,728; embeddings 2·163,840·7168
+    = 2,348,810,240; norms 123·7168 = 881,664. Total 1,026,408,232,448: the card's '1T'."""
+    pc = param_counts(get_model("kimi-k2-instruct"))
+    assert pc.attention == 61 * 101_124_096
+    assert pc.total == 1_026_408_232_448
+
+
+def test_nemotron_ultra_ffn_widths_sum():
+    """DeciLM params use each block's FFN width: dense FFN params = 3·16384·sum(widths)."""
+    arch = get_model("llama-3.1-nemotron-ultra-253b")
+    widths = [layer.intermediate_size for layer in arch.layers if layer.ffn == "dense"]
+    assert len(widths) == 81 and arch.intermediate_size == round(sum(widths) / 81)
+    assert param_counts(arch).dense_ffn == 3 * 16384 * sum(widths)
+
+
+def test_components_sum_to_total_new_families():
+    for arch in (get_model(n) for n in ("qwen3.5-397b-a17b", "glm-4.5-air",
+                                        "llama-3.1-nemotron-ultra-253b", "kimi-k2-instruct")):
+        pc = param_counts(arch)
+        parts = (pc.embedding + pc.lm_head + pc.attention + pc.dense_ffn + pc.routed_experts
+                 + pc.shared_experts + pc.router + pc.mamba + pc.norms)
+        assert parts == pytest.approx(pc.total, rel=1e-12)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import tokenworks.model as model
 
 EXPECTED = {
-    "SUPPORTED", "FlopBreakdown", "LayerSpec", "MambaSpec", "MlaSpec", "ModelArch", "ModelEntry",
+    "SUPPORTED", "FlopBreakdown", "LayerSpec", "LinearAttentionSpec", "MambaSpec", "MlaSpec",
+    "ModelArch", "ModelEntry",
     "MoeSpec", "ParamCounts", "active_linear_params", "arch_from_config",
     "attention_flops_per_pair", "attention_pairs", "decode_flops_per_token", "decode_intensity",
     "expected_distinct_experts", "forward_flops", "forward_intensity",

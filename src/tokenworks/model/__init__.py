@@ -3,7 +3,14 @@
 Units: parameters (elements), bytes, FLOPs, tokens. Public names are listed in ``__all__``.
 """
 
-from tokenworks.model.arch import LayerSpec, MambaSpec, MlaSpec, ModelArch, MoeSpec
+from tokenworks.model.arch import (
+    LayerSpec,
+    LinearAttentionSpec,
+    MambaSpec,
+    MlaSpec,
+    ModelArch,
+    MoeSpec,
+)
 from tokenworks.model.catalog import ModelEntry, get_model, list_models, model_entries
 from tokenworks.model.config import SUPPORTED, arch_from_config, load_config_file
 from tokenworks.model.flops import (
@@ -36,6 +43,7 @@ __all__ = [
     "SUPPORTED",
     "FlopBreakdown",
     "LayerSpec",
+    "LinearAttentionSpec",
     "MambaSpec",
     "MlaSpec",
     "ModelArch",

@@ -2,9 +2,10 @@
 
 ``ModelArch`` is a frozen description of one model, built from a Hugging Face ``config.json``
 by ``tokenworks.model.config``. Layers are listed one by one (``LayerSpec``) so hybrids
-(Jamba, Nemotron-H), interleaved sliding windows (gpt-oss, Llama-4 chunked attention) and
-dense-then-MoE stacks (DeepSeek-V3's first 3 dense layers) need no special cases downstream.
-Counts are plain integers; no units here beyond element counts.
+(Jamba, Nemotron-H, Qwen3.5's Gated DeltaNet + attention), interleaved sliding windows
+(gpt-oss, Llama-4 chunked attention), dense-then-MoE stacks (DeepSeek-V3's first 3 dense
+layers) and per-layer FFN widths (DeciLM / Llama-Nemotron NAS blocks) need no special cases
+downstream. Counts are plain integers; no units here beyond element counts.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Literal
 
-Mixer = Literal["attention", "sliding_attention", "mamba", "none"]
+# "mamba" and "linear_attention" are the recurrent mixers: a fixed-size state per sequence
+# instead of a KV cache (kv.ssm_state_bytes), their projections in ParamCounts.mamba.
+Mixer = Literal["attention", "sliding_attention", "linear_attention", "mamba", "none"]
 Ffn = Literal["dense", "moe", "none"]
 AttentionKind = Literal["mha", "gqa", "mqa", "mla"]
 
@@ -24,6 +27,9 @@ class LayerSpec:
 
     mixer: Mixer
     ffn: Ffn
+    # Width of this layer's dense FFN when it differs from ModelArch.intermediate_size
+    # (DeciLM NAS blocks each pick their own ffn_mult); None: the model-wide width.
+    intermediate_size: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -66,6 +72,32 @@ class MambaSpec:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class LinearAttentionSpec:
+    """Gated DeltaNet linear attention (Yang, Kautz, Hatamizadeh, arXiv:2412.06464), as in
+    Qwen3-Next / Qwen3.5: per value head a d_k x d_v state matrix updated by the gated delta
+    rule, a short causal conv over q, k, v, and an output gate."""
+
+    num_key_heads: int  # linear_num_key_heads (q and k heads)
+    num_value_heads: int  # linear_num_value_heads (v heads; one state matrix each)
+    key_head_dim: int
+    value_head_dim: int
+    conv_kernel: int  # linear_conv_kernel_dim
+
+    @property
+    def key_dim(self) -> int:
+        return self.num_key_heads * self.key_head_dim
+
+    @property
+    def value_dim(self) -> int:
+        return self.num_value_heads * self.value_head_dim
+
+    @property
+    def conv_dim(self) -> int:
+        """Channels of the causal conv: q, k and v concatenated."""
+        return 2 * self.key_dim + self.value_dim
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ModelArch:
     """Shape of a decoder-only language model; enough to count params, FLOPs and KV bytes."""
 
@@ -85,19 +117,23 @@ class ModelArch:
     mla: MlaSpec | None = None
     moe: MoeSpec | None = None
     mamba: MambaSpec | None = None
+    linear_attention: LinearAttentionSpec | None = None  # spec of "linear_attention" layers
     attention_bias: bool = False  # q/k/v projection biases (Qwen2, gpt-oss)
     attention_out_bias: bool = False  # o_proj bias (gpt-oss, GPT-3)
     ffn_bias: bool = False  # biases on FFN / expert matrices (GPT-3, gpt-oss experts)
     qk_norm: bool = False  # per-head RMSNorm on q and k with weights (Qwen3)
+    attention_output_gate: bool = False  # q_proj also emits a sigmoid gate per head (Qwen3-Next)
     attention_sinks: bool = False  # one learned sink logit per head (gpt-oss)
     norm_bias: bool = False  # LayerNorm with bias (GPT-2/3) instead of RMSNorm
     num_position_embeddings: int = 0  # learned absolute position table rows (GPT-2/3)
-    norms_per_layer: int = 2  # pre-mixer + pre-FFN; 1 for single-block layers (Nemotron-H)
+    # Pre-mixer + pre-FFN norms; 1 for single-block layers (Nemotron-H). A layer whose mixer
+    # or FFN is "none" has no norm for it (DeciLM no-op blocks), so it holds at most this many.
+    norms_per_layer: int = 2
     native_dtype: str = "bf16"  # torch_dtype of the checkpoint (embeddings, norms)
     native_linear_dtype: str | None = None  # checkpoint linear weights if quantised (DeepSeek fp8)
     native_expert_dtype: str | None = None  # routed experts if quantised apart (gpt-oss mxfp4)
-    num_mtp_layers: int = 0  # DeepSeek multi-token-prediction modules, not in the main count
-    ignored_params: float = 0.0  # towers not modelled (Llama-4 vision encoder), for comparison only
+    num_mtp_layers: int = 0  # multi-token-prediction modules (DeepSeek, GLM, Qwen3.5), not counted
+    ignored_params: float = 0.0  # towers not modelled (vision encoders), for comparison only
     published_params_total: float | None = None  # from the model card, for checking
     published_params_active: float | None = None
     extra: tuple[tuple[str, str], ...] = field(default=())  # notes (e.g. ignored towers)
@@ -127,6 +163,16 @@ class ModelArch:
     @property
     def num_attention_layers(self) -> int:
         return sum(1 for layer in self.layers if layer.mixer in ("attention", "sliding_attention"))
+
+    @property
+    def num_recurrent_layers(self) -> int:
+        """Layers with a fixed-size recurrent state (Mamba, Gated DeltaNet), no KV cache."""
+        return sum(1 for layer in self.layers if layer.mixer in ("mamba", "linear_attention"))
+
+    def ffn_width(self, layer: LayerSpec) -> int:
+        """Dense FFN width of ``layer`` (its own when it sets one, else the model-wide one)."""
+        own = layer.intermediate_size
+        return self.intermediate_size if own is None else own
 
     @property
     def num_moe_layers(self) -> int:

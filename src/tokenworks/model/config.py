@@ -1,96 +1,42 @@
 """Hugging Face ``config.json`` → ``ModelArch``: the one parser of model shapes.
 
 Reads the keys the transformers configuration classes define (LlamaConfig, MistralConfig,
-MixtralConfig, Qwen2/Qwen3(Moe)Config, DeepseekV3Config, GptOssConfig, Llama4TextConfig,
-JambaConfig, NemotronHConfig, GPT2Config) and lays the model out layer by layer. Counts only:
-no units here. Anything not listed in ``SUPPORTED`` raises ``UnsupportedArchitectureError``.
+MixtralConfig, Qwen2/Qwen3(Moe)Config, Qwen3-VL, DeepseekV3Config (also Kimi K2),
+Glm4MoeConfig, GptOssConfig, Llama4TextConfig, DeciLM (Llama-Nemotron NAS), GPT2Config) and
+lays the model out layer by layer; the hybrid recurrent families (Jamba, Nemotron-H,
+Qwen3-Next / Qwen3.5) are in ``tokenworks.model.hybrid``. Counts only: no units here.
+Anything not listed in ``SUPPORTED`` raises ``UnsupportedArchitectureError``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from tokenworks.catalog import read_json
 from tokenworks.errors import ConfigError, UnsupportedArchitectureError
-from tokenworks.model.arch import LayerSpec, MambaSpec, MlaSpec, ModelArch, MoeSpec
-
-_TORCH_DTYPES = {"bfloat16": "bf16", "float16": "fp16", "float32": "fp32", "half": "fp16"}
-
-
-class _Cfg:
-    """Key access that names the missing key and the file it was read from."""
-
-    def __init__(self, raw: dict[str, Any], source: str) -> None:
-        self.raw, self.source = raw, source or "<config dict>"
-
-    def req(self, *keys: str) -> Any:
-        for k in keys:
-            if self.raw.get(k) is not None:
-                return self.raw[k]
-        raise ConfigError(
-            f"config.json key '{keys[0]}' is missing in {self.source}; it is required for "
-            f"'{self.raw.get('model_type', '?')}' models. Add it or use the model's original config."
-        )
-
-    def get(self, key: str, default: Any = None) -> Any:
-        v = self.raw.get(key)
-        return default if v is None else v
+from tokenworks.model.arch import LayerSpec, MlaSpec, ModelArch, MoeSpec
+from tokenworks.model.config_keys import (
+    TORCH_DTYPES,
+    Cfg,
+    attention_mixers,
+    common,
+    layer_count,
+    text_cfg,
+)
+from tokenworks.model.hybrid import jamba, nemotron_h, qwen3_next
+from tokenworks.model.vision import llama4_vision_params, qwen3_vl_vision_params
 
 
-def _common(c: _Cfg, *, name: str, architecture: str, layers: list[LayerSpec],
-            **overrides: Any) -> ModelArch:
-    """Fields every transformer config spells the same way; ``overrides`` win."""
-    heads = int(c.req("num_attention_heads"))
-    hidden = int(c.req("hidden_size"))
-    dtype = _TORCH_DTYPES.get(str(c.get("torch_dtype", "bfloat16")), "bf16")
-    fields: dict[str, Any] = dict(
-        name=name, architecture=architecture, vocab_size=int(c.req("vocab_size")),
-        hidden_size=hidden, num_attention_heads=heads,
-        num_kv_heads=int(c.get("num_key_value_heads", heads)),
-        head_dim=int(c.get("head_dim", c.get("attention_head_dim", hidden // heads))),
-        intermediate_size=int(c.req("intermediate_size")), ffn_gated=True, layers=tuple(layers),
-        tie_word_embeddings=bool(c.get("tie_word_embeddings", False)),
-        max_context_tokens=int(c.req("max_position_embeddings")), native_dtype=dtype,
-        attention_bias=bool(c.get("attention_bias", False)),
-    )
-    fields.update(overrides)
-    return ModelArch(**fields)
-
-
-def _num_layers(c: _Cfg) -> int:
-    n = int(c.req("num_hidden_layers"))
-    if n < 1:
-        raise ConfigError(f"num_hidden_layers = {n} in {c.source}; it must be >= 1.")
-    return n
-
-
-def _mixers(c: _Cfg, n: int) -> tuple[list[str], int | None]:
-    """Per-layer attention kind from ``layer_types`` or a model-wide ``sliding_window``."""
-    window = c.get("sliding_window")
-    types = c.get("layer_types")
-    if types:
-        if len(types) != n:
-            raise ConfigError(f"layer_types has {len(types)} entries but num_hidden_layers = {n} "
-                              f"in {c.source}; they must match.")
-        mix = ["sliding_attention" if t == "sliding_attention" else "attention" for t in types]
-        return mix, (int(window) if window and "sliding_attention" in mix else None)
-    if window and c.get("use_sliding_window", True):
-        # Qwen2 config: sliding only for layers >= max_window_layers (transformers Qwen2Config).
-        first = int(c.get("max_window_layers", 0)) if "use_sliding_window" in c.raw else 0
-        mix = ["sliding_attention" if i >= first else "attention" for i in range(n)]
-        return mix, (int(window) if "sliding_attention" in mix else None)
-    return ["attention"] * n, None
-
-
-def _dense_family(c: _Cfg, *, name: str, architecture: str) -> ModelArch:
+def _dense_family(c: Cfg, *, name: str, architecture: str) -> ModelArch:
     """Llama, Mistral, Qwen2, Qwen3: every layer attention + gated dense FFN."""
-    n = _num_layers(c)
-    mix, window = _mixers(c, n)
+    n = layer_count(c)
+    mix, window = attention_mixers(c, n)
     qwen2 = architecture.startswith("Qwen2")
     qwen3 = architecture.startswith("Qwen3")
-    return _common(
+    return common(
         c, name=name, architecture=architecture,
         layers=[LayerSpec(mixer=m, ffn="dense") for m in mix],  # type: ignore[arg-type]
         sliding_window_tokens=window,
@@ -101,10 +47,10 @@ def _dense_family(c: _Cfg, *, name: str, architecture: str) -> ModelArch:
     )
 
 
-def _moe_family(c: _Cfg, *, name: str, architecture: str) -> ModelArch:
+def _moe_family(c: Cfg, *, name: str, architecture: str) -> ModelArch:
     """Mixtral, Qwen2-MoE, Qwen3-MoE: attention + routed experts (optionally a shared one)."""
-    n = _num_layers(c)
-    mix, window = _mixers(c, n)
+    n = layer_count(c)
+    mix, window = attention_mixers(c, n)
     num_experts = int(c.req("num_local_experts", "num_experts"))
     if architecture == "MixtralForCausalLM":
         expert_inter = int(c.req("intermediate_size"))
@@ -121,14 +67,14 @@ def _moe_family(c: _Cfg, *, name: str, architecture: str) -> ModelArch:
                   shared_expert_intermediate_size=shared, shared_expert_gate=bool(shared))
     layers = [LayerSpec(mixer=m, ffn="moe" if e else "dense")  # type: ignore[arg-type]
               for m, e in zip(mix, moe_layer, strict=True)]
-    return _common(c, name=name, architecture=architecture, layers=layers, moe=moe,
-                   sliding_window_tokens=window, qk_norm=architecture.startswith("Qwen3"),
-                   attention_bias=architecture.startswith("Qwen2"))
+    return common(c, name=name, architecture=architecture, layers=layers, moe=moe,
+                  sliding_window_tokens=window, qk_norm=architecture.startswith("Qwen3"),
+                  attention_bias=architecture.startswith("Qwen2"))
 
 
-def _deepseek(c: _Cfg, *, name: str, architecture: str) -> ModelArch:
+def _deepseek(c: Cfg, *, name: str, architecture: str) -> ModelArch:
     """DeepSeek-V2/V3/R1: MLA attention, first_k_dense_replace dense layers, then MoE."""
-    n = _num_layers(c)
+    n = layer_count(c)
     q_lora = c.get("q_lora_rank")
     mla = MlaSpec(q_lora_rank=None if q_lora is None else int(q_lora),
                   kv_lora_rank=int(c.req("kv_lora_rank")),
@@ -151,7 +97,7 @@ def _deepseek(c: _Cfg, *, name: str, architecture: str) -> ModelArch:
                       router_bias=c.get("topk_method") == "noaux_tc")
     quant = c.get("quantization_config", {}) or {}
     heads = int(c.req("num_attention_heads"))
-    return _common(
+    return common(
         c, name=name, architecture=architecture,
         layers=[LayerSpec(mixer="attention", ffn="moe" if m else "dense") for m in is_moe],
         mla=mla, moe=moe, num_kv_heads=heads,
@@ -162,15 +108,15 @@ def _deepseek(c: _Cfg, *, name: str, architecture: str) -> ModelArch:
     )
 
 
-def _gpt_oss(c: _Cfg, *, name: str, architecture: str) -> ModelArch:
+def _gpt_oss(c: Cfg, *, name: str, architecture: str) -> ModelArch:
     """gpt-oss: alternating sliding(128)/full attention, sinks, biases, MXFP4 experts."""
-    n = _num_layers(c)
-    mix, window = _mixers(c, n)
+    n = layer_count(c)
+    mix, window = attention_mixers(c, n)
     moe = MoeSpec(num_experts=int(c.req("num_local_experts")),
                   num_experts_per_tok=int(c.req("num_experts_per_tok", "experts_per_token")),
                   expert_intermediate_size=int(c.req("intermediate_size")), router_bias=True)
     quant = c.get("quantization_config", {}) or {}
-    return _common(
+    return common(
         c, name=name, architecture=architecture,
         layers=[LayerSpec(mixer=m, ffn="moe") for m in mix],  # type: ignore[arg-type]
         moe=moe, sliding_window_tokens=window, attention_bias=True, attention_out_bias=True,
@@ -179,10 +125,10 @@ def _gpt_oss(c: _Cfg, *, name: str, architecture: str) -> ModelArch:
     )
 
 
-def _llama4(c: _Cfg, *, name: str, architecture: str) -> ModelArch:
+def _llama4(c: Cfg, *, name: str, architecture: str) -> ModelArch:
     """Llama-4 (text tower): MoE every ``interleave_moe_layer_step``, chunked attention."""
-    t = _Cfg(c.raw["text_config"], c.source) if "text_config" in c.raw else c
-    n = _num_layers(t)
+    t = Cfg(c.raw["text_config"], c.source) if "text_config" in c.raw else c
+    n = layer_count(t)
     step = int(t.get("interleave_moe_layer_step", 1))
     moe_layers = t.get("moe_layers")
     if moe_layers is None:
@@ -202,83 +148,112 @@ def _llama4(c: _Cfg, *, name: str, architecture: str) -> ModelArch:
                   shared_expert_intermediate_size=inter)
     layers = [LayerSpec(mixer=m, ffn="moe" if i in moe_set else "dense")  # type: ignore[arg-type]
               for i, m in enumerate(mix)]
-    return _common(
+    return common(
         t, name=name, architecture=architecture, layers=layers, moe=moe,
         intermediate_size=int(t.get("intermediate_size_mlp", inter)),
         sliding_window_tokens=int(chunk) if chunk else None,
-        native_dtype=_TORCH_DTYPES.get(str(c.get("torch_dtype", "bfloat16")), "bf16"),
-        ignored_params=_llama4_vision_params(c.raw.get("vision_config"), int(t.req("hidden_size"))),
+        native_dtype=TORCH_DTYPES.get(str(c.get("torch_dtype", "bfloat16")), "bf16"),
+        ignored_params=llama4_vision_params(c.raw.get("vision_config"), int(t.req("hidden_size"))),
         extra=(("ignored", "vision tower and projector not counted"),)
         if "vision_config" in c.raw else (),
     )
 
 
-def _llama4_vision_params(vc: dict[str, Any] | None, text_hidden: int) -> float:
-    """Llama-4 vision encoder + adapter + projector parameters (module shapes of transformers
-    Llama4VisionModel / Llama4MultiModalProjector); only compared with published totals."""
-    if not vc:
-        return 0.0
-    d, inter = int(vc["hidden_size"]), int(vc["intermediate_size"])
-    patch, image = int(vc["patch_size"]), int(vc["image_size"])
-    n_pos = (image // patch) ** 2 + 1
-    layer = 4 * (d * d + d) + (d * inter + inter) + (inter * d + d) + 4 * d  # attn, MLP, 2 LN
-    stem = int(vc.get("num_channels", 3)) * patch * patch * d + d + n_pos * d + 4 * d
-    adapter = inter * int(vc["projector_input_dim"]) + int(vc["projector_input_dim"]) * int(
-        vc["projector_output_dim"])
-    projector = int(vc["vision_output_dim"]) * text_hidden
-    return float(int(vc["num_hidden_layers"]) * layer + stem + adapter + projector)
+def _qwen3_vl(c: Cfg, *, name: str, architecture: str) -> ModelArch:
+    """Qwen3-VL: the text model is a Qwen3 (dense) or Qwen3-MoE decoder under ``text_config``
+    (mlx-lm qwen3_vl.py builds it with the plain qwen3 model); DeepStack only adds visual
+    features to early hidden states, no text weights. The vision tower and its mergers are
+    counted apart (``ignored_params``)."""
+    moe = architecture == "Qwen3VLMoeForConditionalGeneration"
+    text = (_moe_family if moe else _dense_family)(
+        text_cfg(c), name=name, architecture="Qwen3MoeForCausalLM" if moe else "Qwen3ForCausalLM")
+    return dataclasses.replace(
+        text, architecture=architecture,
+        ignored_params=qwen3_vl_vision_params(c.raw.get("vision_config")),
+        extra=(("ignored", "vision tower and mergers counted apart (ignored_params)"),),
+    )
 
 
-def _jamba(c: _Cfg, *, name: str, architecture: str) -> ModelArch:
-    """Jamba: Mamba-1 layers with one attention layer per period; MoE every other layer."""
-    n = _num_layers(c)
-    a_per, a_off = int(c.get("attn_layer_period", 8)), int(c.get("attn_layer_offset", 4))
-    e_per, e_off = int(c.get("expert_layer_period", 2)), int(c.get("expert_layer_offset", 1))
-    num_experts = int(c.req("num_experts"))
-    # transformers JambaConfig.layers_block_type / layers_num_experts.
-    layers = [LayerSpec(mixer="attention" if i % a_per == a_off else "mamba",
-                        ffn="moe" if num_experts > 1 and i % e_per == e_off else "dense")
-              for i in range(n)]
-    hidden = int(c.req("hidden_size"))
-    mamba = MambaSpec(version=1, d_state=int(c.get("mamba_d_state", 16)),
-                      d_conv=int(c.get("mamba_d_conv", 4)), expand=int(c.get("mamba_expand", 2)),
-                      dt_rank=int(c.get("mamba_dt_rank", -(-hidden // 16))))
-    moe = MoeSpec(num_experts=num_experts, num_experts_per_tok=int(c.req("num_experts_per_tok")),
-                  expert_intermediate_size=int(c.req("intermediate_size")))
-    return _common(c, name=name, architecture=architecture, layers=layers, mamba=mamba, moe=moe)
+def _glm4_moe(c: Cfg, *, name: str, architecture: str) -> ModelArch:
+    """GLM-4.5 / 4.6 (Glm4MoeForCausalLM): GQA with q/k/v biases (no o bias) and optional
+    per-head q/k RMSNorm, ``first_k_dense_replace`` dense layers, then MoE whose shared
+    experts form one MLP of n_shared x moe_intermediate_size and whose sigmoid router carries
+    a score-correction bias (transformers / mlx-lm Glm4MoeDecoderLayer, Glm4MoeMoE, MoEGate)."""
+    n = layer_count(c)
+    first_dense = int(c.get("first_k_dense_replace", 0))
+    inter = int(c.req("moe_intermediate_size"))
+    moe = MoeSpec(num_experts=int(c.req("n_routed_experts")),
+                  num_experts_per_tok=int(c.req("num_experts_per_tok")),
+                  expert_intermediate_size=inter,
+                  num_shared_experts=int(c.get("n_shared_experts", 0)),
+                  shared_expert_intermediate_size=inter, router_bias=True)
+    quant = c.get("quantization_config", {}) or {}
+    mtp = int(c.get("num_nextn_predict_layers", 0))
+    return common(
+        c, name=name, architecture=architecture,
+        layers=[LayerSpec(mixer="attention", ffn="moe" if i >= first_dense else "dense")
+                for i in range(n)],
+        moe=moe, attention_out_bias=False, qk_norm=bool(c.get("use_qk_norm", False)),
+        native_linear_dtype="fp8" if quant.get("quant_method") == "fp8" else None,
+        num_mtp_layers=mtp, extra=(("mtp", f"{mtp} MTP layer(s) not counted"),),
+    )
 
 
-def _nemotron_h(c: _Cfg, *, name: str, architecture: str) -> ModelArch:
-    """Nemotron-H: one block per pattern character: M Mamba-2, * attention, - MLP, E MoE."""
-    pattern = str(c.req("hybrid_override_pattern"))
-    kinds = {"M": LayerSpec(mixer="mamba", ffn="none"), "*": LayerSpec(mixer="attention", ffn="none"),
-             "-": LayerSpec(mixer="none", ffn="dense"), "E": LayerSpec(mixer="none", ffn="moe")}
-    bad = sorted(set(pattern) - set(kinds))
-    if bad:
-        raise ConfigError(f"hybrid_override_pattern has unknown block kinds {bad} in {c.source}; "
-                          f"supported: M (Mamba-2), * (attention), - (MLP), E (MoE).")
-    hidden = int(c.req("hidden_size"))
-    nh, hd = int(c.req("mamba_num_heads")), int(c.req("mamba_head_dim"))
-    mamba = MambaSpec(version=2, d_state=int(c.req("ssm_state_size")),
-                      d_conv=int(c.get("conv_kernel", 4)), expand=max(1, nh * hd // hidden),
-                      num_heads=nh, head_dim=hd, n_groups=int(c.get("n_groups", 1)))
-    moe = None
-    if "E" in pattern:
-        shared = int(c.get("moe_shared_expert_intermediate_size", 0))
-        moe = MoeSpec(num_experts=int(c.req("n_routed_experts")),
-                      num_experts_per_tok=int(c.req("num_experts_per_tok")),
-                      expert_intermediate_size=int(c.req("moe_intermediate_size")),
-                      num_shared_experts=1 if shared else 0, shared_expert_intermediate_size=shared,
-                      expert_gated=False, router_bias=True)
-    # Nemotron-H MLP is squared-ReLU, up + down (arXiv:2504.03624 section 2.1): not gated.
-    return _common(c, name=name, architecture=architecture, layers=[kinds[k] for k in pattern],
-                   mamba=mamba, moe=moe, ffn_gated=False, norms_per_layer=1,
-                   attention_bias=bool(c.get("attention_bias", False)),
-                   attention_out_bias=bool(c.get("attention_bias", False)),
-                   ffn_bias=bool(c.get("mlp_bias", False)))
+def _deci_ffn_width(ffn_mult: float, hidden: int) -> int:
+    """DeciLM FFN width: int(2·ffn_mult·d/3) rounded up to a multiple of 256 (Megatron-LM
+    heterogeneous MLPConfig.ffn_mult_to_intermediate_size; mlx-lm nemotron-nas.py)."""
+    width = int(2 * ffn_mult * hidden / 3)
+    return -(-width // 256) * 256
 
 
-def _gpt(c: _Cfg, *, name: str, architecture: str) -> ModelArch:
+def _deci(c: Cfg, *, name: str, architecture: str) -> ModelArch:
+    """Llama-Nemotron NAS models (DeciLMForCausalLM, model_type nemotron-nas): Llama-3.1 blocks
+    whose attention or FFN may be absent (``no_op``: no weights, no norm) and whose FFN width
+    is set per block by ``ffn_mult``. Blocks with both halves no-op are the identity and are
+    left out of ``layers``; blocks replaced by a linear layer are not modelled."""
+    blocks = c.req("block_configs")
+    n = layer_count(c)
+    if len(blocks) != n:
+        raise ConfigError(f"block_configs has {len(blocks)} entries but num_hidden_layers = {n} "
+                          f"in {c.source}; they must match.")
+    hidden, heads = int(c.req("hidden_size")), int(c.req("num_attention_heads"))
+    layers, groups = [], set()
+    for i, block in enumerate(blocks):
+        att, ffn = block.get("attention") or {}, block.get("ffn") or {}
+        odd = [f"{part}.{key}" for part, sub in (("attention", att), ("ffn", ffn))
+               for key in ("replace_with_linear", "sparsify", "window_length", "num_sink_tokens")
+               if sub.get(key)]
+        if odd:
+            raise UnsupportedArchitectureError(
+                f"model '{name}': DeciLM block {i} sets {', '.join(odd)} ({c.source}); tokenworks "
+                f"models full attention, no-op and per-block FFN widths only.")
+        if att.get("no_op") and ffn.get("no_op"):
+            continue
+        if not att.get("no_op"):
+            groups.add(int(att["n_heads_in_group"]))
+        width = None if ffn.get("no_op") else _deci_ffn_width(float(ffn["ffn_mult"]), hidden)
+        layers.append(LayerSpec(mixer="none" if att.get("no_op") else "attention",
+                                ffn="none" if ffn.get("no_op") else "dense",
+                                intermediate_size=width))
+    if len(groups) != 1:
+        raise UnsupportedArchitectureError(
+            f"model '{name}': DeciLM attention blocks use n_heads_in_group {sorted(groups)} "
+            f"({c.source}); tokenworks models one KV-head count per model.")
+    widths = [layer.intermediate_size or 0 for layer in layers if layer.ffn == "dense"]
+    return common(
+        c, name=name, architecture=architecture, layers=layers,
+        num_kv_heads=heads // groups.pop(),
+        # ASSUMPTION: the model-wide DeciLM FFN width (read by perf for activation traffic) is
+        # the mean of the blocks' widths; parameters and FLOPs use each block's own width.
+        intermediate_size=round(sum(widths) / len(widths)) if widths else 0,
+        attention_out_bias=bool(c.get("attention_bias", False)),
+        ffn_bias=bool(c.get("mlp_bias", False)),
+        extra=(("identity", f"{n - len(layers)} of {n} blocks are no-op in both attention and "
+                            f"FFN and left out"),),
+    )
+
+
+def _gpt(c: Cfg, *, name: str, architecture: str) -> ModelArch:
     """GPT-2/GPT-3 form: LayerNorm, biases everywhere, learned positions, tied embeddings."""
     n = int(c.req("n_layer"))
     d = int(c.req("n_embd"))
@@ -294,7 +269,7 @@ def _gpt(c: _Cfg, *, name: str, architecture: str) -> ModelArch:
         tie_word_embeddings=bool(c.get("tie_word_embeddings", True)), max_context_tokens=positions,
         attention_bias=True, attention_out_bias=True, ffn_bias=True, norm_bias=True,
         num_position_embeddings=positions,
-        native_dtype=_TORCH_DTYPES.get(str(c.get("torch_dtype", "float32")), "fp32"),
+        native_dtype=TORCH_DTYPES.get(str(c.get("torch_dtype", "float32")), "fp32"),
     )
 
 
@@ -309,7 +284,12 @@ SUPPORTED: dict[str, _Parser] = {
     "DeepseekV2ForCausalLM": _deepseek, "DeepseekV3ForCausalLM": _deepseek,
     "GptOssForCausalLM": _gpt_oss,
     "Llama4ForConditionalGeneration": _llama4, "Llama4ForCausalLM": _llama4,
-    "JambaForCausalLM": _jamba, "NemotronHForCausalLM": _nemotron_h,
+    "Qwen3VLForConditionalGeneration": _qwen3_vl, "Qwen3VLMoeForConditionalGeneration": _qwen3_vl,
+    "Glm4MoeForCausalLM": _glm4_moe, "DeciLMForCausalLM": _deci,
+    "JambaForCausalLM": jamba, "NemotronHForCausalLM": nemotron_h,
+    "Qwen3NextForCausalLM": qwen3_next, "Qwen3_5ForConditionalGeneration": qwen3_next,
+    "Qwen3_5MoeForConditionalGeneration": qwen3_next, "Qwen3_5ForCausalLM": qwen3_next,
+    "Qwen3_5MoeForCausalLM": qwen3_next,
     "GPT2LMHeadModel": _gpt, "GPT3LMHeadModel": _gpt,
 }
 MODEL_TYPES: dict[str, str] = {
@@ -320,6 +300,12 @@ MODEL_TYPES: dict[str, str] = {
     "gpt_oss": "GptOssForCausalLM", "llama4": "Llama4ForConditionalGeneration",
     "llama4_text": "Llama4ForCausalLM", "jamba": "JambaForCausalLM",
     "nemotron_h": "NemotronHForCausalLM", "gpt2": "GPT2LMHeadModel", "gpt3": "GPT3LMHeadModel",
+    "kimi_k2": "DeepseekV3ForCausalLM", "qwen3_vl": "Qwen3VLForConditionalGeneration",
+    "qwen3_vl_moe": "Qwen3VLMoeForConditionalGeneration", "glm4_moe": "Glm4MoeForCausalLM",
+    "nemotron-nas": "DeciLMForCausalLM", "qwen3_next": "Qwen3NextForCausalLM",
+    "qwen3_5": "Qwen3_5ForConditionalGeneration",
+    "qwen3_5_moe": "Qwen3_5MoeForConditionalGeneration",
+    "qwen3_5_text": "Qwen3_5ForCausalLM", "qwen3_5_moe_text": "Qwen3_5MoeForCausalLM",
 }
 
 
@@ -342,7 +328,7 @@ def arch_from_config(config: dict[str, Any], *, name: str, source: str = "") -> 
             f"model '{name}' uses architecture '{what}', which tokenworks does not model. "
             f"Supported: {', '.join(SUPPORTED)}."
         )
-    return SUPPORTED[arch](_Cfg(config, source), name=name, architecture=arch)
+    return SUPPORTED[arch](Cfg(config, source), name=name, architecture=arch)
 
 
 def load_config_file(path: str | Path) -> ModelArch:

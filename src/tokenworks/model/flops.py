@@ -16,9 +16,9 @@ from tokenworks.errors import check_range
 from tokenworks.model.arch import ModelArch
 from tokenworks.model.params import (
     attention_layer_params,
+    dense_ffn_layers_params,
     expert_params,
-    ffn_params,
-    mamba_layer_params,
+    recurrent_layers_params,
     shared_expert_params,
 )
 
@@ -27,7 +27,7 @@ from tokenworks.model.params import (
 class FlopBreakdown:
     """FLOPs of one forward pass of one sequence."""
 
-    linear: float  # projections, FFN/experts, router, Mamba projections (lm_head excluded)
+    linear: float  # projections, FFN/experts, router, recurrent-mixer projections (no lm_head)
     attention: float  # QK^T and AV over the attended (query, key) pairs
     lm_head: float
     total: float
@@ -38,7 +38,8 @@ def linear_params_by_kind(arch: ModelArch) -> dict[str, float]:
 
     Keys: 'attention' (all layers' Q/K/V/O), 'dense_ffn' (all dense layers), 'shared_experts'
     (all MoE layers), 'routed_expert_one' (one expert, one layer), 'router' (all MoE layers),
-    'mamba' (all Mamba layers' projections), 'lm_head' (computed even when tied), and
+    'mamba' (all recurrent mixers' projections: Mamba and Gated DeltaNet layers), 'lm_head'
+    (computed even when tied), and
     'num_moe_layers' (a count, for convenience). A fresh dict each call.
     """
     return dict(_linear_params_by_kind(arch))
@@ -48,18 +49,15 @@ def linear_params_by_kind(arch: ModelArch) -> dict[str, float]:
 @lru_cache(maxsize=256)
 def _linear_params_by_kind(arch: ModelArch) -> tuple[tuple[str, float], ...]:
     n_attn = arch.num_attention_layers
-    n_mamba = sum(1 for layer in arch.layers if layer.mixer == "mamba")
-    n_dense = sum(1 for layer in arch.layers if layer.ffn == "dense")
     n_moe = arch.num_moe_layers
     router_one = arch.hidden_size * arch.moe.num_experts if arch.moe is not None else 0
     return tuple({
         "attention": n_attn * attention_layer_params(arch, with_extras=False),
-        "dense_ffn": n_dense * ffn_params(arch, arch.intermediate_size, gated=arch.ffn_gated,
-                                          with_bias=False),
+        "dense_ffn": dense_ffn_layers_params(arch, with_bias=False),
         "shared_experts": n_moe * shared_expert_params(arch, with_bias=False),
         "routed_expert_one": expert_params(arch, with_bias=False) if n_moe else 0.0,
         "router": float(n_moe * router_one),
-        "mamba": n_mamba * mamba_layer_params(arch, with_extras=False),
+        "mamba": recurrent_layers_params(arch, with_extras=False),
         "lm_head": float(arch.vocab_size * arch.hidden_size),
         "num_moe_layers": float(n_moe),
     }.items())
@@ -135,7 +133,9 @@ def forward_flops(arch: ModelArch, *, new_tokens: int, context_before: int = 0,
     logit_tokens = new_tokens if all_logits else min(new_tokens, 1)
     lm_head = 2.0 * arch.vocab_size * arch.hidden_size * logit_tokens
     # ASSUMPTION: Mamba selective-scan FLOPs (~ d_inner·N per token) are left out; they are
-    # < 1% of the in/out projections for Jamba and Nemotron-H.
+    # < 1% of the in/out projections for Jamba and Nemotron-H. Likewise the Gated DeltaNet
+    # state update (~7·d_k·d_v per value head per token, arXiv:2412.06464): ~3% of one
+    # Qwen3.5-397B linear-attention layer's projection FLOPs, ~1% of the whole forward.
     return FlopBreakdown(linear=linear, attention=attention, lm_head=lm_head,
                          total=linear + attention + lm_head)
 

@@ -2,7 +2,8 @@
 
 Units: bytes. Widths from ``tokenworks.dtypes``. Attention layers cache keys and values for
 every token (sliding-window layers only the last ``sliding_window_tokens``); MLA caches one
-compressed latent plus the decoupled RoPE key; Mamba layers keep a constant-size state.
+compressed latent plus the decoupled RoPE key; recurrent layers (Mamba, Gated DeltaNet linear
+attention) keep a constant-size state per sequence instead.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ def kv_bytes_per_token_by_layer_kind(arch: ModelArch, kv_dtype: str) -> dict[str
 
 
 def kv_bytes_per_token(arch: ModelArch, kv_dtype: str) -> float:
-    """KV bytes one token adds across all attention layers (sliding ones included; Mamba 0)."""
+    """KV bytes one token adds across all attention layers (sliding ones included; recurrent 0)."""
     return sum(kv_bytes_per_token_by_layer_kind(arch, kv_dtype).values())
 
 
@@ -48,7 +49,13 @@ def kv_cache_bytes(arch: ModelArch, kv_dtype: str, context_tokens: int) -> float
 
 
 def ssm_state_bytes(arch: ModelArch, dtype: str = "bf16") -> float:
-    """Recurrent state of one sequence over all Mamba layers (conv + SSM state), constant in context."""
+    """Recurrent state of one sequence over all Mamba and Gated DeltaNet layers (conv + state),
+    constant in context."""
+    width = get_dtype(dtype).bytes
+    return (_mamba_state_elements(arch) + _linear_attention_state_elements(arch)) * width
+
+
+def _mamba_state_elements(arch: ModelArch) -> float:
     m = arch.mamba
     n_mamba = sum(1 for layer in arch.layers if layer.mixer == "mamba")
     if m is None or n_mamba == 0:
@@ -66,4 +73,19 @@ def ssm_state_bytes(arch: ModelArch, dtype: str = "bf16") -> float:
     # ASSUMPTION: the causal conv keeps its last d_conv - 1 inputs (vLLM MambaStateShapeCalculator);
     # conv and SSM state both stored in ``dtype``.
     conv = conv_dim * (m.d_conv - 1)
-    return float(n_mamba * (conv + ssm) * get_dtype(dtype).bytes)
+    return float(n_mamba * (conv + ssm))
+
+
+def _linear_attention_state_elements(arch: ModelArch) -> float:
+    la = arch.linear_attention
+    n_linear = sum(1 for layer in arch.layers if layer.mixer == "linear_attention")
+    if la is None or n_linear == 0:
+        return 0.0
+    # Gated DeltaNet (arXiv:2412.06464 §2-3): each value head carries a d_k × d_v state matrix
+    # S_t; the causal conv over q, k, v keeps its last conv_kernel - 1 inputs (vLLM
+    # MambaStateShapeCalculator.gated_delta_net_state_shape: (K-1, conv_dim) + (n_v, d_k, d_v)).
+    # ASSUMPTION: the state is held in ``dtype`` like Mamba's; Qwen3.5 configs name
+    # mamba_ssm_dtype float32, which would double the state part if an engine kept it.
+    state = la.num_value_heads * la.key_head_dim * la.value_head_dim
+    conv = la.conv_dim * (la.conv_kernel - 1)
+    return float(n_linear * (state + conv))

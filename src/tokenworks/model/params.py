@@ -28,7 +28,7 @@ class ParamCounts:
     shared_experts: float
     active_routed_experts: float  # top-k routed experts, all MoE layers
     router: float
-    mamba: float
+    mamba: float  # recurrent mixers: Mamba and Gated DeltaNet linear attention (no KV cache)
     norms: float
     num_expert_layers: int = 0
     num_experts: int = 0
@@ -66,6 +66,10 @@ def attention_layer_params(arch: ModelArch, *, with_extras: bool = True) -> floa
     hd, kvh = arch.head_dim, arch.num_kv_heads
     # Vaswani et al. 2017 / GQA (Ainslie et al. 2023, arXiv:2305.13245): W_Q, W_K, W_V, W_O.
     weights = d * h * hd + 2 * d * kvh * hd + h * hd * d
+    if arch.attention_output_gate:
+        # Qwen3-Next / Qwen3.5 gated attention: q_proj is d -> 2·h·hd, the query plus a sigmoid
+        # gate on the attention output (mlx-lm / transformers Qwen3NextAttention).
+        weights += d * h * hd
     if not with_extras:
         return float(weights)
     extras = 0
@@ -110,6 +114,36 @@ def mamba_layer_params(arch: ModelArch, *, with_extras: bool = True) -> float:
     return float(proj + (extras if with_extras else 0))
 
 
+def linear_attention_layer_params(arch: ModelArch, *, with_extras: bool = True) -> float:
+    """One Gated DeltaNet mixer; projections only when ``with_extras`` is False."""
+    la = arch.linear_attention
+    if la is None:
+        return 0.0
+    d = arch.hidden_size
+    # Gated DeltaNet (arXiv:2412.06464) as in transformers / mlx-lm Qwen3NextGatedDeltaNet:
+    # in_proj_qkvz d -> 2·key_dim + 2·value_dim (q, k, v and the output gate z), in_proj_ba
+    # d -> 2·n_v (beta and the decay input a), out_proj value_dim -> d.
+    proj = d * (2 * la.key_dim + 2 * la.value_dim) + d * 2 * la.num_value_heads + la.value_dim * d
+    # Depthwise causal conv1d over q, k, v (no bias), dt_bias and A_log per value head, and the
+    # gated RMSNorm over value_head_dim.
+    extras = la.conv_dim * la.conv_kernel + 2 * la.num_value_heads + la.value_head_dim
+    return float(proj + (extras if with_extras else 0))
+
+
+def recurrent_layers_params(arch: ModelArch, *, with_extras: bool = True) -> float:
+    """All recurrent mixers (Mamba and Gated DeltaNet layers) of the model."""
+    n_mamba = sum(1 for layer in arch.layers if layer.mixer == "mamba")
+    n_linear = sum(1 for layer in arch.layers if layer.mixer == "linear_attention")
+    return (n_mamba * mamba_layer_params(arch, with_extras=with_extras)
+            + n_linear * linear_attention_layer_params(arch, with_extras=with_extras))
+
+
+def dense_ffn_layers_params(arch: ModelArch, *, with_bias: bool = True) -> float:
+    """All dense FFN layers, each at its own width (DeciLM) or the model-wide one."""
+    return sum(ffn_params(arch, arch.ffn_width(layer), gated=arch.ffn_gated, with_bias=with_bias)
+               for layer in arch.layers if layer.ffn == "dense")
+
+
 def expert_params(arch: ModelArch, *, with_bias: bool = True) -> float:
     """One routed expert of one layer."""
     if arch.moe is None:
@@ -144,23 +178,24 @@ def param_counts(arch: ModelArch) -> ParamCounts:
     """Count every parameter of ``arch`` by component (MTP modules and vision towers excluded)."""
     d = arch.hidden_size
     n_attn = arch.num_attention_layers
-    n_mamba = sum(1 for layer in arch.layers if layer.mixer == "mamba")
-    n_dense = sum(1 for layer in arch.layers if layer.ffn == "dense")
     n_moe = arch.num_moe_layers
     emb = float(arch.vocab_size * d + arch.num_position_embeddings * d)
     lm_head = 0.0 if arch.tie_word_embeddings else float(arch.vocab_size * d)
     attention = n_attn * attention_layer_params(arch)
-    mamba = n_mamba * mamba_layer_params(arch)
-    dense_ffn = n_dense * ffn_params(arch, arch.intermediate_size, gated=arch.ffn_gated)
+    mamba = recurrent_layers_params(arch)
+    dense_ffn = dense_ffn_layers_params(arch)
     moe = arch.moe
     num_experts = moe.num_experts if moe is not None and n_moe else 0
     routed = n_moe * num_experts * expert_params(arch)
     active_routed = n_moe * (moe.num_experts_per_tok if num_experts else 0) * expert_params(arch)
     shared = n_moe * shared_expert_params(arch)
     router = n_moe * router_params(arch)
-    # RMSNorm has a weight per channel; LayerNorm a weight and a bias (Ba et al. 2016).
+    # RMSNorm has a weight per channel; LayerNorm a weight and a bias (Ba et al. 2016). A layer
+    # norms each block it has (a no-op DeciLM block has none), plus one final norm.
     per_norm = 2 * d if arch.norm_bias else d
-    norms = float((arch.num_layers * arch.norms_per_layer + 1) * per_norm)
+    blocks = sum(min(arch.norms_per_layer, (layer.mixer != "none") + (layer.ffn != "none"))
+                 for layer in arch.layers)
+    norms = float((blocks + 1) * per_norm)
     total = emb + lm_head + attention + mamba + dense_ffn + routed + shared + router + norms
     active = total - routed + active_routed
     return ParamCounts(

@@ -212,12 +212,62 @@ def q6c(exe, w: Writer, logs):
                           + ("  OOM" if "OOM:" in out else ""))
 
 
+def markdown(path: str) -> None:
+    """Print the README tables for 6b and 6c from an existing answers.csv (no aiconfigurator needed)."""
+    with open(path, encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    by: dict[tuple[str, str, str], dict[str, str]] = {}
+    for r in rows:
+        by.setdefault((r["question"], r["gpu"], r["config"]), {})[r["metric"]] = r["value"]
+    print("| GPU | dtype | engines searched | mode | configuration | tok/s/GPU | tok/s/user | TTFT ms | TPOT ms |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for (q, gpu, cfg), v in by.items():
+        if q != "6b" or "rank=1" not in cfg:
+            continue
+        dtype = cfg.split()[1]
+        engines = "all three" if "backend=auto" in cfg else "trtllm"
+        if "mode=agg" in cfg:
+            conf = (f"{v.get('backend')} {v.get('parallel', '').split('dp')[0]} bs {float(v.get('bs', 0)):.0f}, "
+                    f"{float(v.get('num_total_gpus', 0)):.0f} GPU/replica")
+            mode = "agg"
+        else:
+            conf = (f"{v.get('(p)backend')} P {float(v.get('(p)workers', 0)):.0f}×"
+                    f"{v.get('(p)parallel', '').split('dp')[0]} bs {float(v.get('(p)bs', 0)):.0f} + "
+                    f"D {float(v.get('(d)workers', 0)):.0f}×{v.get('(d)parallel', '').split('dp')[0]} "
+                    f"bs {float(v.get('(d)bs', 0)):.0f}")
+            mode = "disagg"
+        print(f"| {gpu} | {dtype} | {engines} | {mode} | {conf} | {float(v['tokens/s/gpu']):.1f} | "
+              f"{float(v['tokens/s/user']):.2f} | {float(v['ttft']):.0f} | {float(v['tpot']):.2f} |")
+    print()
+    for (q, gpu, cfg), v in by.items():
+        if q == "6b" and "best_experiment" in v:
+            print(f"- {gpu} {cfg}: best = {v['best_experiment']} at {v.get('best_tokens_per_s_per_gpu')} "
+                  f"tok/s/GPU ({v.get('best_note', '')})")
+    print()
+    cols = ("bs1", "bs8", "bs32", "bs64")
+    print("| GPU | model | dtype | TP | " + " | ".join(f"TPOT {c}" for c in cols) + " |")
+    print("|---|---|---|---|" + "---|" * len(cols))
+    table: dict[tuple[str, str, str, str], dict[str, str]] = {}
+    for (q, gpu, cfg), v in by.items():
+        if q != "6c":
+            continue
+        model, dtype, tp, bs = cfg.split()[:4]
+        cell = f"{float(v['tpot']):.2f}" + (" OOM" if v.get("oom_warning") == "1" else "")
+        table.setdefault((gpu, model, dtype, tp), {})[bs] = cell
+    for (gpu, model, dtype, tp), cells in table.items():
+        print(f"| {gpu} | {model} | {dtype} | {tp[2:]} | " + " | ".join(cells.get(c, "—") for c in cols) + " |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--markdown", action="store_true", help="print README tables from answers.csv and exit")
     ap.add_argument("--only", default="6a,6b,6c")
     ap.add_argument("--logs", default=None, help="directory to keep the raw CLI outputs")
     ap.add_argument("--out", default=os.path.join(_aic.HERE, "answers.csv"))
     args = ap.parse_args()
+    if args.markdown:
+        markdown(args.out)
+        return
     _aic.require_aic()
     exe = aic_exe()
     print(f"aiconfigurator {_aic.aic_version()} (core {_aic.core_version()}) at {exe}")

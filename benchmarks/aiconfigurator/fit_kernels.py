@@ -60,10 +60,11 @@ SYSTEMS = {  # AIConfigurator system name -> tokenworks-style label
 }
 ENGINES = ("trtllm", "vllm", "sglang")
 PRIMARY_ENGINE = "trtllm"
-DTYPE_LABEL = {"bfloat16": "bf16", "fp8": "fp8", "fp8_block": "fp8_block", "nvfp4": "nvfp4",
+DTYPE_LABEL = {"bfloat16": "bf16", "fp8": "fp8", "fp8_static": "fp8_static", "fp8_block": "fp8_block", "nvfp4": "nvfp4",
                "w4a16_mxfp4": "w4a16_mxfp4"}
 # (weight bytes, activation-in bytes, peak key) per GEMM dtype
 GEMM_BYTES = {"bfloat16": (2.0, 2.0, "bfloat16_tc_flops"), "fp8": (1.0, 1.0, "fp8_tc_flops"),
+              "fp8_static": (1.0, 1.0, "fp8_tc_flops"),
               "fp8_block": (1.0, 1.0, "fp8_tc_flops"), "nvfp4": (0.5625, 0.5625, "fp4_tc_flops")}
 LLAMA = {  # name: (hidden, q heads, kv heads, head dim, intermediate)
     "llama-3.1-8b": (4096, 32, 8, 128, 14336),
@@ -178,6 +179,20 @@ def fit_gemm(system, engine, out, tables):
     shapes = llama_shapes()
     snapped = sorted({(snap(n, ngrid), snap(k, kgrid)) for (_nm, _tp, _op, n, k) in shapes})
     hyper, roof, _ = gemm_models()
+    # fp8_static as AIConfigurator derives it: the dynamic-fp8 table minus the measured
+    # compute_scale (amax) and scale_matrix (quantize) kernels, floored at the SOL roofline.
+    qdir = os.path.join(DATA, system, "quantize", engine, ver)
+    cs_p, sm_p = (os.path.join(qdir, f) for f in ("computescale_perf.parquet", "scale_matrix_perf.parquet"))
+    if os.path.exists(cs_p) and os.path.exists(sm_p):
+        fp8 = df[df.gemm_dtype == "fp8"]
+        cs = pd.read_parquet(cs_p).query("quant_dtype == 'fp8'").groupby(["m", "k"]).latency.min()
+        sm = pd.read_parquet(sm_p).query("quant_dtype == 'fp8'").groupby(["m", "k"]).latency.min()
+        st = fp8.join(cs.rename("cs"), on=["m", "k"]).join(sm.rename("sm"), on=["m", "k"]).dropna()
+        if len(st):
+            sol_ms = np.maximum(2.0 * st.m * st.n * st.k / spec["fp8_tc_flops"],
+                                (st.n * st.k + st.m * st.k + 2.0 * st.m * st.n) / spec["mem_bw"]) * 1e3
+            st = st.assign(latency=np.maximum(st.latency - st.cs - st.sm, sol_ms), gemm_dtype="fp8_static")
+            df = pd.concat([df, st[df.columns]], ignore_index=True)
     for dtype, (bw_w, bw_a, peak_key) in GEMM_BYTES.items():
         peak = spec.get(peak_key)
         sub = df[df.gemm_dtype == dtype]
@@ -678,7 +693,7 @@ def write_tables(res, tables, path):
           "| GPU | dtype | model | TP | op | N×K (grid) | M=1 | M=16 | M=128 | M=1024 | M=8192 |",
           "|---|---|---|---|---|---|---|---|---|---|---|"]
     for (system, dtype, nm, tp, op, n0, k0, ns, ks, cells) in tables.get("gemm_shapes", []):
-        if system not in ("h100_sxm", "b200_sxm") or dtype not in ("bfloat16", "fp8"):
+        if system not in ("h100_sxm", "b200_sxm") or dtype not in ("bfloat16", "fp8", "fp8_static"):
             continue
         c = " | ".join(f"{cells[m][0]:.2f} / {cells[m][1]:.2f}" if m in cells else "—"
                        for m in (1, 16, 128, 1024, 8192))

@@ -143,7 +143,8 @@ DEFAULT_KEEP = {
                "(p)backend", "(d)backend", "(p)version"],
 }
 UNITS = {"ttft": "ms", "tpot": "ms", "request_latency": "ms", "tokens/s/gpu": "tok/s/gpu",
-         "tokens/s/user": "tok/s/user", "memory": "GB", "concurrency": "requests", "num_total_gpus": "gpus"}
+         "tokens/s/user": "tok/s/user", "memory": "GB", "concurrency": "requests",
+         "num_total_gpus": "gpus per replica"}
 
 
 def q6b(exe, w: Writer, logs, top_n=3):
@@ -179,6 +180,11 @@ def q6b(exe, w: Writer, logs, top_n=3):
                                             with contextlib.suppress(ValueError):
                                                 val = float(val)
                                             w.add("6b", gpu, cfg, key, val, UNITS.get(key, ""), cmd)
+                                    # AIConfigurator's num_total_gpus column is GPUs per replica;
+                                    # replicas fill the 8-GPU budget (its "total_gpus (used)" column).
+                                    with contextlib.suppress(KeyError, ValueError, ZeroDivisionError):
+                                        per = float(row["num_total_gpus"])
+                                        w.add("6b", gpu, cfg, "replicas", float(8 // int(per)), "", cmd)
                                     if mode == "agg":
                                         print(f"6b {gpu} {dtype} {backend} agg#{rank}: {row.get('backend')} "
                                               f"{row.get('parallel')} bs{row.get('bs')} x{row.get('num_total_gpus')}gpu "
@@ -227,14 +233,14 @@ def markdown(path: str) -> None:
         dtype = cfg.split()[1]
         engines = "all three" if "backend=auto" in cfg else "trtllm"
         if "mode=agg" in cfg:
-            conf = (f"{v.get('backend')} {v.get('parallel', '').split('dp')[0]} bs {float(v.get('bs', 0)):.0f}, "
-                    f"{float(v.get('num_total_gpus', 0)):.0f} GPU/replica")
+            conf = (f"{v.get('backend')} {v.get('parallel', '').split('dp')[0]} bs {float(v.get('bs', 0)):.0f} "
+                    f"× {float(v.get('replicas', 1)):.0f} replica(s)")
             mode = "agg"
         else:
             conf = (f"{v.get('(p)backend')} P {float(v.get('(p)workers', 0)):.0f}×"
                     f"{v.get('(p)parallel', '').split('dp')[0]} bs {float(v.get('(p)bs', 0)):.0f} + "
                     f"D {float(v.get('(d)workers', 0)):.0f}×{v.get('(d)parallel', '').split('dp')[0]} "
-                    f"bs {float(v.get('(d)bs', 0)):.0f}")
+                    f"bs {float(v.get('(d)bs', 0)):.0f} × {float(v.get('replicas', 1)):.0f} replica(s)")
             mode = "disagg"
         print(f"| {gpu} | {dtype} | {engines} | {mode} | {conf} | {float(v['tokens/s/gpu']):.1f} | "
               f"{float(v['tokens/s/user']):.2f} | {float(v['ttft']):.0f} | {float(v['tpot']):.2f} |")
@@ -282,10 +288,16 @@ def main() -> None:
     if "6c" in only:
         q6c(exe, w, args.logs)
     ver = _aic.aic_version()
+    kept = []
+    if only != {"6a", "6b", "6c"} and os.path.exists(args.out):
+        with open(args.out, encoding="utf-8") as f:
+            kept = [r for r in csv.DictReader(f) if r["question"] not in only]
     with open(args.out, "w", newline="", encoding="utf-8") as f:
         cw = csv.DictWriter(f, fieldnames=["question", "gpu", "config", "metric", "value", "unit", "command",
                                            "aiconfigurator_version"])
         cw.writeheader()
+        for r in kept:
+            cw.writerow(r)
         for r in w.rows:
             cw.writerow(dict(r, aiconfigurator_version=ver))
     print(f"wrote {len(w.rows)} rows to {args.out}")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tokenworks.errors import ScenarioError
-from tokenworks.io.scenario import load_scenario, parse_scenario_dict, read_scenario_file
+from tokenworks.io.scenario_file import load_scenario, parse_scenario_dict, read_scenario_file
 
 YAML = """
 name: t

@@ -76,11 +76,11 @@ def check_output_path(path: str | Path, *, what: str, suffixes: Sequence[str] = 
     """Check, before any work, that ``path`` can be written: the extension is one of
     ``suffixes`` (if given), it is not a folder, and its folder exists and is writable."""
     p = Path(path).expanduser()
-    if suffixes and p.suffix.lower() not in suffixes:
-        raise error(f"{what} {p} has extension '{p.suffix}'; use {', '.join(suffixes)}.")
     if p.is_dir():
         raise error(f"{what} {p} is a folder; give a file name inside it, e.g. "
                     f"{p / ('out' + (suffixes[0] if suffixes else ''))}.")
+    if suffixes and p.suffix.lower() not in suffixes:
+        raise error(f"{what} {p} has extension '{p.suffix}'; use {', '.join(suffixes)}.")
     parent = p.parent if str(p.parent) else Path(".")
     if not parent.exists():
         raise error(f"{what} {p}: the folder {parent} does not exist; create it first "

@@ -62,7 +62,7 @@ def test_table_and_exports(scen, tmp_path, capsys):
 
 @pytest.mark.parametrize(("argv", "needle"), [
     (["simulate", "/nonexistent/s.yaml"], "does not exist"),
-    (["simulate", "{scen}", "--out", "x.txt"], ".parquet, .csv or .json"),
+    (["simulate", "{scen}", "--out", "x.txt"], ".parquet, .csv, .json"),
 ])
 def test_user_errors_exit_1_with_one_line(scen, capsys, argv, needle):
     argv = [a.replace("{scen}", str(scen)) for a in argv]

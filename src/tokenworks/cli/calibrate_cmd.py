@@ -10,6 +10,7 @@ from rich.table import Table
 
 from tokenworks.api import ServingSetup, calibrate, load_calibration, save_calibration
 from tokenworks.cli.render import console, fmt_s, print_json
+from tokenworks.files import check_output_path
 from tokenworks.io.measurements import read_measurements
 from tokenworks.perf.fit import DEFAULT_PARAMS, CalibrationFit
 
@@ -36,6 +37,8 @@ def calibrate_command(
 ) -> None:
     """Replay measured requests through the simulator, fit efficiency factors and per-step
     overhead, report the error before and after, and optionally write the calibration file."""
+    if out is not None:
+        check_output_path(out, what="--out", suffixes=(".toml",))
     meas = read_measurements(measurements, format=format)
     setup = ServingSetup(model=model, hardware=hardware, tp=tp, pp=pp, num_replicas=num_replicas,
                          weights_dtype=weights_dtype, kv_dtype=kv_dtype,

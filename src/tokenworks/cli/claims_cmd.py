@@ -9,11 +9,11 @@ import json
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from tokenworks.claims import render_markdown, run_ledger
 from tokenworks.claims.ledger import fmt, seed_text
+from tokenworks.cli.render import PipeConsole
 
 # Claims in the seeds the ledger deliberately does not evaluate, with the reason (rendered in
 # docs/claims.md so the omission is visible).
@@ -45,7 +45,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Recompute the seed documents' quantitative claims and show each verdict."""
         results = run_ledger(ids or None)
-        out = Console(soft_wrap=True, highlight=False)
+        out = PipeConsole(soft_wrap=True, highlight=False)
         if markdown:
             typer.echo(render_markdown(results, not_evaluated=NOT_EVALUATED), nl=False)
             return

@@ -229,7 +229,7 @@ def capital_command(
     usd_per_mtok: Annotated[float | None, typer.Option("--usd-per-mtok", help="Token price ($ per million).")] = None,
     utilization: Annotated[float | None, typer.Option("--utilization", help="Asset utilization (0-1).")] = None,
     asset_years: Annotated[float | None, typer.Option("--asset-years", help="Years of token revenue.")] = None,
-    scenarios: Annotated[str | None, typer.Option("--scenarios", help="TOML/YAML of named scenarios ([bull], [base], [bear]) printed side by side.")] = None,
+    scenarios: Annotated[str | None, typer.Option("--scenarios", help="TOML/YAML of named scenarios (tables bull, base, bear ...) printed side by side.")] = None,
     scenario: ScenarioOpt = None, sets: SetOpt = None, as_json: Json = False,
 ) -> None:
     """Capital math: the revenue a year of GPU spend needs (Cahn) and the capital ceiling."""

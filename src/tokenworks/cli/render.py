@@ -4,6 +4,8 @@ the options of the economics questions. Number formats come from ``tokenworks.re
 from __future__ import annotations
 
 import json
+import os
+import sys
 from typing import Annotated, Any
 
 import typer
@@ -22,11 +24,22 @@ from tokenworks.report.format import (
     to_jsonable,
 )
 
-__all__ = ["Acc", "Json", "ScenarioOpt", "SetOpt", "console", "fmt_bytes", "fmt_count",
+__all__ = ["Acc", "Json", "PipeConsole", "ScenarioOpt", "SetOpt", "console", "err_console", "fmt_bytes", "fmt_count",
            "fmt_metric", "fmt_money", "fmt_pct", "fmt_s", "fmt_usd", "print_defaults",
            "print_json", "table", "to_jsonable"]
 
-console = Console(highlight=False)
+class PipeConsole(Console):
+    """A console for which a closed output pipe (``tokenworks claims | head``) is not an
+    error: rich exits 1 there; a reader that stopped reading asked for no more, so exit 0."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise SystemExit(0)
+
+
+console = PipeConsole(highlight=False)
+err_console = PipeConsole(stderr=True, highlight=False)
 
 ScenarioOpt = Annotated[str | None, typer.Option("--scenario", help="TOML/YAML file of inputs (flat key = value).")]
 SetOpt = Annotated[list[str] | None, typer.Option("--set", help="Override any input: --set pue=1.2 (repeatable).")]

@@ -12,16 +12,16 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from tokenworks.api import SimulationResult, simulate
-from tokenworks.cli.render import console, fmt_s, print_json
-from tokenworks.errors import ConfigError
+from tokenworks.cli.render import console, err_console, fmt_s, print_json
+from tokenworks.files import check_output_path
+from tokenworks.serving.result import REQUEST_FORMATS
 from tokenworks.units import KWH
 
-_err = Console(stderr=True, highlight=False)
+_err = err_console
 
 
 def simulate_command(
@@ -30,13 +30,15 @@ def simulate_command(
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write per-request records (.parquet, .csv or .json).")] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Override the scenario's seed.")] = None,
     max_requests: Annotated[int | None, typer.Option("--max-requests", help="Cap the number of requests (sessions for multi-turn traffic).")] = None,
-    trace_out: Annotated[Path | None, typer.Option("--trace-out", help="Write a Chrome trace (JSON) of request lifetimes.")] = None,
+    trace_out: Annotated[Path | None, typer.Option("--trace-out", help="Write a Chrome/Perfetto trace (JSON): request lifetimes and every engine step.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Simulate a deployment serving a workload or trace; report latency, throughput, cost."""
-    if out is not None and out.suffix.lower() not in (".parquet", ".csv", ".json"):
-        raise ConfigError(f"--out {out} has extension '{out.suffix}'; use .parquet, .csv or "
-                          f".json.")
+    # Outputs are checked before the run, so a bad path never costs a finished simulation.
+    if out is not None:
+        check_output_path(out, what="--out", suffixes=REQUEST_FORMATS)
+    if trace_out is not None:
+        check_output_path(trace_out, what="--trace-out", suffixes=(".json",))
     show_bar = not quiet and not as_json and sys.stderr.isatty()
     if show_bar:
         with Progress(TextColumn("[bold]simulating[/]"), BarColumn(), MofNCompleteColumn(),
@@ -47,9 +49,11 @@ def simulate_command(
             def progress(done: int, expected: int) -> None:
                 bar.update(task, completed=done, total=expected)
 
-            result = simulate(scenario, seed=seed, progress=progress, max_requests=max_requests)
+            result = simulate(scenario, seed=seed, progress=progress, max_requests=max_requests,
+                              record_steps=trace_out is not None)
     else:
-        result = simulate(scenario, seed=seed, max_requests=max_requests)
+        result = simulate(scenario, seed=seed, max_requests=max_requests,
+                          record_steps=trace_out is not None)
     if out is not None:
         result.write_requests(out)
     if trace_out is not None:

@@ -11,11 +11,12 @@ defaults < scenario file < ``--set`` < flags; unknown keys are rejected with the
 from __future__ import annotations
 
 import tomllib
+import typing
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tokenworks.errors import ScenarioError
 from tokenworks.files import read_text
@@ -26,7 +27,26 @@ __all__ = ["QUESTIONS", "CapitalQuestion", "FleetQuestion", "MixClass", "PnlQues
 
 
 class _Inputs(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # inf and NaN are not values; the bounds below say what is physically meaningful.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+# Physical bounds of inputs that have no catalog range (ASSUMPTION: generous ceilings, each
+# ~1,000x beyond anything built or planned as of 2026, so a typo of a few powers of ten is
+# caught and any real question passes).
+Accelerators = Annotated[int, Field(ge=1, le=100_000_000, description="accelerators (<= 1e8)")]
+TokensPerS = Annotated[float, Field(gt=0, le=1e12, description="tokens/s (<= 1e12: ~1,000x the "
+                                                                "world's AI inference in 2026)")]
+TokensPerDay = Annotated[float, Field(gt=0, le=1e17, description="tokens/day (<= 1e17)")]
+RequestsPerS = Annotated[float, Field(gt=0, le=1e9, description="requests/s (<= 1e9)")]
+Tokens = Annotated[float, Field(gt=0, le=1e16, description="training tokens (<= 1e16: ~250x "
+                                                          "the largest 2025 runs)")]
+Params = Annotated[float, Field(gt=0, le=1e15, description="parameters (<= 1e15)")]
+Flops = Annotated[float, Field(gt=0, le=1e32, description="FLOPs (<= 1e32)")]
+Megawatts = Annotated[float, Field(gt=0, le=1e5, description="MW (<= 100 GW)")]
+UsdPerHour = Annotated[float, Field(gt=0, le=1000, description="$/GPU-hour (<= 1,000)")]
+Seconds = Annotated[float, Field(gt=0, le=86400, description="seconds (<= one day)")]
+TokenCount = Annotated[int, Field(ge=1, le=10_000_000, description="tokens (<= 1e7)")]
 
 
 class CostInputs(_Inputs):
@@ -63,20 +83,20 @@ class ServingInputs(_Inputs):
     ep: int | None = None
     weights_dtype: str | None = None
     kv_dtype: str | None = None
-    input_tokens: int | None = None
-    output_tokens: int | None = None
-    batch: int | None = None
+    input_tokens: TokenCount | None = None
+    output_tokens: TokenCount | None = None
+    batch: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
     prefix_hit_frac: float | None = None
 
 
 class MarketInputs(_Inputs):
     """The market a neocloud's fleet is sold into, and the P&L's accounting choices."""
 
-    num_accelerators: int | None = None
+    num_accelerators: Accelerators | None = None
     years: int | None = None
     depreciation_method: Literal["straight_line", "double_declining",
                                  "sum_of_years"] | None = None
-    on_demand_usd_per_hour: float | None = None
+    on_demand_usd_per_hour: UsdPerHour | None = None
     price_decline_frac_per_year: float | None = None
     utilization_year1_frac: float | None = None
     ramp_years: int | None = None
@@ -97,7 +117,7 @@ class MarketInputs(_Inputs):
 class TcoQuestion(CostInputs, ServingInputs):
     """TCO per accelerator-hour; optionally the cost of a model's tokens and its margin."""
 
-    output_tokens_per_s: float | None = None
+    output_tokens_per_s: TokensPerS | None = None
     capex_premium_usd_per_server: float | None = None
     list_price: str | None = None
     price_basis: Literal["tco", "rental"] | None = None
@@ -118,16 +138,16 @@ class MixClass(_Inputs):
 class FleetQuestion(CostInputs, ServingInputs):
     """A fleet sized for a token demand at latency targets."""
 
-    demand_output_tokens_per_s: float | None = None
-    demand_output_tokens_per_day: float | None = None
-    demand_requests_per_s: float | None = None
-    ttft_slo_s: float | None = None
-    tpot_slo_s: float | None = None
+    demand_output_tokens_per_s: TokensPerS | None = None
+    demand_output_tokens_per_day: TokensPerDay | None = None
+    demand_requests_per_s: RequestsPerS | None = None
+    ttft_slo_s: Seconds | None = None
+    tpot_slo_s: Seconds | None = None
     peak_to_average: float | None = None
     grid: str | None = None
-    output_tokens_per_s_per_replica: float | None = None
-    accelerators_per_replica: int | None = None
-    power_budget_mw: float | None = None
+    output_tokens_per_s_per_replica: TokensPerS | None = None
+    accelerators_per_replica: Accelerators | None = None
+    power_budget_mw: Megawatts | None = None
     wue_l_per_kwh: float | None = None
     request_mix: list[MixClass] | None = None
 
@@ -136,25 +156,25 @@ class TrainQuestion(CostInputs):
     """A training run: 6·N·D FLOPs on a cluster at an MFU."""
 
     model: str | None = None
-    active_params: float | None = None
-    tokens: float | None = None
-    num_accelerators: int | None = None
+    active_params: Params | None = None
+    tokens: Tokens | None = None
+    num_accelerators: Accelerators | None = None
     mfu_frac: float | None = None
     precision: str | None = None
-    usd_per_gpu_hour: float | None = None
+    usd_per_gpu_hour: UsdPerHour | None = None
     grid: str | None = None
-    compute_flops: float | None = None
+    compute_flops: Flops | None = None
 
 
 class PowerQuestion(_Inputs):
     """Power, energy, carbon and water of a deployment."""
 
     accelerator: str | None = None
-    num_accelerators: int | None = None
+    num_accelerators: Accelerators | None = None
     utilization_frac: float | None = None
     pue: float | None = None
     grid: str | None = None
-    tokens_per_s: float | None = None
+    tokens_per_s: TokensPerS | None = None
     idle_power_frac: float | None = None
     wue_l_per_kwh: float | None = None
     system: str | None = None
@@ -200,9 +220,22 @@ def _validate(raw: dict[str, Any], kind: str, origin: str) -> dict[str, Any]:
     except ValidationError as e:
         first = e.errors()[0]
         loc = ".".join(str(x) for x in first["loc"])
-        raise ScenarioError(f"{origin}: {loc}: {first['msg']} (got {first.get('input')!r}).") \
-            from None
+        field = cls.model_fields.get(str(first["loc"][0])) if first["loc"] else None
+        meaning = _description(field.annotation) if field is not None else None
+        why = f" for {meaning}" if meaning and first["type"] in (
+            "less_than_equal", "less_than", "greater_than", "greater_than_equal") else ""
+        raise ScenarioError(f"{origin}: {loc}: {first['msg']}{why} (got "
+                            f"{first.get('input')!r}).") from None
     return {k: getattr(m, k) for k in raw}
+
+
+def _description(annotation: Any) -> str | None:
+    """The ``Field(description=...)`` inside an ``Annotated`` type, within ``X | None``."""
+    for arg in (typing.get_args(annotation) or (annotation,)):
+        for meta in getattr(arg, "__metadata__", ()):
+            if getattr(meta, "description", None):
+                return str(meta.description)
+    return None
 
 
 def _read_table(path: str | Path, what: str) -> dict[str, Any]:

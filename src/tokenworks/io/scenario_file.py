@@ -32,7 +32,8 @@ from tokenworks.serving.scheduler import POLICIES
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # inf and NaN are not values (``rate_per_s: .inf`` would otherwise read as "very fast").
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 PosInt = Annotated[int, Field(ge=1)]

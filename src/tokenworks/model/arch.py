@@ -14,6 +14,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Literal
 
+from tokenworks.errors import ConfigError
+
 # "mamba" and "linear_attention" are the recurrent mixers: a fixed-size state per sequence
 # instead of a KV cache (kv.ssm_state_bytes), their projections in ParamCounts.mamba.
 Mixer = Literal["attention", "sliding_attention", "linear_attention", "mamba", "none"]
@@ -137,6 +139,31 @@ class ModelArch:
     published_params_total: float | None = None  # from the model card, for checking
     published_params_active: float | None = None
     extra: tuple[tuple[str, str], ...] = field(default=())  # notes (e.g. ignored towers)
+
+    def __post_init__(self) -> None:
+        # A model imported from any config.json is checked like a catalog entry: sizes are
+        # positive, heads group evenly, and the layer list is not empty.
+        where = f"model {self.name}"
+        for key in ("vocab_size", "hidden_size", "head_dim", "max_context_tokens"):
+            v = getattr(self, key)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ConfigError(f"{where}: {key} = {v!r} must be a whole number >= 1; check the "
+                                  f"config.json.")
+        if self.intermediate_size < 0:
+            raise ConfigError(f"{where}: intermediate_size = {self.intermediate_size} must be "
+                              f">= 0; check the config.json.")
+        if not self.layers:
+            raise ConfigError(f"{where}: it has no layers (num_hidden_layers = 0); check the "
+                              f"config.json.")
+        if any(layer.mixer in ("attention", "sliding_attention") for layer in self.layers):
+            h, kv = self.num_attention_heads, self.num_kv_heads
+            if h < 1 or kv < 1:
+                raise ConfigError(f"{where}: num_attention_heads = {h} and num_key_value_heads "
+                                  f"= {kv} must both be >= 1 for a model with attention layers.")
+            if self.mla is None and h % kv:
+                raise ConfigError(f"{where}: {h} attention heads do not split into groups of "
+                                  f"{kv} key/value heads (grouped-query attention needs "
+                                  f"num_attention_heads divisible by num_key_value_heads).")
 
     @property
     def num_layers(self) -> int:

@@ -11,12 +11,13 @@ Anything not listed in ``SUPPORTED`` raises ``UnsupportedArchitectureError``.
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tokenworks.catalog import read_json
 from tokenworks.errors import ConfigError, UnsupportedArchitectureError
+from tokenworks.files import read_text
 from tokenworks.model.arch import LayerSpec, MlaSpec, ModelArch, MoeSpec
 from tokenworks.model.config_keys import (
     TORCH_DTYPES,
@@ -336,9 +337,13 @@ def load_config_file(path: str | Path) -> ModelArch:
     p = Path(path).expanduser()
     if p.is_dir():
         p = p / "config.json"
-    if not p.exists():
-        raise ConfigError(f"model config {p} does not exist. Pass a catalog model name, a "
-                          f"config.json file or a directory that holds one.")
-    raw = read_json(p)
+    text = read_text(p, what="model config", fix="Pass a catalog model name, a config.json "
+                     "file or a directory that holds one.")
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ConfigError(f"model config {p} is not valid JSON: {e}.") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"model config {p} must be a JSON object (a Hugging Face config.json).")
     stem = p.parent.name if p.name == "config.json" else p.stem
     return arch_from_config(raw, name=stem.lower() or "model", source=str(p))

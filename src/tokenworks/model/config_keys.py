@@ -40,6 +40,10 @@ def common(c: Cfg, *, name: str, architecture: str, layers: list[LayerSpec],
     supply is not required from the config)."""
     heads = int(c.req("num_attention_heads"))
     hidden = int(c.req("hidden_size"))
+    if c.get("head_dim", c.get("attention_head_dim")) is None and heads > 0 and hidden % heads:
+        raise ConfigError(f"hidden_size = {hidden} does not split into {heads} attention heads "
+                          f"in {c.source} (no head_dim is given, so head_dim = hidden_size / "
+                          f"num_attention_heads must be whole). Fix the config or add head_dim.")
     dtype = TORCH_DTYPES.get(str(c.get("torch_dtype", c.get("dtype", "bfloat16"))), "bf16")
     fields: dict[str, Any] = dict(
         name=name, architecture=architecture, vocab_size=int(c.req("vocab_size")),

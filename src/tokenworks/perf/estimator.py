@@ -25,6 +25,7 @@ from tokenworks.errors import ConfigError, InfeasibleError, check_range
 from tokenworks.model import ModelArch, kv_bytes_per_token, param_counts, weight_bytes
 from tokenworks.perf.calibration import Calibration
 from tokenworks.perf.deployment import Deployment
+from tokenworks.perf.engine import check_batch, check_engine_limits
 from tokenworks.perf.memory import MemoryPlan, plan_memory
 from tokenworks.perf.steady import steady_state, token_budget_batch
 from tokenworks.perf.step import StepBreakdown, StepCostModel, causal_pairs
@@ -121,6 +122,7 @@ def estimate_performance(
     _positive_int("output_tokens", output_tokens, fix="Give the output length in tokens, e.g. 256.")
     _positive_int("max_num_seqs", max_num_seqs, fix="Use e.g. 256 or 1024.")
     _positive_int("max_num_batched_tokens", max_num_batched_tokens, fix="Use e.g. 8192.")
+    check_engine_limits(max_num_seqs=max_num_seqs, max_num_batched_tokens=max_num_batched_tokens)
     _positive_int("num_replicas", num_replicas, fix="Give the number of replicas, e.g. 1.")
     check_range("prefix_hit_frac", prefix_hit_frac, low=0.0, high=1.0, high_inclusive=False,
                 fix="It is the fraction of prompt tokens served from the prefix cache.")
@@ -159,6 +161,7 @@ def estimate_performance(
         if isinstance(batch, str):
             raise ConfigError(f"batch = {batch!r} must be a positive integer or 'max'.")
         _positive_int("batch", batch, fix="Give a positive integer or 'max'.")
+        check_batch(batch, max_num_seqs=max_num_seqs, max_num_batched_tokens=max_num_batched_tokens)
         if batch > plan.max_concurrent_sequences:
             raise InfeasibleError(
                 f"batch = {batch} sequences of {seq_len} tokens need "

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from tokenworks.errors import ConfigError
+from tokenworks.perf.engine import check_engine_limits
 from tokenworks.serving.kv_tiers import TierSpec
 from tokenworks.serving.prefix_cache import PREFIX_CACHES
 from tokenworks.serving.queues import QUEUES
@@ -59,14 +60,8 @@ class ReplicaConfig:
                 raise ConfigError(
                     f"replica {name} = {value!r} is not valid; choose one of {', '.join(options)}."
                 )
-        if self.max_num_seqs < 1:
-            raise ConfigError(f"max_num_seqs = {self.max_num_seqs}; it must be >= 1.")
-        if self.max_num_batched_tokens < self.max_num_seqs:
-            raise ConfigError(
-                f"max_num_batched_tokens = {self.max_num_batched_tokens} is below max_num_seqs = "
-                f"{self.max_num_seqs}; every running decode needs a token each step (vLLM rule). "
-                "Raise max_num_batched_tokens or lower max_num_seqs."
-            )
+        check_engine_limits(max_num_seqs=self.max_num_seqs,
+                            max_num_batched_tokens=self.max_num_batched_tokens)
         if not 0.0 <= self.watermark_frac < 1.0:
             raise ConfigError(f"watermark_frac = {self.watermark_frac}; it must be in [0, 1).")
         if self.preemption == "swap" and not self.kv_tiers:

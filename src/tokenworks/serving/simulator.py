@@ -9,6 +9,7 @@ Pricing the result (cost, energy) is economics' job; ``api.simulate`` does it.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -131,8 +132,56 @@ def max_context_tokens(table: wl.SessionTable) -> int:
     return int(totals.max()) if len(totals) else 0
 
 
+# NOTE: peak memory per simulated LLM call, measured: a million calls of the vidur anchor peak at
+# 0.53 GiB of RSS (docs/performance.md), ~570 B each (session table, per-request columns,
+# transient Request objects); 1 KiB leaves room for prefix hashes and multi-turn sessions.
+BYTES_PER_CALL = 1024.0
+# ASSUMPTION: a run may use up to 3/4 of the machine's physical memory.
+MEMORY_SHARE = 0.75
+
+
+def expected_calls(traffic: object) -> float:
+    """About how many LLM calls the traffic makes (before any is generated)."""
+    if isinstance(traffic, TraceTraffic):
+        return float(traffic.trace.num_requests)
+    if isinstance(traffic, AgenticSpec):
+        return traffic.num_sessions * max(traffic.num_calls.mean, 1.0)
+    assert isinstance(traffic, wl.WorkloadSpec)
+    sessions = traffic.num_requests
+    arr = traffic.arrivals
+    if traffic.duration_s is not None and not isinstance(arr, wl.ClosedLoop):
+        by_time = arr.rate_per_s * traffic.duration_s
+        sessions = by_time if sessions is None else min(sessions, by_time)
+    assert sessions is not None  # WorkloadSpec requires num_requests or duration_s
+    turns = max(traffic.conversation.num_turns.mean, 1.0) if traffic.conversation else 1.0
+    return float(sessions) * turns
+
+
+def _physical_memory_bytes() -> float | None:
+    try:
+        return float(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_fits_in_memory(spec: SimulationSpec) -> None:
+    """Refuse, before generating anything, a run whose requests would not fit in memory."""
+    calls = expected_calls(spec.traffic)
+    if spec.run.max_requests is not None and not isinstance(spec.traffic, AgenticSpec):
+        calls = min(calls, float(spec.run.max_requests))
+    need = calls * BYTES_PER_CALL
+    have = _physical_memory_bytes()
+    if have is not None and need > MEMORY_SHARE * have:
+        raise ScenarioError(
+            f"scenario {spec.name} makes about {calls:,.3g} LLM calls, which need about "
+            f"{need / 2**30:,.0f} GiB of memory to simulate (~{BYTES_PER_CALL:g} B each); this "
+            f"machine has {have / 2**30:,.0f} GiB. Lower num_requests or duration_s, or cap the "
+            f"run with --max-requests (simulation.max_requests).")
+
+
 def simulate(spec: SimulationSpec, *, progress: Progress | None = None) -> SimulationResult:
     """Run ``spec``; ``progress(done, expected)`` is called as requests complete."""
+    check_fits_in_memory(spec)
     rng = np.random.default_rng(spec.seed)
     table = session_table(spec, rng)
     if table.num_calls == 0:

@@ -161,7 +161,6 @@ def estimate_performance(
         if isinstance(batch, str):
             raise ConfigError(f"batch = {batch!r} must be a positive integer or 'max'.")
         _positive_int("batch", batch, fix="Give a positive integer or 'max'.")
-        check_batch(batch, max_num_seqs=max_num_seqs, max_num_batched_tokens=max_num_batched_tokens)
         if batch > plan.max_concurrent_sequences:
             raise InfeasibleError(
                 f"batch = {batch} sequences of {seq_len} tokens need "
@@ -169,6 +168,7 @@ def estimate_performance(
                 f"{plan.kv_capacity_tokens:,} (max batch {plan.max_concurrent_sequences}). "
                 f"Use --batch {plan.max_concurrent_sequences} or max, more GPUs, or fp8 KV."
             )
+        check_batch(batch, max_num_seqs=max_num_seqs, max_num_batched_tokens=max_num_batched_tokens)
         batch_size = batch
         limited = "requested"
 

@@ -43,7 +43,7 @@ EXTRA_COMMANDS = [
     "tco -H h200 --model deepseek-r1 --prefix-hit 0.56 --list-price deepseek-r1-api --json",
     "pnl --json",
     "fleet --model llama-3.1-70b -H h100-sxm --tp 4 --demand-requests-per-s 1000 "
-    "--input-tokens 1024 --output-tokens 512 --tpot-slo-s 0.05 --json",
+    "--input-tokens 1024 --output-tokens 512 --tpot-slo-ms 50 --json",
     "train --json",
     "power --json",
     "sensitivity --json",

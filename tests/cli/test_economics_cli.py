@@ -126,7 +126,7 @@ def test_fleet_tpot_slo_shrinks_batch(capsys):
             "--demand-requests-per-s", "100", "--input-tokens", "512", "--output-tokens", "128"]
     _, out, _ = run(base, capsys)
     free = json.loads(out)
-    code, out, err = run([*base, "--tpot-slo-s", "0.02"], capsys)
+    code, out, err = run([*base, "--tpot-slo-ms", "20"], capsys)
     assert code == 0, err
     slo = json.loads(out)
     assert slo["estimate"]["tpot_s"] <= 0.02
@@ -136,7 +136,7 @@ def test_fleet_tpot_slo_shrinks_batch(capsys):
 
 
 def test_fleet_impossible_slo(capsys):
-    code, _, err = run(["fleet", "--tpot-slo-s", "0.0001"], capsys)
+    code, _, err = run(["fleet", "--tpot-slo-ms", "0.1"], capsys)
     assert code == 1 and "tpot_slo_s = 0.0001" in err
 
 

@@ -27,6 +27,7 @@ from tokenworks.perf.fit import (
     DEFAULT_PARAMS,
     CalibrationFit,
     FitError,
+    check_evaluations,
     check_params,
     finish_fit,
     fit_residuals,
@@ -116,6 +117,7 @@ def calibrate(measurements: Measurements | str | Path, setup: ServingSetup, *,
     TPOT. ``max_requests`` keeps the first N requests of each run (by arrival)."""
     t0 = time.perf_counter()
     params = check_params(params)
+    check_evaluations(max_evaluations)
     if not isinstance(measurements, Measurements):
         measurements = read_measurements(measurements)
     if max_requests is not None and max_requests < 1:

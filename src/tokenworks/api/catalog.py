@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
+from tokenworks.economics.token_cost import default_usd_per_gpu_hour
 from tokenworks.errors import ConfigError
 from tokenworks.hardware import PRECISIONS, list_accelerators, list_systems
 from tokenworks.model import (
@@ -59,11 +60,21 @@ def hardware_rows(*, kind: str | None = None) -> list[dict[str, Any]]:
             "purchase_usd_low": a.purchase_usd_low, "purchase_usd_high": a.purchase_usd_high,
             "rental_usd_per_hour_low": a.rental_usd_per_hour_low,
             "rental_usd_per_hour_high": a.rental_usd_per_hour_high,
-            "rental_usd_per_hour_mid": a.rental_usd_per_hour_mid,
+            **_price(a),
             "source_url": a.source_url, "source_title": a.source_title, "as_of": a.as_of,
         })
         rows.append(row)
     return rows
+
+
+def _price(acc: Any) -> dict[str, Any]:
+    """The one $/GPU-hour every command uses for this part (``default_usd_per_gpu_hour``:
+    the prices catalog, else the midpoint of the accelerator catalog's rental range)."""
+    try:
+        usd, src = default_usd_per_gpu_hour(acc)
+    except ConfigError:
+        return {"usd_per_gpu_hour": None, "price_source": "no public rental price"}
+    return {"usd_per_gpu_hour": usd, "price_source": src}
 
 
 def system_rows() -> list[dict[str, Any]]:

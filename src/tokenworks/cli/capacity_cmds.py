@@ -27,7 +27,7 @@ from tokenworks.cli.render import (
     to_jsonable,
 )
 from tokenworks.io.economics import question
-from tokenworks.units import DAY, MW, MWH, YEAR
+from tokenworks.units import DAY, MS, MW, MWH, YEAR
 
 
 def fleet_command(
@@ -37,8 +37,8 @@ def fleet_command(
     demand_tps: Annotated[float | None, typer.Option("--demand-tokens-per-s", help="Average output tokens/s.")] = None,
     demand_tpd: Annotated[float | None, typer.Option("--demand-tokens-per-day", help="Output tokens per day.")] = None,
     demand_rps: Annotated[float | None, typer.Option("--demand-requests-per-s", help="Requests/s of the --input/--output-tokens shape.")] = None,
-    tpot_slo: Annotated[float | None, typer.Option("--tpot-slo-s", help="Time-per-output-token SLO (s): shrinks the batch.")] = None,
-    ttft_slo: Annotated[float | None, typer.Option("--ttft-slo-s", help="Zero-load TTFT SLO (s).")] = None,
+    tpot_slo_ms: Annotated[float | None, typer.Option("--tpot-slo-ms", help="Time-per-output-token SLO (ms): shrinks the batch.")] = None,
+    ttft_slo_ms: Annotated[float | None, typer.Option("--ttft-slo-ms", help="Zero-load TTFT SLO (ms).")] = None,
     input_tokens: Annotated[int | None, typer.Option("--input-tokens", "-i")] = None,
     output_tokens: Annotated[int | None, typer.Option("--output-tokens", "-o")] = None,
     peak: Annotated[float | None, typer.Option("--peak-to-average", help="Provision for peak / average demand.")] = None,
@@ -55,7 +55,8 @@ def fleet_command(
     q = question("fleet", scenario=scenario, sets=sets, flags=dict(
         model=model, accelerator=accelerator, tp=tp, demand_output_tokens_per_s=demand_tps,
         demand_output_tokens_per_day=demand_tpd, demand_requests_per_s=demand_rps,
-        tpot_slo_s=tpot_slo, ttft_slo_s=ttft_slo, input_tokens=input_tokens,
+        tpot_slo_s=None if tpot_slo_ms is None else tpot_slo_ms * MS,
+        ttft_slo_s=None if ttft_slo_ms is None else ttft_slo_ms * MS, input_tokens=input_tokens,
         output_tokens=output_tokens, peak_to_average=peak, grid=grid, power_budget_mw=budget_mw,
         facility=facility))
     r = fleet_report(q)

@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from tokenworks.api.catalog import hardware_rows, model_info, model_rows, system_rows
-from tokenworks.cli.render import console, fmt_bytes, fmt_count, print_json
+from tokenworks.cli.render import console, fmt_bytes, fmt_count, fmt_gib, print_json
 
 
 def models_command(
@@ -48,10 +48,10 @@ def hardware_command(
         return "—" if x is None else f"{x / scale:,.0f}"
 
     for r in rows:
-        rent = r["rental_usd_per_hour_mid"]
+        rent = r["usd_per_gpu_hour"]
         t.add_row(r["name"], r["kind"], f(r["dense_bf16_flops_per_s"]), f(r["dense_fp8_flops_per_s"]),
                   f(r["dense_fp4_flops_per_s"]), f(r["dense_int8_flops_per_s"]),
-                  f"{fmt_bytes(r['memory_bytes'])} {r['memory_type']}",
+                  f"{fmt_gib(r['memory_bytes'])} {r['memory_type']}",
                   f"{r['memory_bytes_per_s'] / 1e12:,.2f} TB/s", f"{r['tdp_w']:,.0f} W",
                   "—" if rent is None else f"{rent:,.2f}")
     console.print(t)

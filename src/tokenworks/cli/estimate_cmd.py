@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from tokenworks.api.estimate import Estimate, estimate
-from tokenworks.cli.render import console, fmt_bytes, fmt_count, fmt_s, fmt_usd, print_json
+from tokenworks.cli.render import console, fmt_bytes, fmt_count, fmt_gib, fmt_s, fmt_usd, print_json
 from tokenworks.errors import ConfigError
 
 # The built-in default scenario: the question the README asks.
@@ -28,7 +28,7 @@ def _parse_batch(value: str) -> int | str:
 def estimate_command(
     model: Annotated[str, typer.Option("--model", "-m", help="Catalog model name or path to a config.json.")] = DEFAULT_MODEL,
     hardware: Annotated[str, typer.Option("--hardware", "-H", help="Accelerator catalog name.")] = DEFAULT_HARDWARE,
-    num_gpus: Annotated[int | None, typer.Option("--num-gpus", "-n", help="Accelerators in total (replicas = n / (tp×pp)). Default: tp×pp.")] = 8,
+    num_gpus: Annotated[int | None, typer.Option("--num-gpus", "-n", help="Accelerators in total (replicas = n / (tp×pp)). Default: tp×pp (one replica).")] = None,
     tp: Annotated[int, typer.Option(help="Tensor-parallel size per replica.")] = 8,
     pp: Annotated[int, typer.Option(help="Pipeline-parallel size per replica.")] = 1,
     ep: Annotated[int, typer.Option(help="Expert-parallel size (MoE).")] = 1,
@@ -74,15 +74,15 @@ def render_estimate(e: Estimate) -> None:
     mem.add_column("item")
     mem.add_column("value", justify="right")
     mem.add_column("note")
-    mem.add_row("HBM", fmt_bytes(m["gpu_memory_bytes"]), "")
-    mem.add_row("usable", fmt_bytes(m["usable_bytes_per_gpu"]),
+    mem.add_row("HBM", fmt_gib(m["gpu_memory_bytes"]), "")
+    mem.add_row("usable", fmt_gib(m["usable_bytes_per_gpu"]),
                 f"gpu_memory_utilization = {m['gpu_memory_utilization_frac']:.2f}")
-    mem.add_row("weights", fmt_bytes(m["weight_bytes_per_gpu"]),
+    mem.add_row("weights", fmt_gib(m["weight_bytes_per_gpu"]),
                 f"{fmt_count(e.params_total)} params ({fmt_count(e.params_active)} active), "
-                f"{fmt_bytes(e.weight_bytes)} total")
-    mem.add_row("activation workspace", fmt_bytes(m["activation_bytes_per_gpu"]), "")
-    mem.add_row("engine overhead", fmt_bytes(m["engine_overhead_bytes_per_gpu"]), "CUDA graphs, comm buffers, context")
-    mem.add_row("KV cache", fmt_bytes(m["kv_bytes_per_gpu"]),
+                f"{fmt_gib(e.weight_bytes)} total")
+    mem.add_row("activation workspace", fmt_gib(m["activation_bytes_per_gpu"]), "")
+    mem.add_row("engine overhead", fmt_gib(m["engine_overhead_bytes_per_gpu"]), "CUDA graphs, comm buffers, context")
+    mem.add_row("KV cache", fmt_gib(m["kv_bytes_per_gpu"]),
                 f"{m['kv_capacity_tokens']:,} tokens = {m['num_kv_blocks']:,} blocks of {m['kv_block_size_tokens']}")
     mem.add_row("KV per token", fmt_bytes(e.kv_bytes_per_token), "whole model, all layers")
     mem.add_row("max concurrent sequences", f"{e.max_concurrent_sequences:,}",

@@ -16,6 +16,7 @@ from rich.table import Table
 from tokenworks.report.format import (
     fmt_bytes,
     fmt_count,
+    fmt_gib,
     fmt_metric,
     fmt_money,
     fmt_pct,
@@ -24,7 +25,7 @@ from tokenworks.report.format import (
     to_jsonable,
 )
 
-__all__ = ["Acc", "Json", "PipeConsole", "ScenarioOpt", "SetOpt", "console", "err_console", "fmt_bytes", "fmt_count",
+__all__ = ["Acc", "Json", "PipeConsole", "ScenarioOpt", "SetOpt", "console", "err_console", "fmt_bytes", "fmt_count", "fmt_gib",
            "fmt_metric", "fmt_money", "fmt_pct", "fmt_s", "fmt_usd", "print_defaults",
            "print_json", "table", "to_jsonable"]
 

@@ -63,6 +63,9 @@ def tornado(
     """
     names = list(names) if names is not None else _numeric_fields(spec)
     _check_names(spec, names)
+    if not 0.0 < low_mult < high_mult:
+        raise ConfigError(f"low multiplier {low_mult:g} and high multiplier {high_mult:g}: they "
+                          f"must satisfy 0 < low < high (e.g. --low 0.8 --high 1.2).")
     base = metric(spec)
     rows = []
     for n in names:

@@ -113,6 +113,15 @@ def check_params(params: Sequence[str]) -> tuple[str, ...]:
     return params
 
 
+def check_evaluations(max_evaluations: int) -> int:
+    """A fit's evaluation budget is a whole number >= 1."""
+    if isinstance(max_evaluations, bool) or not isinstance(max_evaluations, int) or \
+            max_evaluations < 1:
+        raise ConfigError(f"max_evaluations = {max_evaluations!r} must be a whole number >= 1 "
+                          f"(the replays or step evaluations the fit may use), e.g. 60.")
+    return max_evaluations
+
+
 def flat_base(deployment: Deployment, base: Calibration | None) -> Calibration:
     """The base calibration flattened for the deployment's accelerator (no overrides left), so
     the fitted values are not overridden again when the file is loaded."""
@@ -164,6 +173,7 @@ def fit_residuals(residuals: Residuals, base: Calibration, params: Sequence[str]
     from scipy.optimize import minimize
 
     params = check_params(params)
+    check_evaluations(max_evaluations)
     x0 = np.log([base_value(base, p) for p in params])
     lo = np.log([BOUNDS[p][0] for p in params])
     hi = np.log([BOUNDS[p][1] for p in params])

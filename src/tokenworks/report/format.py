@@ -10,7 +10,7 @@ import math
 from dataclasses import fields, is_dataclass
 from typing import Any
 
-__all__ = ["fmt_bytes", "fmt_count", "fmt_metric", "fmt_money", "fmt_pct", "fmt_s", "fmt_usd",
+__all__ = ["fmt_bytes", "fmt_count", "fmt_gib", "fmt_metric", "fmt_money", "fmt_pct", "fmt_s", "fmt_usd",
            "to_jsonable"]
 
 
@@ -33,8 +33,16 @@ def to_jsonable(obj: Any) -> Any:
 
 
 def fmt_bytes(n: float) -> str:
-    """Decimal byte units (GB = 1e9 bytes, as datasheets print them)."""
+    """Decimal byte units (GB = 1e9 bytes, as datasheets print bandwidths and disk sizes)."""
     for unit, div in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
+        if abs(n) >= div:
+            return f"{n / div:,.1f} {unit}"
+    return f"{n:,.0f} B"
+
+
+def fmt_gib(n: float) -> str:
+    """Binary units for memory (GiB = 2^30 bytes, as engines and nvidia-smi report it)."""
+    for unit, div in (("TiB", 2.0**40), ("GiB", 2.0**30), ("MiB", 2.0**20), ("KiB", 2.0**10)):
         if abs(n) >= div:
             return f"{n / div:,.1f} {unit}"
     return f"{n:,.0f} B"

@@ -137,7 +137,14 @@ def summarize(*, spec: SimulationSpec, plans, replica_stats: list[ReplicaStats],
             f"{drain_limit_s:g} s after the last arrival (simulation.drain_limit_s); the queue "
             f"peaked at {int(outstanding.max()) if len(outstanding) else 0} requests. The "
             f"arrival rate exceeds what this deployment serves; add replicas or lower the rate.")
-    if rejected.any():
+    if n and not done.any():
+        why = (f"all {n} were rejected: each is longer than the context limit or the KV cache "
+               f"(prompt + output tokens); see the 'rejected' column" if rejected.all() else
+               f"{int(rejected.sum())} were rejected and {num_unfinished} never finished")
+        warnings.insert(0, f"nothing was served: no request completed ({why}). Latency and "
+                           f"throughput are empty, and the duration and energy are those of an "
+                           f"idle cluster.")
+    elif rejected.any():
         warnings.append(f"{int(rejected.sum())} requests were rejected (longer than the context "
                         f"limit or the KV cache); see the 'rejected' column.")
     total_out = float(out_tok.sum())

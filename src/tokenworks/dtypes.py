@@ -53,7 +53,7 @@ def get_dtype(name: str) -> Dtype:
     key = ALIASES.get(key, key)
     if key not in DTYPES:
         raise ConfigError(
-            f"datatype '{name}' is not known.{did_you_mean(name, DTYPES)} "
+            f"datatype '{name}' is not known.{did_you_mean(name, DTYPES) if key else ''} "
             f"Valid: {', '.join(DTYPES)}."
         )
     return DTYPES[key]

@@ -59,6 +59,9 @@ def did_you_mean(name: str, options: Iterable[str], *, n: int = 3) -> str:
 def unknown_name(kind: str, name: str, options: Iterable[str]) -> UnknownNameError:
     """Build the standard 'not in the catalog' error with suggestions."""
     options = sorted(options)
+    if not name.strip():
+        shown = ", ".join(options) if len(options) <= 40 else ", ".join(options[:40]) + ", ..."
+        return UnknownNameError(f"{kind} name '{name}' is empty; give one of: {shown}.")
     hint = did_you_mean(name, options)
     if not hint:
         hint = f" Valid names: {', '.join(options)}." if len(options) <= 40 else ""

@@ -18,11 +18,13 @@ from pathlib import Path
 
 import numpy as np
 
-from tokenworks.errors import ConfigError, SimulationError
+from tokenworks.errors import ConfigError, SimulationError, check_range
 from tokenworks.hardware import get_accelerator
 from tokenworks.io.measurements import MeasuredRun, Measurements, read_measurements
 from tokenworks.model.catalog import get_model
 from tokenworks.perf.calibration import Calibration, default_calibration
+from tokenworks.perf.deployment import make_deployment
+from tokenworks.perf.engine import check_engine_limits
 from tokenworks.perf.fit import (
     DEFAULT_PARAMS,
     CalibrationFit,
@@ -61,6 +63,18 @@ class ServingSetup:
     chunked_prefill: bool = True
     prefix_cache: str = "none"
     gpu_memory_utilization_frac: float = 0.9
+
+    def check(self) -> None:
+        """Raise the error a replay would, before any replay: the model, the part, the split,
+        the dtypes, the engine limits."""
+        model, acc = get_model(self.model), get_accelerator(self.hardware)
+        make_deployment(model, acc, tp=self.tp, pp=self.pp, weights_dtype=self.weights_dtype,
+                        kv_dtype=self.kv_dtype or self.weights_dtype)
+        check_range("num_replicas", self.num_replicas, low=1, high=100_000)
+        check_range("gpu_memory_utilization_frac", self.gpu_memory_utilization_frac, low=0.05,
+                    high=1.0)
+        check_engine_limits(max_num_seqs=self.max_num_seqs,
+                            max_num_batched_tokens=self.max_num_batched_tokens)
 
     def spec(self, run: MeasuredRun, cal: Calibration, seed: int) -> SimulationSpec:
         """The run's arrivals and lengths replayed on this deployment with ``cal``."""
@@ -118,6 +132,7 @@ def calibrate(measurements: Measurements | str | Path, setup: ServingSetup, *,
     t0 = time.perf_counter()
     params = check_params(params)
     check_evaluations(max_evaluations)
+    setup.check()  # the deployment is valid before any file is read or replay run
     if not isinstance(measurements, Measurements):
         measurements = read_measurements(measurements)
     if max_requests is not None and max_requests < 1:

@@ -39,6 +39,10 @@ from tokenworks.errors import ConfigError
 from tokenworks.files import read_text
 
 CSV_COLUMNS = ("arrival_s", "input_tokens", "output_tokens", "ttft_s", "e2e_s")
+# A row beyond these is corrupt, not a request: 1e8 tokens exceeds every model's context,
+# 1e7 s (~4 months) any benchmark run.
+MAX_TOKENS = 1e8
+MAX_SECONDS = 1e7
 FORMATS = ("auto", "vllm", "guidellm", "csv")
 
 
@@ -199,6 +203,10 @@ def _csv_number(p: Path, line_no: int, col: str, raw: str) -> float:
     if col.endswith("_tokens") and v != int(v):
         raise ConfigError(f"{p}: line {line_no}, field {col}: {raw.strip()} must be a whole "
                           f"number of tokens.")
+    limit = MAX_TOKENS if col.endswith("_tokens") else MAX_SECONDS
+    if v > limit:
+        raise ConfigError(f"{p}: line {line_no}, field {col}: {raw.strip()} is beyond any real "
+                          f"request ({limit:g} at most); check the column and its unit.")
     return v
 
 

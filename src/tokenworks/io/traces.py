@@ -24,6 +24,12 @@ from tokenworks.serving.traces import MOONCAKE_BLOCK_TOKENS, Trace, take
 
 __all__ = ["READERS", "read_trace"]
 
+# Bounds of a trace row's values: a request longer than any model's context, or a time beyond
+# ~30 years (in the file's unit), is a corrupt row, not traffic.
+MAX_TOKENS_PER_REQUEST = 100_000_000
+MAX_TIME = 1e12
+INT64_MAX = 2**63 - 1
+
 
 def _bad(path: Path, line: int, field: str, why: str) -> ScenarioError:
     return ScenarioError(f"trace {path}, line {line}, field '{field}': {why}. Fix that line or "
@@ -39,6 +45,9 @@ def _int_field(path: Path, line: int, field: str, raw: object) -> int:
         raise _bad(path, line, field, f"'{raw}' is not an integer token count")
     if v < 0:
         raise _bad(path, line, field, f"{v} is negative")
+    if v > MAX_TOKENS_PER_REQUEST:
+        raise _bad(path, line, field, f"{v:,} tokens is more than any model's context "
+                   f"({MAX_TOKENS_PER_REQUEST:,} at most)")
     return v
 
 
@@ -47,8 +56,9 @@ def _float_field(path: Path, line: int, field: str, raw: object) -> float:
         v = float(raw)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         raise _bad(path, line, field, f"'{raw}' is not a number") from None
-    if not np.isfinite(v) or v < 0:
-        raise _bad(path, line, field, f"{v} must be a finite, non-negative time")
+    if not np.isfinite(v) or v < 0 or v > MAX_TIME:
+        raise _bad(path, line, field, f"{v} must be a finite, non-negative time (at most "
+                   f"{MAX_TIME:g}, about 30 years in ms)")
     return v
 
 
@@ -202,9 +212,10 @@ def read_mooncake_jsonl(path: Path, *, max_requests: int | None = None) -> Trace
             p.append(_int_field(path, line, "input_length", rec["input_length"]))
             o.append(_int_field(path, line, "output_length", rec["output_length"]))
             ids = rec.get("hash_ids", [])
-            if not isinstance(ids, list) or not all(isinstance(h, int) and not isinstance(h, bool)
-                                                    for h in ids):
-                raise _bad(path, line, "hash_ids", "must be a list of integers")
+            if not isinstance(ids, list) or not all(
+                    isinstance(h, int) and not isinstance(h, bool) and -INT64_MAX <= h <= INT64_MAX
+                    for h in ids):
+                raise _bad(path, line, "hash_ids", "must be a list of 64-bit integers")
             rows.append(ids)
             if n is not None and len(t) >= n:
                 break

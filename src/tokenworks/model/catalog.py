@@ -110,7 +110,13 @@ def get_model(name_or_path: str) -> ModelArch:
     for e in model_entries():
         if e.hf_repo is not None and e.hf_repo.lower() == key:
             return cat[e.name]
+    if not key:
+        raise unknown_name("model", name_or_path, cat)
     p = Path(name_or_path).expanduser()
-    if p.exists() or key.endswith(".json"):
+    try:
+        is_path = p.exists()
+    except OSError:  # not a name the file system can hold (e.g. too long): not a path
+        is_path = False
+    if is_path or key.endswith(".json"):
         return load_config_file(p)
     raise unknown_name("model", name_or_path, cat)

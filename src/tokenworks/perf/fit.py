@@ -102,7 +102,7 @@ def median_abs_err(pred: np.ndarray, meas: np.ndarray) -> float | None:
 def check_params(params: Sequence[str]) -> tuple[str, ...]:
     params = tuple(params)
     if not params:
-        raise ConfigError("calibrate needs at least one parameter to fit; valid: "
+        raise ConfigError("calibrate needs at least one parameter to fit (--params is empty); valid: "
                           f"{', '.join(BOUNDS)}.")
     for p in params:
         if p not in BOUNDS:

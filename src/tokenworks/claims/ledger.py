@@ -198,7 +198,7 @@ def _dominant(c: Claim, out: Computed, verdict: str) -> str | None:
                     f"terms the seed leaves out: {parts})")
     total = sum(abs(v) for _, v in terms)
     n, v = max(terms, key=lambda t: abs(t[1]))
-    return f"{n} ({with_unit(fmt(v / unit), c.unit)}, {abs(v) / total:.0%} of the computed value)"
+    return f"{n} ({with_unit(fmt(v / unit), c.unit)}, {abs(v) / total:.0%} of the sum of the terms)"
 
 
 def evaluate_claim(c: Claim) -> ClaimResult:

@@ -35,8 +35,9 @@ class Computed:
 
     ``value`` is ``None`` when nothing can check the figure (the verdict is then
     *unverifiable*; ``working`` says why). ``terms`` are named additive parts of ``value``
-    (SI, summing to it): the ledger names the dominant one, and for a claim whose
-    ``seed_includes`` lists the terms the seed counted, the dominant term of the difference.
+    (SI; they sum to it, except a margin, which is 1 plus its cost terms): the ledger names
+    the dominant one, and for a claim whose ``seed_includes`` lists the terms the seed
+    counted, the dominant term of the difference.
     """
 
     value: float | None

@@ -268,6 +268,21 @@ def cluster_facility_power(p: Params) -> Computed:
         f"{it_w / MW:,.1f} MW IT x PUE {r.pue:g} = {total / MW:,.1f} MW"))
 
 
+@evaluator("accelerators_in_power")
+def accelerators_in_power(p: Params) -> Computed:
+    """How many accelerators ``facility_w`` of facility power supplies: in catalog nodes at
+    full rated power, plus ``fabric_frac`` of node power for the fabric, at a PUE."""
+    r = deployment_power(p.str("accelerator"), num_accelerators=1000, utilization_frac=1.0,
+                         pue=p.float("pue"), carbon_g_per_kwh=0.0)
+    fabric = p.float("fabric_frac", 0.0)
+    per_acc_w = r.it_power_provisioned_w / r.num_accelerators * (1.0 + fabric) * r.pue
+    n = p.float("facility_w") / per_acc_w
+    return Computed(value=n, working=(
+        f"{r.accelerator}: {r.node_power_w / KW:.1f} kW node ÷ its accelerators, + {fabric:.0%} "
+        f"fabric, × PUE {r.pue:g} = {per_acc_w / KW:.2f} kW each; {p.float('facility_w') / MW:,.0f}"
+        f" MW ÷ {per_acc_w / KW:.2f} kW = {n:,.0f} accelerators"))
+
+
 @evaluator("homes_equivalent")
 def homes_equivalent(p: Params) -> Computed:
     """Homes whose yearly electricity equals a constant load of ``power_mw``."""

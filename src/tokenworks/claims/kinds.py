@@ -67,7 +67,7 @@ UNITS: dict[str, float] = {
     "W": 1.0, "kW": KW, "MW": MW, "GW": GW, "TWh": 3.6e15, "J/token": 1.0,
     "USD": 1.0, "million USD": MILLION, "billion USD": 1e9, "USD/M tokens": 1.0 / MILLION,
     "USD/GPU-hour": 1.0,
-    "tokens/s": 1.0, "sequences": 1.0, "tokens": 1.0, "tokens/param": 1.0,
+    "calendar year": 1.0, "tokens/s": 1.0, "sequences": 1.0, "tokens": 1.0, "tokens/param": 1.0,
     "billion params": 1e9, "devices": 1.0, "GPUs": 1.0, "homes": 1.0, "x": 1.0, "%": 0.01,
 }
 

@@ -9,6 +9,7 @@ Every ``*.toml`` file in ``tokenworks/data/claims/`` (except ``omitted.toml``) h
 * ``bound``: *reproduced* when the seed's figure does not exceed the computed ceiling by more
   than ``tol`` (the claim is physically attainable);
 * ``at_least``: *reproduced* when the computed value reaches ``low·(1 − tol)``;
+* ``at_most``: *reproduced* when the computed value stays under ``high·(1 + tol)``;
 * *unverifiable* when the evaluator has nothing to check against (``value is None``);
 * *differs* otherwise.
 
@@ -113,6 +114,8 @@ def verdict_for(c: Claim, computed: float | None) -> Verdict:
     lo, hi = c.seed_low, c.seed_high
     if c.compare == "at_least":
         return "reproduced" if computed >= lo * (1.0 - tol) else "differs"
+    if c.compare == "at_most":
+        return "reproduced" if computed <= hi * (1.0 + tol) else "differs"
     if not c.is_range:
         return "reproduced" if abs(computed - lo) <= tol * abs(lo) else "differs"
     ok = lo * (1.0 - tol) <= computed <= hi * (1.0 + tol)

@@ -37,6 +37,8 @@ def tolerance_rule(c: Claim) -> str:
         return f"seed ≤ computed ceiling × (1 + {t}) ({why})"
     if c.compare == "at_least":
         return f"computed ≥ seed × (1 − {t}) ({why})"
+    if c.compare == "at_most":
+        return f"computed ≤ seed × (1 + {t}) ({why})"
     return f"within ±{t} ({why})"
 
 

@@ -13,7 +13,7 @@
 | ``condition`` | conditional claims: the seed's "if"; stated, never judged |
 | ``evaluator``, ``params`` | registry key (``registry.EVALUATORS``) and the table passed to it |
 | ``tolerance_frac`` + ``tolerance_note`` | only to depart from the kind's tolerance, with the reason |
-| ``compare`` | ``"value"`` (default), ``"bound"`` (computed is a ceiling the seed must not exceed) or ``"at_least"`` (computed must reach the seed's figure) |
+| ``compare`` | ``"value"`` (default), ``"bound"`` (computed is a ceiling the seed must not exceed), ``"at_least"`` / ``"at_most"`` (computed must reach / stay under the seed's figure) |
 | ``sensitivity`` | ``{param, low, high, range_from = "seed" or "ledger", label}``: re-run over a range |
 | ``model_check`` | reported claims: ``{evaluator, params, scenario}``, tokenworks' model, shown beside |
 | ``seed_includes`` | the evaluator's terms that the seed's figure accounts for (the rest is the gap) |
@@ -84,7 +84,7 @@ class ClaimEntry(BaseModel):
     params: dict[str, Any] = Field(default_factory=dict)
     tolerance_frac: float | None = Field(default=None, gt=0.0, lt=1.0)
     tolerance_note: str | None = Field(default=None, min_length=10)
-    compare: Literal["value", "bound", "at_least"] = "value"
+    compare: Literal["value", "bound", "at_least", "at_most"] = "value"
     sensitivity: SensitivityEntry | None = None
     model_check: ModelCheckEntry | None = None
     seed_includes: list[str] = Field(default_factory=list)

@@ -21,7 +21,7 @@ def test_json_lists_every_claim_with_keys(capsys: pytest.CaptureFixture[str]) ->
     code, out, _ = _run(capsys, "claims", "--json")
     assert code == 0
     rows = json.loads(out)
-    assert len(rows) >= 120
+    assert len(rows) >= 200
     for row in rows:
         assert tuple(row) == ROW_KEYS, row["id"]
         assert row["verdict"] in VERDICTS

@@ -263,6 +263,7 @@ def test_range_verdict_monotone_inside(lo: float, width: float, tol: float, x: f
 
 
 def test_physics_verdict_split_is_reported() -> None:
-    """The ledger is not a rubber stamp: both verdicts occur among the physics claims."""
-    verdicts = {c.expected_verdict for c in PHYSICS}
-    assert verdicts == {"reproduced", "differs"}
+    """The ledger is not a rubber stamp: all three verdicts occur, and among physics.toml's
+    claims both reproduced and differs."""
+    assert {c.expected_verdict for c in PHYSICS} >= {"reproduced", "differs"}
+    assert {c.expected_verdict for c in CLAIMS} == {"reproduced", "differs", "unverifiable"}

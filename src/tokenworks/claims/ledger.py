@@ -14,8 +14,10 @@ Every ``*.toml`` file in ``tokenworks/data/claims/`` (except ``omitted.toml``) h
 * *differs* otherwise.
 
 A ``sensitivity`` range re-runs the evaluator at five points. When the range is the seed's own
-(``range_from = "seed"``), a figure that some point of it reproduces is not refuted: the
-verdict is *reproduced* and the note says where. Results are deterministic: no clocks or
+(``range_from = "seed"``), or the plausible range of an input the seed leaves unstated
+(``"unstated"``), a figure that some point of it reproduces is not refuted: the verdict is
+*reproduced* and the note says where. A range that is only the ledger's assumption
+(``"ledger"``) reports a flip but keeps the verdict of the stated scenario. Results are deterministic: no clocks or
 randomness reach a verdict (``elapsed_s`` is reported, never compared).
 """
 
@@ -180,6 +182,11 @@ def _sensitivity(c: Claim, base: Verdict) -> tuple[Verdict, str | None]:
             f"Over {s.label}: {listed}. The verdict flips inside the seed's own range "
             f"(reproduced for {where}), so the seed's own inputs can produce its figure: "
             f"not refuted.")
+    if s.range_from == "unstated":
+        return "reproduced", (
+            f"Over {s.label}: {listed}. The seed does not state this input, and the verdict "
+            f"flips inside its plausible range (reproduced for {where}): not refuted, but "
+            f"the figure holds only there.")
     return base, (f"Over {s.label}: {listed}. The verdict flips inside this range "
                   f"(reproduced for {where}); the verdict above is at the stated scenario.")
 

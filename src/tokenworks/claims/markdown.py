@@ -24,8 +24,9 @@ run time:
 
 * **reproduced** — the computed or published value is within the tolerance of the claim's
   kind (or its range widened by it); for `bound` claims, the seed's figure does not exceed the
-  ceiling tokenworks computes; for a claim with a sensitivity range that is the seed's own,
-  some point of that range reproduces it;
+  ceiling tokenworks computes; for a claim with a sensitivity range that is the seed's own
+  (or the plausible range of an input the seed leaves unstated), some point of that range
+  reproduces it — the sensitivity line then says where;
 * **differs** — otherwise; the explanation says which assumption the seed must have made or
   where it is inconsistent, with numbers, and names the dominant term of the difference where
   the value is a sum of terms;

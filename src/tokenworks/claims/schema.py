@@ -14,7 +14,7 @@
 | ``evaluator``, ``params`` | registry key (``registry.EVALUATORS``) and the table passed to it |
 | ``tolerance_frac`` + ``tolerance_note`` | only to depart from the kind's tolerance, with the reason |
 | ``compare`` | ``"value"`` (default), ``"bound"`` (computed is a ceiling the seed must not exceed), ``"at_least"`` / ``"at_most"`` (computed must reach / stay under the seed's figure) |
-| ``sensitivity`` | ``{param, low, high, range_from = "seed" or "ledger", label}``: re-run over a range |
+| ``sensitivity`` | ``{param, low, high, range_from, label}``: re-run over a range that is the seed's own (``"seed"``), a plausible range for an input the seed leaves unstated (``"unstated"``), or the ledger's assumption (``"ledger"``) |
 | ``model_check`` | reported claims: ``{evaluator, params, scenario}``, tokenworks' model, shown beside |
 | ``seed_includes`` | the evaluator's terms that the seed's figure accounts for (the rest is the gap) |
 | ``sources`` | ``[{title, url, as_of}]``: where a reported or external number comes from |
@@ -46,7 +46,7 @@ class SensitivityEntry(BaseModel):
     param: str = Field(min_length=1)
     low: float
     high: float
-    range_from: Literal["seed", "ledger"]
+    range_from: Literal["seed", "unstated", "ledger"]
     label: str = Field(min_length=5)
 
     @model_validator(mode="after")

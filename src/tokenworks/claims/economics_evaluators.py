@@ -353,7 +353,12 @@ def capital_math(p: Params) -> Computed:
     value = {"ceiling": c.total_usd, "internal": c.internal_usd, "compute": c.compute_usd}.get(m)
     if value is None:
         raise CatalogError(f"capital_math: metric '{m}' is not known.")
-    return Computed(value=value, working=(
+    share = value / c.total_usd
+    terms = (("reinvested cash flow", c.internal_usd * share), ("off-balance-sheet SPVs",
+             c.spv_usd * share), ("corporate leverage", c.leverage_usd * share))
+    if m == "internal":
+        terms = ()
+    return Computed(value=value, terms=terms, working=(
         f"internal ${c.internal_usd / 1e12:.2f}T + SPV ${c.spv_usd / 1e12:.2f}T + leverage "
         f"${c.leverage_usd / 1e12:.2f}T = ${c.total_usd / 1e12:.2f}T; 60% compute = "
         f"${c.compute_usd / 1e12:.2f}T"))

@@ -80,7 +80,13 @@ def neocloud_unit_margin(p: Params) -> Computed:
     else:
         raise CatalogError(f"neocloud_unit_margin: metric '{metric}' is not known "
                            f"(gross_pre_dep, gross_post_dep, ebitda).")
-    return Computed(value=v, working=(
+    # Terms: each cost as a share of revenue (the margin is 1 plus their sum).
+    terms = (("cash costs (power, facility, maintenance, staff)", -b.cash_opex_usd_per_hour / rev),)
+    if metric == "gross_post_dep":
+        terms += (("depreciation", -b.depreciation_usd_per_hour / rev),)
+    if metric == "ebitda":
+        terms += (("SG&A", -p.float("sga_frac_of_revenue", 0.08)),)
+    return Computed(value=v, terms=terms, working=(
         f"{t.accelerator} at ${price:.2f}/h x {t.utilization_frac:.0%} = ${rev:.3f} per installed "
         f"hour; cash costs ${b.cash_opex_usd_per_hour:.3f}, depreciation "
         f"${b.depreciation_usd_per_hour:.3f}; {what} = {v:.1%}"))
@@ -104,7 +110,8 @@ def breakeven_price(p: Params) -> Computed:
     Returned in $ per GPU-hour: hourly-price claims use the display unit "USD" (per hour).
     """
     b = tco_per_accelerator_hour(_tco(p))
-    return Computed(value=b.breakeven_usd_per_sold_hour, working=(
+    terms = tuple((k, v / b.utilization_frac) for k, v in b.components().items())
+    return Computed(value=b.breakeven_usd_per_sold_hour, terms=terms, working=(
         f"TCO ${b.total_usd_per_hour:.3f}/installed h ({', '.join(f'{k} {v:.2f}' for k, v in b.components().items())}) "
         f"/ utilization {b.utilization_frac:.0%} = ${b.breakeven_usd_per_sold_hour:.2f}/h"))
 
@@ -157,6 +164,30 @@ def economic_life(p: Params) -> Computed:
         f"{min(1, p.float('new_generation_price_ratio') / p.float('new_generation_speedup')):.0%}"
         f" of trend; revenue covers cash costs through year {shocked.economic_life_years}; "
         f"book value left then: ${shocked.impairment_usd / 100:,.0f}/accelerator"))
+
+
+@evaluator("profit_overstatement")
+def profit_overstatement(p: Params) -> Computed:
+    """Pre-tax profit per installed hour that a ``book_life_years`` straight-line schedule
+    reports above a ``true_life_years`` one, as a share of revenue (the seed's "profits are
+    overstated"). Terms: depreciation at each life."""
+    t = _tco(p)
+    price = p.float("price_usd_per_hour")
+    rev = price * t.utilization_frac
+    book = p.float("book_life_years")
+    true = p.float("true_life_years")
+    # Straight-line: (capex − residual) / life, per installed hour.
+    base = (t.it_capex_usd * (1.0 - t.residual_value_frac)) / YEAR * 3600.0
+    dep_book, dep_true = base / book, base / true
+    v = (dep_true - dep_book) / rev
+    return Computed(value=v, terms=(("depreciation at the true life", dep_true / rev),
+                                    ("depreciation at the book life", -dep_book / rev)),
+                    working=(
+        f"${t.it_capex_usd:,.0f} all-in per {t.accelerator}, {t.residual_value_frac:.0%} "
+        f"residual: straight-line ${dep_book:.3f}/installed h over {book:g} years vs "
+        f"${dep_true:.3f}/h over {true:g} years; revenue ${price:.2f}/h x "
+        f"{t.utilization_frac:.0%} = ${rev:.3f}/h; profit overstated by "
+        f"{dep_true - dep_book:.3f}/{rev:.3f} = {v:.1%} of revenue"))
 
 
 @evaluator("vendor_breakeven_premium")
@@ -217,13 +248,39 @@ def prefill_gpu_reduction(p: Params) -> Computed:
 
 @evaluator("cluster_facility_power")
 def cluster_facility_power(p: Params) -> Computed:
-    """Provisioned facility power (W) of N accelerators in catalog nodes at a PUE."""
+    """Provisioned facility power (W) of N accelerators in catalog nodes, plus the cluster
+    fabric (``fabric_frac`` of node power), at a PUE. Terms: GPUs at TDP, the rest of the
+    nodes, the fabric, and the facility overhead (PUE − 1) on all of it."""
     r = deployment_power(p.str("accelerator"), num_accelerators=p.int("num_accelerators"),
                          utilization_frac=1.0, pue=p.float("pue"), carbon_g_per_kwh=0.0)
-    return Computed(value=r.facility_power_provisioned_w, working=(
+    acc = get_accelerator(p.str("accelerator"))
+    fabric = p.float("fabric_frac", 0.0)
+    nodes_w = r.it_power_provisioned_w
+    gpus_w = r.num_accelerators * acc.tdp_w
+    it_w = nodes_w * (1.0 + fabric)
+    total = it_w * r.pue
+    terms = (("GPUs at TDP", gpus_w), ("rest of the nodes (CPUs, NICs, fans)", nodes_w - gpus_w),
+             ("network, storage, management", nodes_w * fabric),
+             ("cooling and power delivery (PUE − 1)", total - it_w))
+    return Computed(value=total, terms=terms, working=(
         f"{r.num_accelerators:,} {r.accelerator} in {r.num_nodes:,} nodes x "
-        f"{r.node_power_w / KW:.1f} kW = {r.it_power_provisioned_w / MW:,.1f} MW IT x PUE "
-        f"{r.pue:g} = {r.facility_power_provisioned_w / MW:,.1f} MW"))
+        f"{r.node_power_w / KW:.1f} kW = {nodes_w / MW:,.1f} MW; + {fabric:.0%} fabric = "
+        f"{it_w / MW:,.1f} MW IT x PUE {r.pue:g} = {total / MW:,.1f} MW"))
+
+
+@evaluator("accelerators_in_power")
+def accelerators_in_power(p: Params) -> Computed:
+    """How many accelerators ``facility_w`` of facility power supplies: in catalog nodes at
+    full rated power, plus ``fabric_frac`` of node power for the fabric, at a PUE."""
+    r = deployment_power(p.str("accelerator"), num_accelerators=1000, utilization_frac=1.0,
+                         pue=p.float("pue"), carbon_g_per_kwh=0.0)
+    fabric = p.float("fabric_frac", 0.0)
+    per_acc_w = r.it_power_provisioned_w / r.num_accelerators * (1.0 + fabric) * r.pue
+    n = p.float("facility_w") / per_acc_w
+    return Computed(value=n, working=(
+        f"{r.accelerator}: {r.node_power_w / KW:.1f} kW node ÷ its accelerators, + {fabric:.0%} "
+        f"fabric, × PUE {r.pue:g} = {per_acc_w / KW:.2f} kW each; {p.float('facility_w') / MW:,.0f}"
+        f" MW ÷ {per_acc_w / KW:.2f} kW = {n:,.0f} accelerators"))
 
 
 @evaluator("homes_equivalent")
@@ -296,7 +353,12 @@ def capital_math(p: Params) -> Computed:
     value = {"ceiling": c.total_usd, "internal": c.internal_usd, "compute": c.compute_usd}.get(m)
     if value is None:
         raise CatalogError(f"capital_math: metric '{m}' is not known.")
-    return Computed(value=value, working=(
+    share = value / c.total_usd
+    terms = (("reinvested cash flow", c.internal_usd * share), ("off-balance-sheet SPVs",
+             c.spv_usd * share), ("corporate leverage", c.leverage_usd * share))
+    if m == "internal":
+        terms = ()
+    return Computed(value=value, terms=terms, working=(
         f"internal ${c.internal_usd / 1e12:.2f}T + SPV ${c.spv_usd / 1e12:.2f}T + leverage "
         f"${c.leverage_usd / 1e12:.2f}T = ${c.total_usd / 1e12:.2f}T; 60% compute = "
         f"${c.compute_usd / 1e12:.2f}T"))

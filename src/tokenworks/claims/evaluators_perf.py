@@ -199,6 +199,33 @@ def decode_floor(p: Params) -> Computed:
                        f"usd_per_token.")
 
 
+@evaluator("decode_step_cost")
+def decode_step_cost(p: Params) -> Computed:
+    """$ per output token of one decode step of ``batch`` sequences at mean context
+    ``context_tokens``: num_gpus × $/GPU-hour × step time ÷ batch, on the step cost model.
+
+    Terms: the step's op groups (whatever ``StepCostModel.breakdown`` reports: weight
+    streaming, attention/KV reads, collectives, overhead), each priced the same way, so a
+    claim's ``seed_includes`` names the ones the seed counted and the ledger names the
+    dominant one of the rest."""
+    arch = get_model(p.str("model"))
+    acc = get_accelerator(p.str("hardware"))
+    tp = p.int("tp", 1)
+    dtype = p.str("dtype")
+    batch, ctx = p.int("batch"), p.int("context_tokens")
+    price = p.float("usd_per_gpu_hour")
+    dep = make_deployment(arch, acc, tp=tp, weights_dtype=dtype, kv_dtype=dtype)
+    cost = StepCostModel(arch, dep, _calibration(p.str("calibration", "fitted")))
+    bd = cost.breakdown(num_decode_seqs=batch, decode_kv_tokens=batch * ctx)
+    usd_per_s = tp * price / HOUR / batch
+    terms = tuple((o.name, o.time_s * usd_per_s) for o in bd.ops if o.time_s > 0)
+    parts = ", ".join(f"{o.name} {o.time_s / MS:.2f} ms" for o in bd.ops if o.time_s > 0)
+    return Computed(value=bd.time_s * usd_per_s, terms=terms, working=(
+        f"{arch.name} {dtype} on {tp}× {acc.name}, batch {batch} at {ctx:,} tokens of context: "
+        f"step {bd.time_s / MS:.2f} ms ({parts}); {tp} × ${price:.2f}/h × step ÷ {batch} = "
+        f"${bd.time_s * usd_per_s * MILLION:.3f}/M tokens"))
+
+
 def _crossover(intensity, ridge: float) -> int:
     """Smallest integer batch with intensity(batch) >= ridge (intensity increasing)."""
     hi = 1

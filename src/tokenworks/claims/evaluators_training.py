@@ -12,7 +12,7 @@ from tokenworks.claims.registry import Computed, Params, evaluator
 from tokenworks.errors import CatalogError
 from tokenworks.hardware import get_accelerator
 from tokenworks.model import get_model, training_flops
-from tokenworks.units import DAY, GB, HOUR, MILLION, PETA, TB, TERA, YEAR
+from tokenworks.units import DAY, GB, GIB, HOUR, MILLION, PETA, TB, TERA, YEAR
 
 
 def train_flops(p: Params, prefix: str = "") -> tuple[float, str]:
@@ -156,7 +156,8 @@ def _spec(hardware: str, field: str) -> tuple[float, str]:
         return v, (f"{acc.display_name}: {prec} matmuls {acc.matmul_flops_per_s(prec) / TERA:,.0f} "
                    f"TFLOPS ÷ {acc.tdp_w:.0f} W = {v / TERA:.2f} TFLOPS/W")
     if field == "memory_bytes":
-        return acc.memory_bytes, f"{acc.display_name}: {acc.memory_bytes / GB:.0f} GB"
+        return acc.memory_bytes, (f"{acc.display_name}: {acc.memory_bytes / GIB:.0f} GiB "
+                                  f"(the vendor's 'GB') = {acc.memory_bytes / GB:.0f} GB")
     if field == "memory_bytes_per_s":
         return acc.memory_bytes_per_s, (f"{acc.display_name}: "
                                         f"{acc.memory_bytes_per_s / TB:.2f} TB/s")

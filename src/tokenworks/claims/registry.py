@@ -1,9 +1,11 @@
 """The evaluator registry: claim evaluators register here by name.
 
 An evaluator is a pure function ``fn(params: Params) -> Computed`` that recomputes one kind of
-seed claim with tokenworks (model math, hardware catalog, roofline step costs, the estimator).
+seed claim with tokenworks (model math, hardware catalog, roofline step costs, the estimator),
+or reads a published or seed figure for reported and consistency claims.
 It returns the value in **SI units** (bytes, seconds, FLOP, W, USD per token, plain ratios)
-plus a one-line ``working`` string that shows the arithmetic in display units. The ledger
+plus a one-line ``working`` string that shows the arithmetic in display units, and where the
+value is a sum, its named ``terms``. The ledger
 converts the SI value to the claim's display unit and compares it with the seed's figure.
 
 Modules add evaluators with the decorator::
@@ -29,10 +31,18 @@ from tokenworks.errors import CatalogError
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Computed:
-    """What an evaluator found: the value in SI units and how it got there."""
+    """What an evaluator found: the value in SI units and how it got there.
 
-    value: float
+    ``value`` is ``None`` when nothing can check the figure (the verdict is then
+    *unverifiable*; ``working`` says why). ``terms`` are named additive parts of ``value``
+    (SI; they sum to it, except a margin, which is 1 plus its cost terms): the ledger names
+    the dominant one, and for a claim whose ``seed_includes`` lists the terms the seed
+    counted, the dominant term of the difference.
+    """
+
+    value: float | None
     working: str
+    terms: tuple[tuple[str, float], ...] = ()
 
 
 class Params:
@@ -92,6 +102,14 @@ class Params:
         if not isinstance(v, dict):
             raise CatalogError(f"claim '{self._claim_id}': params.{key} must be a table.")
         return dict(v)
+
+    def floats(self, key: str) -> list[float]:
+        v = self._need(key)
+        if not isinstance(v, list) or not v or not all(
+                isinstance(x, int | float) and not isinstance(x, bool) for x in v):
+            raise CatalogError(f"claim '{self._claim_id}': params.{key} must be a non-empty "
+                               f"list of numbers.")
+        return [float(x) for x in v]
 
     def strs(self, key: str) -> list[str]:
         v = self._need(key)

@@ -35,10 +35,11 @@ Hugging Face `config.json` files in `src/tokenworks/data/models/`; do not edit t
 - **The config.json is the fact.** Each model's Hugging Face `config.json` is kept whole (for
   multimodal Llama-4, Qwen3-VL and Qwen3.5 the vision part too; only the text model is
   modelled). `source_url` points at it. The files were transcribed from public copies of the
-  Hugging Face files (test fixtures, NVIDIA's aiconfigurator and NeMo, named in each source
-  title) and their shape fields cross-checked against other copies; tokenworks had no network
-  access to byte-compare them. GPT-3 has no HF config: its file is written in GPT-2 config
-  form from Brown et al. 2020 Table 2.1.
+  Hugging Face files (test fixtures, NVIDIA's aiconfigurator and NeMo, inference-sim, Hugging
+  Face duplicates of the repos, an issue paste; named in each source title) and their shape
+  fields cross-checked against other copies; tokenworks had no network access to
+  byte-compare them. GPT-3 has no HF config: its file is written in GPT-2 config form from
+  Brown et al. 2020 Table 2.1.
 - **Published counts** are in billions as the model card or paper prints them
   (`published_params_*_b`), with their own `params_source_url` when that is not the config.
   The golden test (`tests/model/test_params.py`) requires computed counts within 1%, or within

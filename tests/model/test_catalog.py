@@ -15,7 +15,8 @@ REQUIRED = {
     "mistral-7b", "mixtral-8x7b", "mixtral-8x22b", "qwen3-8b", "qwen3-32b", "qwen3-30b-a3b",
     "qwen3-235b-a22b", "deepseek-v3", "deepseek-r1", "gpt-oss-20b", "gpt-oss-120b",
     "gpt-3-175b", "jamba-v0.1", "qwen3-coder-480b-a35b", "qwen3-vl-8b", "qwen3.5-397b-a17b",
-    "kimi-k2-instruct", "glm-4.5-air", "llama-3.1-nemotron-ultra-253b",
+    "kimi-k2-instruct", "glm-4.5-air", "llama-3.1-nemotron-ultra-253b", "qwen2.5-7b",
+    "qwen2.5-14b", "qwen2.5-32b", "qwen2.5-72b", "qwen3-14b",
 }
 
 

@@ -91,6 +91,21 @@ def test_qwen3_no_sliding_window_when_disabled():
     assert all(layer.mixer == "attention" for layer in arch.layers)
 
 
+def test_qwen2_sliding_window_ignored_when_disabled():
+    """Qwen2.5 configs set sliding_window (131072) with use_sliding_window false: full attention."""
+    cfg = dict(TINY_LLAMA, architectures=["Qwen2ForCausalLM"], model_type="qwen2",
+               sliding_window=128, use_sliding_window=False, max_window_layers=0)
+    arch = arch_from_config(cfg, name="q")
+    assert arch.sliding_window_tokens is None
+    assert all(layer.mixer == "attention" for layer in arch.layers)
+    for name in ("qwen2.5-7b", "qwen2.5-14b", "qwen2.5-32b", "qwen2.5-72b"):
+        arch = get_model(name)
+        assert arch.sliding_window_tokens is None, name
+        assert all(layer.mixer == "attention" for layer in arch.layers), name
+        assert arch.attention_bias and not arch.attention_out_bias and not arch.qk_norm, name
+        assert arch.max_context_tokens == 32_768 and not arch.tie_word_embeddings, name
+
+
 def test_qwen2_sliding_from_max_window_layers():
     cfg = dict(TINY_LLAMA, architectures=["Qwen2ForCausalLM"], model_type="qwen2",
                sliding_window=128, use_sliding_window=True, max_window_layers=2)

@@ -103,6 +103,16 @@ def test_qwen3_coder_480b_exact_count():
     assert pc.active == 480_154_875_392 - 62 * 152 * 3 * 6144 * 2560 == 35_474_765_312
 
 
+def test_qwen2_5_72b_exact_count():
+    """Qwen2.5-72B (d = 8192), per layer: q/o 2·8192² + k/v 2·8192·1024 + q/k/v biases
+    8192 + 2·1024 = 151,005,184; FFN 3·8192·29568 = 726,663,168; norms 2·8192. × 80 layers
+    = 70,214,778,880; + untied embeddings 2·152,064·8192 = 2,491,416,576 + final norm 8192
+    = 72,706,203,648 (published 72.7B)."""
+    pc = param_counts(get_model("qwen2.5-72b"))
+    assert pc.attention == 80 * 151_005_184
+    assert pc.total == 72_706_203_648
+
+
 def test_kimi_k2_exact_count():
     """Kimi K2 (d = 7168): MLA per layer q 7168·1536 + 1536·64·192, kv 7168·576 + 512·64·256,
     o 64·128·7168, norms 1536 + 512 = 101,124,096, × 61 = 6,168,569,856; 60 MoE layers ×

@@ -362,7 +362,7 @@ def offline_capacity(r, inputs: list[float], calibration: str | None,
 
 def scaled_calibration(accelerator: str, factor: float, workdir: Path, *,
                        memory: bool = True, step_overhead_s: float | None = None) -> str:
-    """The packaged calibration of ``accelerator`` with the efficiencies (compute, prefill
+    """The packaged calibration of ``accelerator`` with the kernel fractions (GEMM and attention
     compute and, if ``memory``, memory) multiplied by ``factor`` (capped at 1) and, if given,
     the per-step overhead replaced."""
     from dataclasses import replace
@@ -371,13 +371,12 @@ def scaled_calibration(accelerator: str, factor: float, workdir: Path, *,
     from tokenworks.perf.calibration import default_calibration
 
     base = default_calibration(accelerator)
-    names = ("compute_efficiency_frac", "memory_efficiency_frac") if memory else (
-        "compute_efficiency_frac",)
+    names = ("gemm_compute_frac", "gemm_compute_frac_lowp", "gemm_compute_frac_fp4",
+             "prefill_attention_frac")
+    if memory:
+        names += ("gemm_memory_frac", "gemm_memory_frac_fp4", "attention_memory_frac")
     # Fractions of peak stay <= 1: a factor that would need more is reported as saturated.
     kw: dict[str, float] = {k: min(1.0, getattr(base, k) * factor) for k in names}
-    if base.prefill_compute_efficiency_frac is not None:
-        kw["prefill_compute_efficiency_frac"] = min(
-            1.0, base.prefill_compute_efficiency_frac * factor)
     if step_overhead_s is not None:
         kw["step_overhead_s"] = step_overhead_s
     tag = f"{accelerator}-{factor:.4f}-{int(memory)}-{step_overhead_s or 0:.4f}"

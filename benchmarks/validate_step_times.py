@@ -103,7 +103,7 @@ def vidur_linear_rows(cal: Calibration | None) -> pd.DataFrame:
                 b = cm.breakdown(num_prefill_tokens=int(n),
                                  prefill_attention_pairs=causal_pairs(int(n), 0),
                                  prefill_kv_tokens=int(n))
-                pred = b.op("linear").time_s / model.num_layers
+                pred = b.op("gemm").time_s / model.num_layers
                 rows.append({"gpu": gpu, "model": name, "tp": int(tp), "num_tokens": int(n),
                              "linear_ms": float(m_ms), "pred_linear_ms": pred / MS})
     out = pd.DataFrame(rows)
@@ -174,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|---|---|---|---|---|")
     for r in cal_rows:
         print(f"| {r['hardware']} tp{r['tp']} | {r['n']} | {r['before']:.0%} | {r['after']:.1%} | "
-              f"{r['compute_efficiency_frac']:.2f} | {r['memory_efficiency_frac']:.2f} | "
+              f"{r['gemm_compute_frac']:.2f} | {r['gemm_memory_frac']:.2f} | "
               f"{r['step_overhead_s'] / MS:.1f} ms |")
     print("\n| set | n | median abs err | p90 abs err | mean signed err |\n|---|---|---|---|---|")
     for k, v in res.items():

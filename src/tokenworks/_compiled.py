@@ -22,7 +22,7 @@ __all__ = ["COMPILED_MODULES", "engine_build", "install_pure_python_finder",
            "pure_python_requested"]
 
 COMPILED_MODULES = (
-    "tokenworks.perf.step_scalar",
+    "tokenworks.perf.step_formula",
     "tokenworks.serving.events",
     "tokenworks.serving.block_manager",
     "tokenworks.serving.seq",

@@ -27,32 +27,39 @@ def test_keys_and_types(default):
     d = default.to_dict()
     assert set(d) >= REQUIRED_KEYS
     assert set(d["bound"]) == {"prefill", "decode", "batch"}
-    assert d["kv_dtype"] == "fp8"  # fp8 weights imply an fp8 KV cache by default
+    assert d["kv_dtype"] == "bf16"  # vLLM keeps the KV cache in bf16 unless told (auto)
     assert any("kv_dtype" in x for x in d["defaults_used"])
+    assert d["engine"] == "vllm" and d["max_num_seqs"] == 1024  # vLLM's default on an H200
+    trt = estimate("llama-3.1-70b", "h200", tp=8, weights_dtype="fp8", engine="trtllm")
+    assert trt.kv_dtype == "fp8" and trt.max_num_seqs == 2048
 
 
-def test_throughput_is_batch_over_step_time(default):
-    """TPOT is the steady step; each step emits one token per sequence (perf.steady)."""
+def test_throughput_is_littles_law_on_the_batch(default):
+    """TPOT is the mean steady step; B slots each turn one request around in its engine time
+    (prefill + (O − 1) steps), so throughput = B·O / that time (perf.steady), a little below
+    B / TPOT because a slot emits nothing while its prompt is prefilled."""
     e = default
-    assert e.output_tokens_per_s == pytest.approx(e.batch_size / e.tpot_s * e.num_replicas)
-    assert e.output_tokens_per_s_per_gpu == pytest.approx(e.output_tokens_per_s / 8)
     arch = get_model("llama-3.1-70b")
-    dep = make_deployment(arch, "h200", tp=8, weights_dtype="fp8", kv_dtype="fp8")
+    dep = make_deployment(arch, "h200", tp=8, weights_dtype="fp8", kv_dtype="bf16")
     ss = steady_state(StepCostModel(arch, dep, packaged_calibration()), batch=e.batch_size,
-                      input_tokens=2048, output_tokens=256)
+                      input_tokens=2048, output_tokens=256,
+                      max_num_batched_tokens=e.max_num_batched_tokens)
     assert e.tpot_s == pytest.approx(ss.step_time_s)
+    cycle = ss.engine_ttft_s + 255 * ss.step_time_s
+    assert e.output_tokens_per_s == pytest.approx(e.batch_size * 256 / cycle)
+    assert e.output_tokens_per_s < e.batch_size / e.tpot_s
+    assert e.output_tokens_per_s_per_gpu == pytest.approx(e.output_tokens_per_s / 8)
 
 
 def test_prices_recover_the_gpu_cost(default):
-    """Revenue of one step at the computed prices equals the GPU cost of that step.
-
-    Per step: B/O prompts of I tokens at the input price plus B output tokens at the output
-    price = $/GPU-h × GPUs × step time.
-    """
+    """Revenue per second at the computed prices equals the GPUs' cost per second: output
+    tokens/s at the output price plus input tokens/s (I/O as many) at the input price =
+    $/GPU-h × GPUs / 3600."""
     e = default
-    b, i, o = e.batch_size, e.input_tokens, e.output_tokens
-    revenue = (b / o * i * e.usd_per_million_input_tokens + b * e.usd_per_million_output_tokens) / 1e6
-    cost = e.usd_per_gpu_hour * 8 / 3600 * e.tpot_s
+    out = e.output_tokens_per_s
+    revenue = (out * e.input_tokens / e.output_tokens * e.usd_per_million_input_tokens
+               + out * e.usd_per_million_output_tokens) / 1e6
+    cost = e.usd_per_gpu_hour * 8 / 3600
     assert revenue == pytest.approx(cost, rel=1e-9)
 
 
@@ -74,7 +81,8 @@ def test_prefix_hits_cut_ttft_and_input_cost():
     cold = estimate("llama-3.1-8b", "h100-sxm", batch=32, usd_per_gpu_hour=2.5, input_tokens=4096)
     warm = estimate("llama-3.1-8b", "h100-sxm", batch=32, usd_per_gpu_hour=2.5, input_tokens=4096,
                     prefix_hit_frac=0.75)
-    assert warm.ttft_s < 0.5 * cold.ttft_s
+    # The engine's part of TTFT (the front end is the same for both).
+    assert warm.ttft_s - warm.frontend_s < 0.5 * (cold.ttft_s - cold.frontend_s)
     assert warm.usd_per_million_input_tokens < cold.usd_per_million_input_tokens
 
 

@@ -45,7 +45,7 @@ def test_unknown_parameter_lists_valid_ones(app, tmp_path):
     res = runner.invoke(app, ["calibrate", str(f), "--model", "llama-3.1-8b", "--hardware",
                               "h100-sxm", "--params", "warp_speed"])
     assert isinstance(res.exception, ConfigError)
-    assert "Valid: compute_efficiency_frac" in str(res.exception)
+    assert "Valid: gemm_compute_frac" in str(res.exception)
 
 
 @pytest.mark.skipif("not _main_has_calibrate()", reason="calibrate not yet registered in main")

@@ -17,12 +17,14 @@ from tokenworks.io.calibration import read_calibration
 from tokenworks.model import ModelArch, get_model
 from tokenworks.perf.calibration import Calibration
 from tokenworks.perf.deployment import make_deployment
-from tokenworks.perf.estimator import (
-    DEFAULT_MAX_NUM_BATCHED_TOKENS,
-    DEFAULT_MAX_NUM_SEQS,
-    MAX_TOKENS,
-    estimate_performance,
+from tokenworks.perf.engine import (
+    DEFAULT_ENGINE,
+    VENDOR_STACK_KINDS,
+    check_engine,
+    engine_defaults,
 )
+from tokenworks.perf.estimator import MAX_TOKENS, estimate_performance
+from tokenworks.perf.memory import smallest_tp
 
 __all__ = ["Estimate", "estimate"]
 
@@ -32,7 +34,7 @@ def estimate(
     hardware: str | Accelerator,
     *,
     num_gpus: int | None = None,
-    tp: int = 1,
+    tp: int | None = None,
     pp: int = 1,
     ep: int = 1,
     weights_dtype: str = "bf16",
@@ -42,21 +44,50 @@ def estimate(
     batch: int | Literal["max"] = "max",
     prefix_hit_frac: float = 0.0,
     usd_per_gpu_hour: float | None = None,
-    gpu_memory_utilization_frac: float = 0.9,
-    max_num_seqs: int = DEFAULT_MAX_NUM_SEQS,
-    max_num_batched_tokens: int = DEFAULT_MAX_NUM_BATCHED_TOKENS,
+    engine: str = DEFAULT_ENGINE,
+    gpu_memory_utilization_frac: float | None = None,
+    max_num_seqs: int | None = None,
+    max_num_batched_tokens: int | None = None,
     calibration: Calibration | str | None = None,
+    tpot_slo_s: float | None = None,
+    ttft_slo_s: float | None = None,
+    sweep: bool = False,
 ) -> Estimate:
-    """Estimate latency, throughput, cost and energy for one deployment and request shape."""
+    """Estimate latency, throughput, cost and energy for one deployment and request shape.
+
+    Engine settings left as None take ``engine``'s defaults on this accelerator; with a TPOT or
+    TTFT target and ``batch="max"`` the batch is the largest that meets it; ``sweep`` adds the
+    latency–throughput curve."""
     defaults: list[str] = []
     arch = get_model(model) if isinstance(model, str) else model
     acc = get_accelerator(hardware) if isinstance(hardware, str) else hardware
+    engine = check_engine(engine)
+    ed = engine_defaults(engine, acc)
+    for name, v, d in (("max_num_seqs", max_num_seqs, ed.max_num_seqs),
+                       ("max_num_batched_tokens", max_num_batched_tokens,
+                        ed.max_num_batched_tokens),
+                       ("gpu_memory_utilization_frac", gpu_memory_utilization_frac,
+                        ed.gpu_memory_utilization_frac)):
+        if v is None:
+            who = (f"{acc.name}'s vendor stack" if acc.kind in VENDOR_STACK_KINDS
+                   else f"{engine} default on {acc.name}")
+            defaults.append(f"{name} = {d:g} ({who}: {ed.source})")
     if usd_per_gpu_hour is not None:
         check_range("usd_per_gpu_hour", usd_per_gpu_hour, low=0.0, low_inclusive=False, high=1000.0,
                     unit="$/GPU-h", fix="Give a rental or TCO price per GPU-hour, e.g. 2.5.")
     if kv_dtype is None:
-        kv_dtype = default_kv_dtype(weights_dtype)
-        defaults.append(f"kv_dtype = {kv_dtype} (default for {weights_dtype} weights)")
+        kv_dtype = default_kv_dtype(weights_dtype, engine)
+        defaults.append(f"kv_dtype = {kv_dtype} ({engine} default for {weights_dtype} weights)")
+    if tp is None:
+        tp = smallest_tp(arch, acc, weights_dtype=weights_dtype, kv_dtype=kv_dtype,
+                         gpu_memory_utilization_frac=gpu_memory_utilization_frac or
+                         ed.gpu_memory_utilization_frac,
+                         max_seq_len_tokens=input_tokens + output_tokens) \
+            if isinstance(input_tokens, int) and isinstance(output_tokens, int) else None
+        if tp is None:
+            tp = 1  # nothing fits: the memory plan below explains what would
+        else:
+            defaults.append(f"tp = {tp} (the smallest that fits {arch.name} on {acc.name})")
     for name, v in (("tp", tp), ("pp", pp), ("ep", ep)):
         if isinstance(v, bool) or not isinstance(v, int) or v < 1:
             raise ConfigError(f"{name} = {v!r} is invalid: it must be a whole number >= 1.")
@@ -80,10 +111,11 @@ def estimate(
     if calibration is None:
         defaults.append("calibration: packaged fit (data/calibration.toml)")
     perf = estimate_performance(
-        arch, dep, num_replicas=num_gpus // replica_gpus, input_tokens=input_tokens,
-        output_tokens=output_tokens, batch=batch, prefix_hit_frac=prefix_hit_frac,
-        gpu_memory_utilization_frac=gpu_memory_utilization_frac, max_num_seqs=max_num_seqs,
-        max_num_batched_tokens=max_num_batched_tokens, calibration=cal)
+        arch, dep, engine=engine, num_replicas=num_gpus // replica_gpus,
+        input_tokens=input_tokens, output_tokens=output_tokens, batch=batch,
+        prefix_hit_frac=prefix_hit_frac, gpu_memory_utilization_frac=gpu_memory_utilization_frac,
+        max_num_seqs=max_num_seqs, max_num_batched_tokens=max_num_batched_tokens,
+        calibration=cal, tpot_slo_s=tpot_slo_s, ttft_slo_s=ttft_slo_s, sweep=sweep)
     price: float | None = usd_per_gpu_hour
     if price is None:
         try:
@@ -98,9 +130,12 @@ def estimate(
                           defaults_used=tuple(defaults))
 
 
-def default_kv_dtype(weights_dtype: str) -> str:
-    """KV precision when none is given: the engine default is the activation dtype (bf16)."""
-    # ASSUMPTION: with no --kv-dtype the KV cache is bf16 (vLLM kv_cache_dtype="auto" uses the
-    # model's activation dtype), except that fp8 weights imply an fp8 KV cache as in the
-    # TensorRT-LLM and MLPerf FP8 recipes.
-    return "fp8" if weights_dtype in ("fp8", "fp4", "nvfp4", "mxfp4") else "bf16"
+def default_kv_dtype(weights_dtype: str, engine: str = DEFAULT_ENGINE) -> str:
+    """KV precision when none is given, as the engine chooses it."""
+    # ASSUMPTION: vLLM and SGLang keep the KV cache in the activation dtype (bf16) unless told
+    # otherwise (kv_cache_dtype="auto"), whatever the weights; TensorRT-LLM's FP8/FP4
+    # checkpoints (ModelOpt, as in its perf-overview and the MLPerf FP8 recipes) carry an FP8
+    # KV cache.
+    if engine == "trtllm" and weights_dtype in ("fp8", "fp4", "nvfp4", "mxfp4"):
+        return "fp8"
+    return "bf16"

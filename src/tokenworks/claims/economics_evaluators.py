@@ -12,6 +12,7 @@ from tokenworks.api import estimate
 from tokenworks.claims.registry import Computed, Params, evaluator
 from tokenworks.economics.capital import capital_ceiling, revenue_gap
 from tokenworks.economics.catalog import finance_default, get_api_price
+from tokenworks.economics.estimate_cost import token_cost_from_estimate
 from tokenworks.economics.pnl import (
     MarketSpec,
     NewGeneration,
@@ -399,11 +400,8 @@ def output_input_cost_ratio(p: Params) -> Computed:
               input_tokens=p.int("input_tokens"), output_tokens=p.int("output_tokens"),
               batch=p.int("batch") if p.has("batch") else "max")
     e = estimate(p.str("model"), p.str("hardware"), **kw)
-    # Steady state: per batch, O steps of (decode-only step + prefill share).
-    c = token_cost(usd_per_gpu_hour=e.usd_per_gpu_hour, num_gpus=e.tp * e.pp,
-                   prefill_s=e.output_tokens * max(e.tpot_s - e.decode_step_time_s, 0.0),
-                   decode_s=e.output_tokens * e.decode_step_time_s, batch_size=e.batch_size,
-                   input_tokens=e.input_tokens, output_tokens=e.output_tokens)
+    # Steady state: the decomposition of economics.estimate_cost (prefill share of the cycle).
+    c = token_cost_from_estimate(e, e)
     r = c.output_usd_per_mtok / c.input_usd_per_mtok
     return Computed(value=r, working=(
         f"{e.model} on {e.num_gpus}x {e.hardware}, batch {e.batch_size}: input "

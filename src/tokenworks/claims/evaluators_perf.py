@@ -39,10 +39,17 @@ from tokenworks.model import (
 from tokenworks.perf import Calibration, StepCostModel, make_deployment, packaged_calibration
 from tokenworks.units import GB, HOUR, MILLION, MS, TB, TERA
 
-# Calibration with every efficiency at 1 and no overheads: the pure roofline.
-IDEAL = Calibration(compute_efficiency_frac=1.0, memory_efficiency_frac=1.0,
-                    comm_efficiency_frac=1.0, comm_latency_s=0.0, step_overhead_s=0.0,
-                    per_seq_overhead_s=0.0, source="ideal roofline (claims ledger)")
+# Calibration with every efficiency at 1, no fixed times and a sharp knee: the pure roofline
+# (the smooth maximum with k = 50 is within 1.4% of max(a, b)).
+IDEAL = Calibration(gemm_compute_frac=1.0, gemm_compute_frac_lowp=1.0, gemm_compute_frac_fp4=1.0,
+                    gemm_memory_frac=1.0, gemm_memory_frac_fp4=1.0, weight_only_memory_frac=1.0,
+                    gemm_launch_s=0.0, gemm_sharpness=50.0, attention_memory_frac=1.0,
+                    attention_launch_s=0.0, attention_per_seq_s=0.0, prefill_attention_frac=1.0,
+                    prefill_attention_half_tokens=0.0, prefill_attention_launch_s=0.0,
+                    moe_launch_s=0.0, elementwise_launch_s=0.0, comm_bus_frac=1.0,
+                    comm_latency_s=0.0, internode_latency_s=0.0, p2p_latency_s=0.0,
+                    step_overhead_s=0.0, per_seq_overhead_s=0.0, frontend_s=0.0,
+                    source="ideal roofline (claims ledger)")
 
 _ESTIMATE_KEYS = {"model", "hardware", "num_gpus", "tp", "pp", "ep", "weights_dtype", "kv_dtype",
                   "input_tokens", "output_tokens", "batch", "prefix_hit_frac",

@@ -8,12 +8,24 @@ import typer
 from rich.table import Table
 
 from tokenworks.api.estimate import Estimate, estimate
-from tokenworks.cli.render import console, fmt_bytes, fmt_count, fmt_gib, fmt_s, fmt_usd, print_json
-from tokenworks.errors import ConfigError
+from tokenworks.cli.render import (
+    console,
+    err_console,
+    fmt_bytes,
+    fmt_count,
+    fmt_gib,
+    fmt_s,
+    fmt_usd,
+    print_json,
+)
+from tokenworks.errors import ConfigError, check_range
+from tokenworks.perf.engine import DEFAULT_ENGINE
 
 # The built-in default scenario: the question the README asks.
 DEFAULT_MODEL = "llama-3.1-70b"
 DEFAULT_HARDWARE = "h200"
+DEFAULT_TP = 8
+DEFAULT_WEIGHTS = "fp8"
 
 
 def _parse_batch(value: str) -> int | str:
@@ -29,33 +41,46 @@ def estimate_command(
     model: Annotated[str, typer.Option("--model", "-m", help="Catalog model name or path to a config.json.")] = DEFAULT_MODEL,
     hardware: Annotated[str, typer.Option("--hardware", "-H", help="Accelerator catalog name.")] = DEFAULT_HARDWARE,
     num_gpus: Annotated[int | None, typer.Option("--num-gpus", "-n", help="Accelerators in total (replicas = n / (tp×pp)). Default: tp×pp (one replica).")] = None,
-    tp: Annotated[int, typer.Option(help="Tensor-parallel size per replica.")] = 8,
+    tp: Annotated[int | None, typer.Option(help="Tensor-parallel size per replica (default: 8 for the built-in scenario, else the smallest that fits).")] = None,
     pp: Annotated[int, typer.Option(help="Pipeline-parallel size per replica.")] = 1,
     ep: Annotated[int, typer.Option(help="Expert-parallel size (MoE).")] = 1,
-    weights_dtype: Annotated[str, typer.Option("--weights-dtype", help="bf16, fp16, fp8, int8, int4, fp4, nvfp4, mxfp4.")] = "fp8",
-    kv_dtype: Annotated[str | None, typer.Option("--kv-dtype", help="KV-cache precision (default: fp8 with 8/4-bit weights, else bf16).")] = None,
+    weights_dtype: Annotated[str | None, typer.Option("--weights-dtype", help="bf16, fp16, fp8, int8, int4, fp4, nvfp4, mxfp4 (default: fp8 for the built-in scenario, else bf16).")] = None,
+    kv_dtype: Annotated[str | None, typer.Option("--kv-dtype", help="KV-cache precision (default: the engine's: bf16; TensorRT-LLM fp8 with 8/4-bit weights).")] = None,
     input_tokens: Annotated[int, typer.Option("--input-tokens", "-i", help="Prompt tokens per request.")] = 2048,
     output_tokens: Annotated[int, typer.Option("--output-tokens", "-o", help="Output tokens per request.")] = 256,
     batch: Annotated[str, typer.Option("--batch", "-b", help="Concurrent sequences per replica, or 'max' (largest that fits).")] = "max",
     prefix_hit: Annotated[float, typer.Option("--prefix-hit", help="Fraction of prompt tokens served from the prefix cache (0–1).")] = 0.0,
     usd_per_gpu_hour: Annotated[float | None, typer.Option("--usd-per-gpu-hour", help="Price per GPU-hour (default: catalog rental price).")] = None,
-    gpu_memory_utilization: Annotated[float, typer.Option("--gpu-memory-utilization", help="Fraction of HBM the engine may use (vLLM-style).")] = 0.9,
-    max_num_seqs: Annotated[int, typer.Option("--max-num-seqs", help="Engine cap on concurrent sequences per replica.")] = 1024,
-    max_num_batched_tokens: Annotated[int, typer.Option("--max-num-batched-tokens", help="Engine cap on tokens per step (decode + prefill chunks).")] = 8192,
+    engine: Annotated[str, typer.Option("--engine", "-e", help="Serving engine whose defaults, overheads and calibration apply: vllm, sglang, trtllm.")] = DEFAULT_ENGINE,
+    tpot_slo_ms: Annotated[float | None, typer.Option("--tpot-slo-ms", help="TPOT target (ms): with --batch max, the largest batch that meets it.")] = None,
+    ttft_slo_ms: Annotated[float | None, typer.Option("--ttft-slo-ms", help="TTFT target at the chosen load (ms): with --batch max, the largest batch that meets it.")] = None,
+    sweep: Annotated[bool, typer.Option("--sweep", help="Add the latency–throughput curve across batch sizes (1, 2, 4, … max).")] = False,
+    gpu_memory_utilization: Annotated[float | None, typer.Option("--gpu-memory-utilization", help="Fraction of device memory the engine may use (default: the engine's, e.g. vLLM 0.9).")] = None,
+    max_num_seqs: Annotated[int | None, typer.Option("--max-num-seqs", help="Engine cap on concurrent sequences per replica (default: the engine's on this part).")] = None,
+    max_num_batched_tokens: Annotated[int | None, typer.Option("--max-num-batched-tokens", help="Engine cap on tokens per step, decode + prefill chunks (default: the engine's on this part).")] = None,
     calibration: Annotated[str | None, typer.Option("--calibration", help="Calibration TOML (from `tokenworks calibrate`).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Estimate latency, throughput, $/M tokens and J/token for one deployment.
 
     With no options it answers the built-in default scenario: Llama-3.1-70B on 8× H200 at
-    FP8 (TP8), 2,048 input / 256 output tokens, the largest batch that fits.
+    FP8 (TP8) under vLLM, 2,048 input / 256 output tokens, the largest batch that fits. Add
+    --tpot-slo-ms / --ttft-slo-ms for the largest batch that meets a latency target, and
+    --sweep for the latency–throughput curve.
     """
+    scenario = model == DEFAULT_MODEL and hardware == DEFAULT_HARDWARE
+    if tp is None and scenario:
+        tp = DEFAULT_TP
+    if weights_dtype is None:
+        weights_dtype = DEFAULT_WEIGHTS if scenario else "bf16"
     est = estimate(
         model, hardware, num_gpus=num_gpus, tp=tp, pp=pp, ep=ep, weights_dtype=weights_dtype,
         kv_dtype=kv_dtype, input_tokens=input_tokens, output_tokens=output_tokens,
         batch=_parse_batch(batch), prefix_hit_frac=prefix_hit, usd_per_gpu_hour=usd_per_gpu_hour,
-        gpu_memory_utilization_frac=gpu_memory_utilization, max_num_seqs=max_num_seqs,
-        max_num_batched_tokens=max_num_batched_tokens, calibration=calibration,
+        engine=engine, gpu_memory_utilization_frac=gpu_memory_utilization,
+        max_num_seqs=max_num_seqs, max_num_batched_tokens=max_num_batched_tokens,
+        calibration=calibration, tpot_slo_s=_ms(tpot_slo_ms, "--tpot-slo-ms"),
+        ttft_slo_s=_ms(ttft_slo_ms, "--ttft-slo-ms"), sweep=sweep,
     )
     if as_json:
         print_json(est.to_dict())
@@ -63,12 +88,21 @@ def estimate_command(
     render_estimate(est)
 
 
+def _ms(value: float | None, flag: str) -> float | None:
+    if value is None:
+        return None
+    check_range(flag, value, low=0.0, low_inclusive=False, high=3_600_000.0, unit="ms",
+                fix="Give the target in milliseconds, e.g. 50.")
+    return value / 1e3
+
+
 def render_estimate(e: Estimate) -> None:
     m = e.memory
     console.print(
         f"[bold]{e.model}[/] on [bold]{e.num_gpus}× {e.hardware}[/] "
         f"(tp={e.tp}, pp={e.pp}, ep={e.ep}; {e.num_replicas} replica{'s' if e.num_replicas > 1 else ''}), "
-        f"weights {e.weights_dtype}, KV {e.kv_dtype}, {e.input_tokens:,} in / {e.output_tokens:,} out"
+        f"{e.engine}, weights {e.weights_dtype}, KV {e.kv_dtype}, "
+        f"{e.input_tokens:,} in / {e.output_tokens:,} out"
     )
     mem = Table(title="Memory plan (per GPU)", show_header=True, header_style="bold")
     mem.add_column("item")
@@ -93,13 +127,35 @@ def render_estimate(e: Estimate) -> None:
     perf.add_column("value", justify="right")
     perf.add_column("bound / note")
     perf.add_row("batch (per replica)", f"{e.batch_size:,}", f"limited by {e.batch_limited_by}")
-    perf.add_row("TTFT at zero load", fmt_s(e.ttft_s), f"prefill {e.bound['prefill']}-bound")
+    perf.add_row("TTFT at zero load", fmt_s(e.ttft_s),
+                 f"prefill {e.bound['prefill']}-bound; front end {fmt_s(e.frontend_s)}")
+    perf.add_row("TTFT at this batch", fmt_s(e.ttft_at_batch_s),
+                 "waits for the running step; chunks share steps with decodes")
     perf.add_row("decode step", fmt_s(e.decode_step_time_s), f"decode {e.bound['decode']}-bound")
-    perf.add_row("TPOT at this batch", fmt_s(e.tpot_s), "incl. interleaved prefill")
+    perf.add_row("TPOT at this batch", fmt_s(e.tpot_s),
+                 f"incl. prompt chunks; {1 / e.tpot_s:,.1f} tokens/s per user")
     perf.add_row("output tokens/s", f"{e.output_tokens_per_s:,.0f}",
                  f"{e.output_tokens_per_s_per_gpu:,.0f} per GPU")
     perf.add_row("total tokens/s", f"{e.total_tokens_per_s:,.0f}", "input + output")
     console.print(perf)
+    if e.slo:
+        parts = []
+        for key, label in (("tpot", "TPOT"), ("ttft", "TTFT")):
+            target = e.slo.get(f"{key}_slo_s")
+            if target is not None:
+                ok = "met" if e.slo[f"{key}_met"] else "[red]missed[/]"
+                parts.append(f"{label} ≤ {target * 1e3:g} ms {ok}")
+        console.print("SLO: " + ", ".join(parts) + f" at batch {e.batch_size}")
+    if e.curve:
+        curve = Table(title="Latency–throughput curve (per replica batch)", header_style="bold")
+        for col in ("batch", "TPOT", "TTFT", "tok/s per user", "output tok/s", "per GPU"):
+            curve.add_column(col, justify="right")
+        for p in e.curve:
+            mark = "*" if p.batch == e.batch_size else ""
+            curve.add_row(f"{p.batch:,}{mark}", fmt_s(p.tpot_s), fmt_s(p.ttft_s),
+                          f"{p.tokens_per_s_per_user:,.1f}", f"{p.output_tokens_per_s:,.0f}",
+                          f"{p.output_tokens_per_s_per_gpu:,.0f}")
+        console.print(curve)
     money = Table(title="Cost and energy", show_header=True, header_style="bold")
     money.add_column("metric")
     money.add_column("value", justify="right")
@@ -111,8 +167,10 @@ def render_estimate(e: Estimate) -> None:
     money.add_row("$ / M input tokens", usd(e.usd_per_million_input_tokens), "prefill share of step time")
     money.add_row("$ / M output tokens", usd(e.usd_per_million_output_tokens), "decode share of step time")
     money.add_row("GPU power", f"{e.gpu_power_w:,.0f} W", "per GPU, at the decode utilization")
-    money.add_row("energy per output token", f"{e.energy_per_output_token_j:,.2f} J", "GPU power × step time / batch")
+    money.add_row("energy per output token", f"{e.energy_per_output_token_j:,.2f} J", "GPU power × GPUs / output tokens/s")
     console.print(money)
+    for note in e.notes:
+        err_console.print(f"[yellow]note:[/] {note}")
     if e.defaults_used:
         console.print("[dim]defaults used: " + "; ".join(e.defaults_used) + "[/]")
 

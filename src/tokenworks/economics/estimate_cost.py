@@ -22,16 +22,17 @@ __all__ = ["Estimate", "price_estimate", "token_cost_from_estimate"]
 
 # The order of ``Estimate.to_dict`` (and of ``tokenworks estimate --json``).
 _ORDER = (
-    "model", "hardware", "num_gpus", "num_replicas", "tp", "pp", "ep", "weights_dtype",
-    "kv_dtype", "compute_dtype", "input_tokens", "output_tokens", "prefix_hit_frac",
+    "model", "hardware", "engine", "num_gpus", "num_replicas", "tp", "pp", "ep",
+    "weights_dtype", "kv_dtype", "compute_dtype", "input_tokens", "output_tokens",
+    "prefix_hit_frac", "max_num_seqs", "max_num_batched_tokens", "gpu_memory_utilization_frac",
     "params_total", "params_active", "weight_bytes", "weight_bytes_per_gpu",
     "kv_bytes_per_token", "memory", "max_concurrent_sequences", "batch_size",
-    "batch_limited_by", "ttft_s", "prefill_tokens_per_s", "decode_step_time_s", "tpot_s",
-    "e2e_s", "output_tokens_per_s", "total_tokens_per_s", "output_tokens_per_s_per_gpu",
-    "usd_per_gpu_hour", "price_source", "usd_per_million_output_tokens",
-    "usd_per_million_input_tokens", "usd_per_million_tokens_blended", "gpu_power_w",
-    "energy_per_output_token_j", "bound", "prefill_breakdown", "decode_breakdown",
-    "defaults_used",
+    "batch_limited_by", "ttft_s", "frontend_s", "ttft_at_batch_s", "prefill_tokens_per_s",
+    "decode_step_time_s", "tpot_s", "e2e_s", "output_tokens_per_s", "total_tokens_per_s",
+    "output_tokens_per_s_per_gpu", "usd_per_gpu_hour", "price_source",
+    "usd_per_million_output_tokens", "usd_per_million_input_tokens",
+    "usd_per_million_tokens_blended", "gpu_power_w", "energy_per_output_token_j", "bound",
+    "slo", "curve", "notes", "prefill_breakdown", "decode_breakdown", "defaults_used",
 )
 
 
@@ -50,29 +51,32 @@ class Estimate(PerfEstimate):
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
-        return {k: (list(d[k]) if k == "defaults_used" else d[k]) for k in _ORDER}
+        return {k: (list(d[k]) if k in ("defaults_used", "notes", "curve") else d[k])
+                for k in _ORDER}
 
 
 def price_estimate(perf: PerfEstimate, accelerator: Accelerator, *,
                    usd_per_gpu_hour: float | None, price_source: str,
                    defaults_used: tuple[str, ...] = ()) -> Estimate:
     """``perf`` priced at ``usd_per_gpu_hour`` (None: no cost rows) on ``accelerator``."""
-    replica_gpus = perf.tp * perf.pp
     usd_in = usd_out = usd_blended = None
     if usd_per_gpu_hour is not None:
-        replica_usd_per_s = usd_per_gpu_hour * replica_gpus / HOUR
-        step_usd = replica_usd_per_s * perf.tpot_s
-        prompts_per_step = perf.batch_size / perf.output_tokens
-        usd_in = (step_usd * perf.prefill_share_frac / (prompts_per_step * perf.input_tokens)
-                  * MILLION)
-        usd_out = step_usd * (1.0 - perf.prefill_share_frac) / perf.batch_size * MILLION
+        # Over any stretch of steady serving the replicas cost $/s and emit output_tokens_per_s
+        # output tokens and input_tokens/output_tokens as many prompt tokens; the GPU time on
+        # prompts (prefill_share_frac of it) prices the input, the rest the output.
+        fleet_usd_per_s = usd_per_gpu_hour * perf.num_gpus / HOUR
+        out_tps = perf.output_tokens_per_s
+        in_tps = out_tps * perf.input_tokens / perf.output_tokens
+        share = perf.prefill_share_frac
+        usd_in = fleet_usd_per_s * share / in_tps * MILLION
+        usd_out = fleet_usd_per_s * (1.0 - share) / out_tps * MILLION
         usd_blended = usd_per_million_tokens(usd_per_gpu_hour * perf.num_gpus,
                                              perf.total_tokens_per_s)
     # ASSUMPTION: a saturated replica draws power in proportion to the share of each step its
     # roofline-bound work occupies (op time excluding the fixed per-step overhead), between the
     # idle floor and TDP (economics.power).
     gpu_power_w = accelerator_power_w(accelerator, perf.busy_frac)
-    energy_per_out_j = gpu_power_w * replica_gpus * perf.tpot_s / perf.batch_size
+    energy_per_out_j = gpu_power_w * perf.num_gpus / perf.output_tokens_per_s
     base = {f.name: getattr(perf, f.name) for f in fields(PerfEstimate)}
     return Estimate(**base, usd_per_gpu_hour=usd_per_gpu_hour, price_source=price_source,
                     usd_per_million_output_tokens=usd_out, usd_per_million_input_tokens=usd_in,
@@ -86,10 +90,11 @@ def token_cost_from_estimate(
     """The seeds' decomposition for an estimate: prefill without hits (``est_hit0``) and decode.
 
     Both estimates must be the same deployment and batch; ``est`` carries the hit rate. In the
-    estimator's steady state a replica spends ``output_tokens`` steps per batch of requests;
-    each step is a decode-only step plus a prefill share (``tpot_s - decode_step_time_s``), so
-    per batch: prefill_s = O x (tpot - decode_step) of the no-hit estimate, decode_s =
-    O x decode_step. The hit rate then scales prefill linearly (the seeds' formula).
+    estimator's steady state a replica turns its ``B`` slots over once per cycle of
+    ``B·O / (its output tokens/s)`` seconds (Little's law, perf.steady), of which
+    ``prefill_share_frac`` is spent on prompts: per batch of requests, prefill_s = share x
+    cycle of the no-hit estimate and decode_s = (1 − share) x cycle of ``est``. The hit rate
+    then scales prefill linearly (the seeds' formula).
     """
     if (est_hit0.batch_size, est_hit0.input_tokens, est_hit0.output_tokens) != (
             est.batch_size, est.input_tokens, est.output_tokens):
@@ -99,8 +104,12 @@ def token_cost_from_estimate(
     if price is None:
         raise ConfigError(f"{est.hardware} has no price: give usd_per_gpu_hour to cost tokens.")
     o = est.output_tokens
+
+    def cycle_s(e: Estimate) -> float:
+        return e.batch_size * o / (e.output_tokens_per_s / e.num_replicas)
+
     return token_cost(usd_per_gpu_hour=price, num_gpus=est.tp * est.pp,
-                      prefill_s=o * max(est_hit0.tpot_s - est_hit0.decode_step_time_s, 0.0),
-                      decode_s=o * est.decode_step_time_s,
+                      prefill_s=est_hit0.prefill_share_frac * cycle_s(est_hit0),
+                      decode_s=(1.0 - est.prefill_share_frac) * cycle_s(est),
                       batch_size=est.batch_size, input_tokens=est.input_tokens,
                       output_tokens=o, prefix_hit_frac=est.prefix_hit_frac)

@@ -52,6 +52,8 @@ class AcceleratorEntry(Sourced):
     scaleup_bandwidth_gb_per_s_unidirectional: float | None = Field(default=None, gt=0)
     scaleup_domain_size: int = Field(default=1, ge=1)
     scaleout_bandwidth_gbit_per_s: float | None = Field(default=None, gt=0)
+    # The card's host interface (PCIe) per direction, for parts without a scale-up link.
+    host_link_gb_per_s_unidirectional: float | None = Field(default=None, gt=0)
     tdp_w: float = Field(gt=0)
     purchase_price_usd_low: float | None = Field(default=None, gt=0)
     purchase_price_usd_high: float | None = Field(default=None, gt=0)
@@ -102,6 +104,7 @@ class Accelerator:
     scaleup_bytes_per_s: float | None  # unidirectional, per accelerator
     scaleup_domain_size: int
     scaleout_bytes_per_s: float | None  # per accelerator
+    host_link_bytes_per_s: float | None  # PCIe per direction (parts without scale-up)
     tdp_w: float
     purchase_usd_low: float | None
     purchase_usd_high: float | None
@@ -182,6 +185,8 @@ def _to_spec(e: AcceleratorEntry) -> Accelerator:
         scaleup_domain_size=e.scaleup_domain_size,
         scaleout_bytes_per_s=None if e.scaleout_bandwidth_gbit_per_s is None
         else e.scaleout_bandwidth_gbit_per_s * 1e9 / BITS_PER_BYTE,
+        host_link_bytes_per_s=None if e.host_link_gb_per_s_unidirectional is None
+        else e.host_link_gb_per_s_unidirectional * GB,
         tdp_w=e.tdp_w, purchase_usd_low=e.purchase_price_usd_low,
         purchase_usd_high=e.purchase_price_usd_high,
         rental_usd_per_hour_low=e.rental_usd_per_hour_low,

@@ -20,8 +20,15 @@ Formats, as their tools write them:
   ``request_latency`` (s), and its start time as ``request_start_time`` (v0.4+),
   ``info.timings.request_start`` (v0.4+), ``scheduler_info.request_timings.request_start``
   (v0.3) or ``start_time`` (v0.2). Each benchmark (one rate of a sweep) is one run.
-* CSV with header ``arrival_s,input_tokens,output_tokens,ttft_s,e2e_s`` (extra columns ignored;
-  an optional ``run`` column splits the rows into runs).
+* CSV with header ``arrival_s,input_tokens,output_tokens,ttft_s,e2e_s``; a time column may
+  carry its unit instead (``arrival_ms``, ``ttft_ms``, ``e2e_ms``: converted). Optional columns:
+  ``run`` splits the rows into runs; ``prefix_id`` with ``prefix_tokens`` says which requests
+  share a prompt prefix (a system prompt, a document, earlier turns) and how long it is, so the
+  replay's prefix cache can reuse it as the real server did. Other columns are ignored.
+
+Rows with 0 output tokens (failed or empty requests) are skipped and counted, not rejected.
+Magnitudes are checked: a run whose median TTFT exceeds a minute, or whose arrivals span more
+than a day, almost certainly has milliseconds in a seconds column and is refused with the fix.
 """
 
 from __future__ import annotations
@@ -39,6 +46,15 @@ from tokenworks.errors import ConfigError
 from tokenworks.files import read_text
 
 CSV_COLUMNS = ("arrival_s", "input_tokens", "output_tokens", "ttft_s", "e2e_s")
+# Time columns that may be given in milliseconds instead (name -> seconds column).
+MS_COLUMNS = {"arrival_ms": "arrival_s", "ttft_ms": "ttft_s", "e2e_ms": "e2e_s"}
+PREFIX_COLUMNS = ("prefix_id", "prefix_tokens")
+# ASSUMPTION: a median TTFT above 60 s, a median E2E above 1 h or arrivals spanning more than a
+# day are not what a serving benchmark measures: the column holds milliseconds (or another
+# unit).
+MAX_MEDIAN_TTFT_S = 60.0
+MAX_MEDIAN_E2E_S = 3600.0
+MAX_RUN_SPAN_S = 86400.0
 # A row beyond these is corrupt, not a request: 1e8 tokens exceeds every model's context,
 # 1e7 s (~4 months) any benchmark run.
 MAX_TOKENS = 1e8
@@ -60,6 +76,10 @@ class MeasuredRun:
     arrivals_measured: bool = True
     request_rate_per_s: float | None = None
     max_concurrency: int | None = None
+    # shared prompt prefixes: group id per request (-1: none) and its length in tokens
+    prefix_id: np.ndarray | None = None
+    prefix_tokens: np.ndarray | None = None
+    num_skipped: int = 0  # rows with 0 output tokens left out
 
     @property
     def num_requests(self) -> int:
@@ -85,6 +105,16 @@ class Measurements:
     format: str
     runs: tuple[MeasuredRun, ...]
     date: str = ""
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """What reading the file left out or assumed, one line each."""
+        out = []
+        for r in self.runs:
+            if r.num_skipped:
+                out.append(f"run '{r.label}': {r.num_skipped} request(s) with 0 output tokens "
+                           f"skipped (failed or empty responses)")
+        return tuple(out)
 
     @property
     def num_requests(self) -> int:
@@ -168,13 +198,27 @@ def read_csv_measurements(path: str | Path, *, text: str | None = None) -> Measu
     except StopIteration:
         raise ConfigError(f"{p}: the file is empty; it needs a header line "
                           f"{','.join(CSV_COLUMNS)} and one row per request.") from None
-    missing = [c for c in CSV_COLUMNS if c not in header]
+    idx: dict[str, int] = {}
+    scale: dict[str, float] = {}
+    for c in CSV_COLUMNS:
+        ms = next((k for k, v in MS_COLUMNS.items() if v == c and k in header), None)
+        if c in header:
+            idx[c], scale[c] = header.index(c), 1.0
+        elif ms is not None:
+            idx[c], scale[c] = header.index(ms), 1e-3
+    missing = [c for c in CSV_COLUMNS if c not in idx]
     if missing:
         raise ConfigError(f"{p}: line 1: header lacks column(s) {', '.join(missing)}; the "
-                          f"required columns are {', '.join(CSV_COLUMNS)} (found: "
+                          f"required columns are {', '.join(CSV_COLUMNS)} (time columns may "
+                          f"be given in ms as arrival_ms, ttft_ms, e2e_ms; found: "
                           f"{', '.join(header) or 'nothing'}).")
-    idx = {c: header.index(c) for c in CSV_COLUMNS}
+    if ("prefix_id" in header) != ("prefix_tokens" in header):
+        raise ConfigError(f"{p}: line 1: give prefix_id and prefix_tokens together (which "
+                          f"requests share a prefix, and how many tokens it has).")
     run_col = header.index("run") if "run" in header else None
+    pid_col = header.index("prefix_id") if "prefix_id" in header else None
+    ptok_col = header.index("prefix_tokens") if "prefix_tokens" in header else None
+    groups: dict[str, int] = {}
     cols: dict[str, list[dict[str, float]]] = {}
     for line_no, row in enumerate(reader, start=2):
         if not row or all(not c.strip() for c in row):
@@ -182,7 +226,16 @@ def read_csv_measurements(path: str | Path, *, text: str | None = None) -> Measu
         if len(row) < len(header):
             raise ConfigError(f"{p}: line {line_no}: {len(row)} fields, the header has "
                               f"{len(header)}. Fill every column.")
-        rec = {c: _csv_number(p, line_no, c, row[i]) for c, i in idx.items()}
+        rec = {c: _csv_number(p, line_no, header[i], row[i]) * scale[c] for c, i in idx.items()}
+        if pid_col is not None and ptok_col is not None:
+            key = row[pid_col].strip()
+            rec["prefix_id"] = float(groups.setdefault(key, len(groups))) if key else -1.0
+            rec["prefix_tokens"] = _csv_number(p, line_no, "prefix_tokens", row[ptok_col]) \
+                if key else 0.0
+            if rec["prefix_tokens"] > rec["input_tokens"]:
+                raise ConfigError(f"{p}: line {line_no}, field prefix_tokens: "
+                                  f"{rec['prefix_tokens']:g} exceeds input_tokens "
+                                  f"{rec['input_tokens']:g}; a prefix is part of the prompt.")
         label = row[run_col].strip() if run_col is not None else "run"
         cols.setdefault(label, []).append(rec)
     if not cols:
@@ -203,7 +256,8 @@ def _csv_number(p: Path, line_no: int, col: str, raw: str) -> float:
     if col.endswith("_tokens") and v != int(v):
         raise ConfigError(f"{p}: line {line_no}, field {col}: {raw.strip()} must be a whole "
                           f"number of tokens.")
-    limit = MAX_TOKENS if col.endswith("_tokens") else MAX_SECONDS
+    limit = MAX_TOKENS if col.endswith("_tokens") else MAX_SECONDS * (
+        1e3 if col.endswith("_ms") else 1.0)
     if v > limit:
         raise ConfigError(f"{p}: line {line_no}, field {col}: {raw.strip()} is beyond any real "
                           f"request ({limit:g} at most); check the column and its unit.")
@@ -211,14 +265,24 @@ def _csv_number(p: Path, line_no: int, col: str, raw: str) -> float:
 
 
 def _run_from_records(p: Path, label: str, recs: list[dict[str, float]]) -> MeasuredRun:
-    a = np.array([r["arrival_s"] for r in recs])
+    kept = [r for r in recs if r["output_tokens"] >= 1]
+    if not kept:
+        raise ConfigError(f"{p}: run '{label}': all {len(recs)} requests have 0 output tokens "
+                          f"(failed or empty); nothing to calibrate on.")
+    a = np.array([r["arrival_s"] for r in kept])
     order = np.argsort(a, kind="stable")
+    has_prefix = "prefix_id" in kept[0]
     run = MeasuredRun(
         label=label, arrival_s=a[order] - a.min(),
-        input_tokens=np.array([r["input_tokens"] for r in recs], dtype=np.int64)[order],
-        output_tokens=np.array([r["output_tokens"] for r in recs], dtype=np.int64)[order],
-        ttft_s=np.array([r["ttft_s"] for r in recs])[order],
-        e2e_s=np.array([r["e2e_s"] for r in recs])[order])
+        input_tokens=np.array([r["input_tokens"] for r in kept], dtype=np.int64)[order],
+        output_tokens=np.array([r["output_tokens"] for r in kept], dtype=np.int64)[order],
+        ttft_s=np.array([r["ttft_s"] for r in kept])[order],
+        e2e_s=np.array([r["e2e_s"] for r in kept])[order],
+        prefix_id=np.array([r["prefix_id"] for r in kept], dtype=np.int64)[order]
+        if has_prefix else None,
+        prefix_tokens=np.array([r["prefix_tokens"] for r in kept], dtype=np.int64)[order]
+        if has_prefix else None,
+        num_skipped=len(recs) - len(kept))
     _check_run(p, run)
     return run
 
@@ -229,11 +293,18 @@ def _check_run(p: Path, run: MeasuredRun) -> None:
         raise ConfigError(f"{p}: run '{run.label}': request #{int(bad[0])} (by arrival) has "
                           f"e2e {run.e2e_s[bad[0]]:g} s < ttft {run.ttft_s[bad[0]]:g} s; E2E "
                           f"includes the first token. Check the columns are not swapped.")
-    bad = np.flatnonzero(run.output_tokens < 1)
-    if bad.size:
-        raise ConfigError(f"{p}: run '{run.label}': request #{int(bad[0])} (by arrival) has "
-                          f"{int(run.output_tokens[bad[0]])} output tokens; a served request "
-                          f"emits at least one. Drop failed requests.")
+    med_ttft, med_e2e = float(np.median(run.ttft_s)), float(np.median(run.e2e_s))
+    span = float(run.arrival_s.max()) if run.num_requests else 0.0
+    unit_fix = ("If the column holds milliseconds, name it ttft_ms / e2e_ms / arrival_ms (CSV) "
+                "or convert it to seconds.")
+    if med_ttft > MAX_MEDIAN_TTFT_S or med_e2e > MAX_MEDIAN_E2E_S:
+        raise ConfigError(f"{p}: run '{run.label}': median TTFT {med_ttft:g} s and median E2E "
+                          f"{med_e2e:g} s are beyond any serving benchmark (TTFT > "
+                          f"{MAX_MEDIAN_TTFT_S:g} s or E2E > {MAX_MEDIAN_E2E_S:g} s); the "
+                          f"latencies look like milliseconds. {unit_fix}")
+    if span > MAX_RUN_SPAN_S:
+        raise ConfigError(f"{p}: run '{run.label}': arrivals span {span:g} s (more than a day); "
+                          f"they look like milliseconds or microseconds. {unit_fix}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -261,6 +332,7 @@ def _read_vllm(p: Path, docs: list[dict[str, Any]], rng: np.random.Generator) ->
         starts = _list(where, d, "start_times", n) if "start_times" in d else None
         keep = [i for i in range(n) if not errors[i]
                 and _num(where, "output_lens", i, out[i]) >= 1]
+        empty = sum(1 for i in range(n) if not errors[i] and out[i] == 0)
         if not keep:
             raise ConfigError(f"{where}: all {n} requests failed (field 'errors'); nothing to "
                               f"calibrate on.")
@@ -295,7 +367,8 @@ def _read_vllm(p: Path, docs: list[dict[str, Any]], rng: np.random.Generator) ->
              "ttft_s": _num(where, "ttfts", i, ttft[i]), "e2e_s": e}
             for a, i, e in zip(arr, keep, e2e, strict=True)]))
         runs[-1] = _with(runs[-1], arrivals_measured=measured, request_rate_per_s=rate,
-                         max_concurrency=int(conc) if isinstance(conc, int) else None)
+                         max_concurrency=int(conc) if isinstance(conc, int) else None,
+                         num_skipped=empty)
     return Measurements(path=str(p), format="vllm", runs=tuple(runs),
                         date=str(docs[0].get("date", "")))
 

@@ -117,7 +117,7 @@ def simulation_spec(source: Scenario | ScenarioFile | dict | str | Path, *,
         else t.link_gbit_per_s * GBIT / BITS_PER_BYTE
     sched = f.scheduler
     return SimulationSpec(
-        name=f.name, model=get_model(f.model), pools=pools,
+        name=f.name, model=get_model(f.model), pools=pools, engine=f.engine,
         scheduler=SchedulerSpec(
             max_num_batched_tokens=sched.max_num_batched_tokens, max_num_seqs=sched.max_num_seqs,
             chunked_prefill=sched.chunked_prefill, policy=sched.policy,

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from tokenworks.errors import ScenarioError
 from tokenworks.files import read_text
+from tokenworks.perf.engine import DEFAULT_ENGINE, ENGINES
 from tokenworks.serving.kv_tiers import TIER_NAMES
 from tokenworks.serving.prefix_cache import PREFIX_CACHES
 from tokenworks.serving.queues import QUEUES
@@ -88,7 +89,8 @@ class DeploymentSection(_Section):
     weights_dtype: str = "bf16"
     kv_dtype: str = "bf16"
     num_replicas: PosInt = 1
-    gpu_memory_utilization_frac: Annotated[float, Field(gt=0, le=1)] = 0.9
+    # None: the engine's default (vLLM 0.9, SGLang 0.88, TensorRT-LLM 0.9)
+    gpu_memory_utilization_frac: Annotated[float, Field(gt=0, le=1)] | None = None
     kv_block_size_tokens: PosInt = 16
     max_seq_len_tokens: PosInt | None = None
 
@@ -110,8 +112,9 @@ class PoolsSection(_Section):
 
 
 class SchedulerSection(_Section):
-    max_num_batched_tokens: PosInt = 8192
-    max_num_seqs: PosInt = 256
+    # None: the engine's default on the pool's accelerator (perf.engine.engine_defaults)
+    max_num_batched_tokens: PosInt | None = None
+    max_num_seqs: PosInt | None = None
     chunked_prefill: bool = True
     policy: Literal[tuple(POLICIES)] = "decode_first"  # type: ignore[valid-type]
     preemption: Literal["recompute", "swap"] = "recompute"
@@ -228,6 +231,7 @@ class ScenarioFile(_Section):
     name: str = "scenario"
     description: str = ""
     model: str
+    engine: Literal[ENGINES] = DEFAULT_ENGINE  # type: ignore[valid-type]
     hardware: HardwareSection | None = None
     deployment: DeploymentSection = DeploymentSection()
     pools: PoolsSection | None = None

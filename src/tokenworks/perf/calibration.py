@@ -1,16 +1,29 @@
-"""Calibration of the roofline: achieved fractions of peak, collective costs, per-step overhead.
+"""Calibration of the step-time model: kernel efficiencies, launch latencies, collective costs
+and the serving engine's own overheads.
 
-A roofline gives the time a perfect kernel would take; real engines reach a fraction of peak
-FLOP/s and HBM bandwidth and add per-step CPU/launch time. Those fractions are not datasheet
-numbers, so they are fitted on measured throughput (``benchmarks/calibrate.py``) and stored in
-the packaged ``data/calibration.toml`` with their source data, fit date and fit error.
+The step time (``perf.step``) adds physical terms — GEMMs, attention, elementwise kernels,
+collectives, the engine's CPU time — and each term has a few coefficients that are not
+datasheet numbers: the fraction of peak FLOP/s a GEMM reaches at large M, the fraction of HBM
+bandwidth it streams weights at, the fixed time of one kernel, an all-reduce's latency, the
+per-step time an engine spends outside the GPU. Those coefficients live here.
 
-Units: fractions in 0–1 (``_frac``), seconds (``_s``). One global parameter set plus
-overrides matched by accelerator name (``"h100-sxm"``) or vendor (``"vendor:amd"``); an
-accelerator-name override wins over a vendor override, which wins over the global values.
-A user's calibration file is read and written at the edge (``tokenworks.io.calibration``);
-this module parses its table (``parse_calibration``) and serialises one
-(``calibration_to_toml``).
+Where they come from (``data/calibration.toml`` names the source of each table):
+
+* kernel coefficients per accelerator — fitted on measured kernel timings: NVIDIA
+  AIConfigurator 0.12.0's databases for H100/H200/B200/GB200/B300/GB300
+  (``benchmarks/aiconfigurator``), vidur's profiling for A100 (``benchmarks/vidur_kernels``);
+* engine overheads (per step, per sequence, front end) — fitted on measured serving latency at
+  batch 1, moderate and high concurrency together with max-load throughput
+  (``benchmarks/calibrate.py``);
+* everything else falls back to the global values (H100 kernels), marked as an assumption.
+
+Resolution (``resolve``): the global values, then an override matching the accelerator's
+vendor (``"vendor:amd"``), then its name (``"h100-sxm"``), then the engine (``"engine:vllm"``),
+then the engine on that accelerator (``"engine:vllm/h100-sxm"``); later ones win.
+
+Units: fractions in 0–1 (``_frac``), seconds (``_s``), tokens (``_tokens``); ``gemm_sharpness``
+is a dimensionless exponent. A user's calibration file is read and written at the edge
+(``tokenworks.io.calibration``); this module parses its table and serialises one.
 """
 
 from __future__ import annotations
@@ -24,61 +37,164 @@ from tokenworks.catalog import data_path, read_toml
 from tokenworks.errors import ConfigError
 from tokenworks.hardware import get_accelerator
 
-# Parameters an override may change (everything numeric in Calibration).
-PARAM_NAMES = (
-    "compute_efficiency_frac",
-    "prefill_compute_efficiency_frac",
-    "memory_efficiency_frac",
-    "comm_efficiency_frac",
-    "comm_latency_s",
-    "step_overhead_s",
-    "per_seq_overhead_s",
-)
-_FRACS = {"compute_efficiency_frac", "prefill_compute_efficiency_frac", "memory_efficiency_frac",
-          "comm_efficiency_frac"}
+
+@dataclass(frozen=True, slots=True)
+class ParamSpec:
+    """What one calibration parameter means and the range that is physically meaningful."""
+
+    low: float
+    high: float
+    unit: str  # "frac", "s", "tokens", "exponent"
+    meaning: str
+
+
+# Every tunable coefficient of the step-time model, in the order the file lists them.
+PARAMS: dict[str, ParamSpec] = {
+    "gemm_compute_frac": ParamSpec(
+        0.0, 1.0, "frac", "GEMM throughput at large M as a fraction of the dense 16-bit peak"),
+    "gemm_compute_frac_lowp": ParamSpec(
+        0.0, 1.0, "frac", "the same for FP8/FP6/FP4/INT8 matmuls, of their own peak"),
+    "gemm_compute_frac_fp4": ParamSpec(
+        0.0, 1.0, "frac", "the same for FP4 (NVFP4/MXFP4) matmuls, of the FP4 peak"),
+    "gemm_memory_frac": ParamSpec(
+        0.0, 1.0, "frac", "GEMM weight streaming at small M as a fraction of memory bandwidth"),
+    "gemm_memory_frac_fp4": ParamSpec(
+        0.0, 1.0, "frac", "weight streaming of FP4 GEMMs (with their block scales)"),
+    "weight_only_memory_frac": ParamSpec(
+        0.0, 1.0, "frac", "weight streaming of weight-only INT4 GEMMs (AWQ/GPTQ, dequantised "
+        "in the kernel) as a fraction of memory bandwidth"),
+    "gemm_launch_s": ParamSpec(0.0, 1e-3, "s", "fixed time of one GEMM kernel"),
+    "gemm_sharpness": ParamSpec(
+        1.0, 50.0, "exponent", "k of the smooth maximum (t_mem^k + t_compute^k)^(1/k) of a GEMM"),
+    "attention_memory_frac": ParamSpec(
+        0.0, 1.0, "frac", "decode attention KV-cache reads as a fraction of memory bandwidth"),
+    "attention_launch_s": ParamSpec(0.0, 1e-3, "s", "fixed time of decode attention per layer"),
+    "attention_per_seq_s": ParamSpec(
+        0.0, 1e-5, "s", "decode attention time per sequence per layer"),
+    "prefill_attention_frac": ParamSpec(
+        0.0, 1.0, "frac", "prefill (flash) attention at long prompts, fraction of 16-bit peak"),
+    "prefill_attention_half_tokens": ParamSpec(
+        0.0, 1e6, "tokens", "prompt length at which prefill attention reaches half that rate"),
+    "prefill_attention_launch_s": ParamSpec(
+        0.0, 1e-3, "s", "fixed time of prefill attention per layer"),
+    "moe_launch_s": ParamSpec(0.0, 1e-3, "s", "fixed time of the grouped expert GEMMs per layer"),
+    "elementwise_launch_s": ParamSpec(
+        0.0, 1e-3, "s", "fixed time of one elementwise kernel (norm, activation, rope)"),
+    "comm_bus_frac": ParamSpec(
+        0.0, 1.0, "frac", "small-message all-reduce (the engine's custom kernel) bus bandwidth "
+        "as a fraction of the scale-up link"),
+    "comm_latency_s": ParamSpec(
+        0.0, 1e-3, "s", "latency of one small-message all-reduce inside a node"),
+    "comm_ring_bus_frac": ParamSpec(
+        0.0, 1.0, "frac", "large-message (NCCL ring) all-reduce bus bandwidth as a fraction of "
+        "the scale-up link"),
+    "comm_ring_latency_s": ParamSpec(
+        0.0, 1e-2, "s", "latency of one large-message (NCCL) all-reduce inside a node"),
+    "internode_latency_s": ParamSpec(
+        0.0, 1e-2, "s", "latency of one collective that leaves the scale-up domain"),
+    "p2p_latency_s": ParamSpec(0.0, 1e-2, "s", "latency of one pipeline-stage send"),
+    "step_overhead_s": ParamSpec(
+        0.0, 0.5, "s", "engine time per step not hidden behind the GPU (schedule, launch)"),
+    "per_seq_overhead_s": ParamSpec(
+        0.0, 1e-3, "s", "engine time per running sequence per step (sampling, bookkeeping)"),
+    "frontend_s": ParamSpec(
+        0.0, 10.0, "s", "per request outside the engine (HTTP, tokenise, stream): TTFT only"),
+}
+PARAM_NAMES = tuple(PARAMS)
 _META = ("source", "fit_date", "fit_error")
+# Names used by calibration files before the step model was rebuilt (issue #11).
+_RENAMED = {
+    "compute_efficiency_frac": "gemm_compute_frac",
+    "prefill_compute_efficiency_frac": "gemm_compute_frac (one GEMM curve over all tokens)",
+    "memory_efficiency_frac": "gemm_memory_frac and attention_memory_frac",
+    "comm_efficiency_frac": "comm_bus_frac",
+}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CalibrationOverride:
-    """Values replacing the global ones for one accelerator (``match="h100-sxm"``) or vendor
-    (``match="vendor:nvidia"``). ``None`` keeps the global value."""
+    """Values replacing the global ones where ``match`` applies: an accelerator
+    (``"h100-sxm"``), a vendor (``"vendor:amd"``), an engine (``"engine:vllm"``) or an engine
+    on an accelerator (``"engine:vllm/h100-sxm"``). ``None`` keeps the value below it."""
 
     match: str
-    compute_efficiency_frac: float | None = None
-    prefill_compute_efficiency_frac: float | None = None
-    memory_efficiency_frac: float | None = None
-    comm_efficiency_frac: float | None = None
+    gemm_compute_frac: float | None = None
+    gemm_compute_frac_lowp: float | None = None
+    gemm_compute_frac_fp4: float | None = None
+    gemm_memory_frac: float | None = None
+    gemm_memory_frac_fp4: float | None = None
+    weight_only_memory_frac: float | None = None
+    gemm_launch_s: float | None = None
+    gemm_sharpness: float | None = None
+    attention_memory_frac: float | None = None
+    attention_launch_s: float | None = None
+    attention_per_seq_s: float | None = None
+    prefill_attention_frac: float | None = None
+    prefill_attention_half_tokens: float | None = None
+    prefill_attention_launch_s: float | None = None
+    moe_launch_s: float | None = None
+    elementwise_launch_s: float | None = None
+    comm_bus_frac: float | None = None
     comm_latency_s: float | None = None
+    comm_ring_bus_frac: float | None = None
+    comm_ring_latency_s: float | None = None
+    internode_latency_s: float | None = None
+    p2p_latency_s: float | None = None
     step_overhead_s: float | None = None
     per_seq_overhead_s: float | None = None
+    frontend_s: float | None = None
     source: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Calibration:
-    """Achieved-vs-peak fractions and overheads used by ``StepCostModel``.
+    """The step-time model's coefficients (see ``PARAMS``) with overrides and provenance.
 
-    The defaults are hand estimates used only when no fitted file is loaded; the packaged
-    ``data/calibration.toml`` holds the fitted values (see ``load_calibration``).
+    The defaults are used only when no file is loaded; the packaged ``data/calibration.toml``
+    holds the fitted and sourced values (``packaged_calibration``).
     """
 
-    # ASSUMPTION (unfitted default): large GEMMs reach ~70% of dense peak on NVIDIA Hopper
-    # (cuBLAS/CUTLASS sustained vs datasheet; fitted values replace this).
-    compute_efficiency_frac: float = 0.7
-    # Prefill/chunk tokens may reach a different fraction than decode tokens (None: same).
-    prefill_compute_efficiency_frac: float | None = None
-    # ASSUMPTION (unfitted default): streaming kernels reach ~80% of HBM peak bandwidth.
-    memory_efficiency_frac: float = 0.8
-    # ASSUMPTION (unfitted default): NCCL ring all-reduce bus bandwidth ~70% of NVLink peak.
-    comm_efficiency_frac: float = 0.7
-    # ASSUMPTION (unfitted default): ~10 µs per collective (small-message NCCL/custom
-    # all-reduce latency inside an NVLink node).
-    comm_latency_s: float = 10e-6
-    # ASSUMPTION (unfitted default): ~3 ms per engine step (scheduling, sampling, launches).
-    step_overhead_s: float = 3e-3
-    # Time per running sequence per step (sampling, detokenisation, bookkeeping).
+    # ASSUMPTION (unfitted defaults): H100-SXM kernel coefficients fitted on AIConfigurator
+    # 0.12.0's TensorRT-LLM kernel database (benchmarks/aiconfigurator/coefficients.toml:
+    # gemm.h100-sxm.bf16 / fp8_static roofline_*, attention_decode.h100-sxm,
+    # attention_prefill.h100-sxm.bf16, moe.h100-sxm.bf16, framework.all_engines) stand for
+    # any accelerator without its own table.
+    gemm_compute_frac: float = 0.782
+    gemm_compute_frac_lowp: float = 0.726
+    # ASSUMPTION (unfitted default): FP4 matmuls reach B200's NVFP4 fraction
+    # (AIConfigurator gemm.b200.nvfp4) where a part has FP4 tensor cores.
+    gemm_compute_frac_fp4: float = 0.5
+    gemm_memory_frac: float = 0.819
+    gemm_memory_frac_fp4: float = 0.5  # ASSUMPTION (unfitted default): as B200's NVFP4 table
+    # ASSUMPTION (unfitted default): weight-only INT4 kernels stream like 16-bit GEMMs.
+    weight_only_memory_frac: float = 0.819
+    gemm_launch_s: float = 3.29e-6
+    gemm_sharpness: float = 2.6
+    attention_memory_frac: float = 0.816
+    attention_launch_s: float = 9.77e-6
+    attention_per_seq_s: float = 72.5e-9
+    prefill_attention_frac: float = 0.59
+    prefill_attention_half_tokens: float = 1432.0
+    prefill_attention_launch_s: float = 16.4e-6
+    moe_launch_s: float = 39.6e-6
+    elementwise_launch_s: float = 3.0e-6
+    # ASSUMPTION (unfitted defaults): vLLM's CUDA-graph custom all-reduce on H100 NVLink for
+    # decode-sized messages (AIConfigurator allreduce_impl.vllm_vllm_custom_graph.h100-sxm:
+    # 4.3-5.7 us); NCCL inter-node latency ~25 us over InfiniBand; a pipeline send 10 us
+    # (AIConfigurator systems/h100_sxm.yaml p2p_latency).
+    comm_bus_frac: float = 0.5
+    comm_latency_s: float = 5.0e-6
+    # ASSUMPTION (unfitted defaults): NCCL ring all-reduce on H100 NVLink (AIConfigurator
+    # nccl.all_reduce.h100-sxm.n8: 17.7 us, 351 GB/s bus bandwidth of 450).
+    comm_ring_bus_frac: float = 0.78
+    comm_ring_latency_s: float = 17.7e-6
+    internode_latency_s: float = 25e-6
+    p2p_latency_s: float = 10e-6
+    # ASSUMPTION (unfitted defaults): engine overheads of a CUDA-graph engine; the packaged
+    # file replaces them with per-engine fits.
+    step_overhead_s: float = 0.5e-3
     per_seq_overhead_s: float = 0.0
+    frontend_s: float = 5e-3
     overrides: tuple[CalibrationOverride, ...] = ()
     source: str = "unfitted defaults"
     fit_date: str = ""
@@ -87,22 +203,24 @@ class Calibration:
 
     def __post_init__(self) -> None:
         for name in PARAM_NAMES:
-            _check_param(name, getattr(self, name), where="calibration")
+            check_param(name, getattr(self, name), where="calibration")
         for o in self.overrides:
+            _check_match(o.match)
             for name in PARAM_NAMES:
-                _check_param(name, getattr(o, name), where=f"calibration override '{o.match}'")
+                v = getattr(o, name)
+                if v is not None:
+                    check_param(name, v, where=f"calibration override '{o.match}'")
 
-    @property
-    def prefill_efficiency_frac(self) -> float:
-        """Compute fraction for prefill tokens (falls back to ``compute_efficiency_frac``)."""
-        p = self.prefill_compute_efficiency_frac
-        return self.compute_efficiency_frac if p is None else p
-
-    def for_accelerator(self, name: str, vendor: str = "") -> Calibration:
-        """The flat parameter set for one accelerator: global, then vendor, then name overrides."""
+    def resolve(self, accelerator: str, vendor: str = "", engine: str | None = None
+                ) -> Calibration:
+        """The flat parameter set for one accelerator (and engine): global, vendor,
+        accelerator, engine, engine on accelerator (later wins); no overrides left."""
         out = replace(self, overrides=())
         keys = [f"vendor:{vendor.lower()}"] if vendor else []
-        keys.append(name.lower())
+        keys.append(accelerator.lower())
+        if engine:
+            keys += [f"engine:{engine.lower()}", f"engine:{engine.lower()}/{vendor.lower()}",
+                     f"engine:{engine.lower()}/{accelerator.lower()}"]
         for key in keys:
             for o in self.overrides:
                 if o.match.lower() != key:
@@ -111,19 +229,52 @@ class Calibration:
                 out = replace(out, **changes)
         return out
 
+    def for_accelerator(self, name: str, vendor: str = "", engine: str | None = None
+                        ) -> Calibration:
+        """Alias of ``resolve`` (the name used before engines were added)."""
+        return self.resolve(name, vendor, engine)
 
-def _check_param(name: str, value: float | None, *, where: str) -> None:
+    def sources_for(self, accelerator: str, vendor: str = "", engine: str | None = None
+                    ) -> list[str]:
+        """The sources of the tables ``resolve`` applies, global first."""
+        out = [self.source]
+        keys = [f"vendor:{vendor.lower()}", accelerator.lower()]
+        if engine:
+            keys += [f"engine:{engine.lower()}", f"engine:{engine.lower()}/{vendor.lower()}",
+                     f"engine:{engine.lower()}/{accelerator.lower()}"]
+        for key in keys:
+            out += [o.source for o in self.overrides if o.match.lower() == key and o.source]
+        return out
+
+
+def _check_match(match: str) -> None:
+    if not isinstance(match, str) or not match.strip():
+        raise ConfigError("calibration override: 'match' must name an accelerator, "
+                          "'vendor:<name>', 'engine:<name>' or 'engine:<name>/<accelerator>'.")
+
+
+def check_param(name: str, value: float | None, *, where: str) -> None:
+    """A finite number inside the parameter's physical range (``ConfigError`` otherwise)."""
+    spec = PARAMS[name]
     if value is None:
-        if name == "prefill_compute_efficiency_frac" or where != "calibration":
-            return
-        raise ConfigError(f"{where}: {name} is missing; give a number.")
+        raise ConfigError(f"{where}: {name} is missing; give a number ({spec.meaning}).")
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise ConfigError(f"{where}: {name} = {value!r} is not a finite number; give a number.")
-    if name in _FRACS and not 0.0 < value <= 1.0:
-        raise ConfigError(f"{where}: {name} = {value:g} must be in (0, 1]; it is a fraction of "
-                          f"the datasheet peak.")
-    if name not in _FRACS and value < 0.0:
-        raise ConfigError(f"{where}: {name} = {value:g} s must be >= 0.")
+    if spec.unit == "frac" and not 0.0 < value <= 1.0:
+        raise ConfigError(f"{where}: {name} = {value:g} must be in (0, 1]; it is a fraction "
+                          f"of the datasheet peak ({spec.meaning}).")
+    if spec.unit != "frac" and not spec.low <= value <= spec.high:
+        unit = {"s": " s", "tokens": " tokens"}.get(spec.unit, "")
+        raise ConfigError(f"{where}: {name} = {value:g}{unit} is outside [{spec.low:g}, "
+                          f"{spec.high:g}]{unit} ({spec.meaning}).")
+
+
+def _unknown_key(origin: str, section: str, key: str, allowed: set[str]) -> ConfigError:
+    if key in _RENAMED:
+        return ConfigError(f"{origin}: {section} key '{key}' belongs to the old step model; it is "
+                           f"now {_RENAMED[key]}. Re-run `tokenworks calibrate` or rename it.")
+    return ConfigError(f"{origin}: {section} key '{key}' is unknown. Valid keys: "
+                       f"{', '.join(sorted(allowed))} (free text under note_*).")
 
 
 def parse_calibration(raw: dict[str, Any], origin: str) -> Calibration:
@@ -134,30 +285,36 @@ def parse_calibration(raw: dict[str, Any], origin: str) -> Calibration:
     if unknown:
         raise ConfigError(f"{origin}: unknown top-level keys {sorted(unknown)}; only "
                           f"[calibration] and [[override]] are allowed.")
-    base = dict(raw.get("calibration", {}))
+    base = raw.get("calibration", {})
+    if not isinstance(base, dict):
+        raise ConfigError(f"{origin}: [calibration] must be a table of key = value lines.")
     allowed = set(PARAM_NAMES) | set(_META)
     extra = {k: v for k, v in base.items() if k not in allowed}
     for k in extra:
         if not k.startswith("note_"):
-            raise ConfigError(f"{origin}: [calibration] key '{k}' is unknown. Valid keys: "
-                              f"{', '.join(sorted(allowed))} (free text under note_*).")
+            raise _unknown_key(origin, "[calibration]", k, allowed)
     overrides = []
     okeys = set(PARAM_NAMES) | {"match", "source"}
-    for i, o in enumerate(raw.get("override", [])):
-        bad = set(o) - okeys
-        if bad or "match" not in o:
-            raise ConfigError(f"{origin}: [[override]] #{i} has unknown keys {sorted(bad)} or no "
-                              f"'match'; valid keys: {', '.join(sorted(okeys))}.")
+    raw_overrides = raw.get("override", [])
+    if not isinstance(raw_overrides, list):
+        raise ConfigError(f"{origin}: 'override' must be an array of [[override]] tables.")
+    for i, o in enumerate(raw_overrides):
+        if not isinstance(o, dict) or "match" not in o:
+            raise ConfigError(f"{origin}: [[override]] #{i} has no 'match'; name an accelerator, "
+                              f"'vendor:<name>', 'engine:<name>' or 'engine:<name>/<accelerator>'.")
+        for k in o:
+            if k not in okeys:
+                raise _unknown_key(origin, f"[[override]] #{i} ('{o['match']}')", k, okeys)
         overrides.append(CalibrationOverride(**o))
     kwargs = {k: base[k] for k in allowed if k in base}
     return Calibration(**kwargs, overrides=tuple(overrides),
                        extra=tuple(sorted((k, str(v)) for k, v in extra.items())))
 
 
-def default_calibration(accelerator_name: str) -> Calibration:
-    """The packaged fitted calibration, flattened for one catalog accelerator."""
+def default_calibration(accelerator_name: str, engine: str | None = None) -> Calibration:
+    """The packaged calibration, flattened for one catalog accelerator (and engine)."""
     acc = get_accelerator(accelerator_name)
-    return packaged_calibration().for_accelerator(acc.name, acc.vendor)
+    return packaged_calibration().resolve(acc.name, acc.vendor, engine)
 
 
 @cache
@@ -177,9 +334,11 @@ def _toml_value(v: object) -> str:
     return f'"{s}"'
 
 
-def calibration_to_toml(cal: Calibration) -> str:
-    """Serialise to the TOML layout ``load_calibration`` reads (round-trips exactly)."""
-    lines = ["# tokenworks roofline calibration (see docs/accuracy.md).", "", "[calibration]"]
+def calibration_to_toml(cal: Calibration, header: str = "") -> str:
+    """Serialise to the TOML layout ``parse_calibration`` reads (round-trips exactly)."""
+    lines = [f"# {line}" if line else "#" for line in header.splitlines()] if header else \
+        ["# tokenworks step-time calibration (see docs/accuracy.md)."]
+    lines += ["", "[calibration]"]
     for name in (*PARAM_NAMES, *_META):
         v = getattr(cal, name)
         if v is not None and v != "":

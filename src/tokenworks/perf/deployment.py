@@ -15,8 +15,10 @@ from tokenworks.errors import ConfigError
 from tokenworks.hardware import Accelerator, get_accelerator
 from tokenworks.model.arch import ModelArch
 
+# ASSUMPTION: a PCIe server holds up to 8 cards (the common 8-GPU PCIe server designs).
+PCIE_SERVER_CARDS = 8
 # Weight formats that are weight-only on most engines (AWQ/GPTQ W4A16): matmuls run in 16-bit.
-_WEIGHT_ONLY = {"int4"}
+WEIGHT_ONLY = {"int4"}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -64,12 +66,24 @@ class Deployment:
         """
         acc = self.accelerator
         up, out = acc.scaleup_bytes_per_s, acc.scaleout_bytes_per_s
+        if up is None and acc.host_link_bytes_per_s is not None and \
+                self.tp <= PCIE_SERVER_CARDS:
+            # ASSUMPTION: PCIe cards in one server all-reduce through their PCIe switch at the
+            # card's host-link rate (NCCL over PCIe peer-to-peer or host memory).
+            return acc.host_link_bytes_per_s
         if self.tp_crosses_scaleup_domain or up is None:
-            # ASSUMPTION: with no scale-up link (PCIe cards) or a TP group crossing the domain,
-            # collectives run at the scale-out NIC rate; with no NIC listed, PCIe Gen5 x16
-            # (64 GB/s per direction, PCI-SIG PCIe 5.0 spec) is used.
+            # ASSUMPTION: with no scale-up link or a TP group crossing the domain, collectives
+            # run at the scale-out NIC rate; with neither, PCIe Gen5 x16 (64 GB/s per
+            # direction, PCI-SIG PCIe 5.0 spec).
             return out if out is not None else 64e9
         return up
+
+    @property
+    def tp_uses_scaleup(self) -> bool:
+        """True when the TP group's collectives run on a scale-up link (NVLink, xGMI...),
+        where engines use their low-latency custom all-reduce kernels."""
+        return self.accelerator.scaleup_bytes_per_s is not None and \
+            not self.tp_crosses_scaleup_domain
 
     @property
     def pp_link_bytes_per_s(self) -> float:
@@ -85,7 +99,7 @@ class Deployment:
 def derive_compute_dtype(acc: Accelerator, weights_dtype: str) -> str:
     """Matmul precision for ``weights_dtype`` on ``acc`` (see ``Deployment`` docstring)."""
     d = get_dtype(weights_dtype)
-    if d.name in _WEIGHT_ONLY:
+    if d.name in WEIGHT_ONLY:
         for p in ("bf16", "fp16", "int8"):  # int8: NPUs with only an integer figure
             if acc.supports(p):
                 return p

@@ -1,4 +1,5 @@
-"""The serving engine's limits, and the one rule they obey wherever they are used.
+"""The serving engine: its profile (defaults per engine), its limits, and the one rule they
+obey wherever they are used.
 
 Units: tokens, sequences, fractions. ``max_num_seqs`` caps the sequences in a batch,
 ``max_num_batched_tokens`` the tokens of one step (every running decode plus prefill chunks),
@@ -9,9 +10,14 @@ rule here, so a setting one accepts the other accepts too.
 
 from __future__ import annotations
 
-from tokenworks.errors import ConfigError, check_range
+from dataclasses import dataclass
 
-__all__ = ["check_batch", "check_engine_limits"]
+from tokenworks.errors import ConfigError, check_range
+from tokenworks.hardware import Accelerator
+from tokenworks.units import GIB
+
+__all__ = ["DEFAULT_ENGINE", "ENGINES", "VENDOR_STACK_KINDS", "EngineDefaults", "check_batch", "check_engine",
+           "check_engine_limits", "engine_defaults"]
 
 
 def check_engine_limits(*, max_num_seqs: int, max_num_batched_tokens: int) -> None:
@@ -40,3 +46,89 @@ def check_batch(batch: int, *, max_num_seqs: int, max_num_batched_tokens: int) -
         raise ConfigError(f"batch = {batch} decodes {batch} tokens a step, more than "
                           f"max_num_batched_tokens = {max_num_batched_tokens}. Lower the batch "
                           f"or raise --max-num-batched-tokens.")
+
+
+# ------------------------------------------------------------------------------ engine profiles
+
+ENGINES = ("vllm", "sglang", "trtllm")
+DEFAULT_ENGINE = "vllm"  # the engine most users run (issue #11)
+# Parts that run their vendors' own serving stacks (Groq, Cerebras, SambaNova): the engine
+# profiles' defaults and overheads do not apply to them.
+VENDOR_STACK_KINDS = ("lpu", "wafer", "asic")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EngineDefaults:
+    """What an engine does when its user sets nothing, on one accelerator.
+
+    ``max_num_batched_tokens``: tokens per step (vLLM ``max_num_batched_tokens``, SGLang
+    ``chunked_prefill_size``, TensorRT-LLM ``max_num_tokens``); ``max_num_seqs``: running
+    sequences (``max_num_seqs`` / ``max_running_requests`` / ``max_batch_size``);
+    ``gpu_memory_utilization_frac``: device memory the engine may use (``gpu_memory_utilization``
+    / ``mem_fraction_static`` / ``free_gpu_memory_fraction``); ``block_size_tokens``: KV page.
+    """
+
+    engine: str
+    max_num_seqs: int
+    max_num_batched_tokens: int
+    gpu_memory_utilization_frac: float
+    block_size_tokens: int
+    source: str
+
+
+def check_engine(engine: str) -> str:
+    """The engine's canonical name (``ConfigError`` naming the valid ones)."""
+    e = str(engine).strip().lower()
+    aliases = {"tensorrt-llm": "trtllm", "trt-llm": "trtllm", "tensorrt_llm": "trtllm"}
+    e = aliases.get(e, e)
+    if e not in ENGINES:
+        raise ConfigError(f"engine = {engine!r} is not known; choose one of {', '.join(ENGINES)} "
+                          f"(default {DEFAULT_ENGINE}).")
+    return e
+
+
+def engine_defaults(engine: str, accelerator: Accelerator) -> EngineDefaults:
+    """The engine's defaults on ``accelerator`` (an OpenAI-compatible server, as users run it).
+
+    vLLM (vllm/engine/arg_utils.py ``EngineArgs.get_batch_defaults``, v0.9-v0.11): on a device
+    with >= 70 GiB that is not an A100, 8,192 batched tokens and 1,024 sequences for the API
+    server; otherwise 2,048 and 256; TPU v6e 1,024, v5e 512, v5p 256 tokens;
+    ``gpu_memory_utilization`` 0.9, block size 16.
+    SGLang (python/sglang/srt/server_args.py): ``chunked_prefill_size`` 2,048 below 35 GiB,
+    8,192 below 160 GiB, 16,384 above; ``mem_fraction_static`` 0.88 when it cannot size it.
+    TensorRT-LLM (trtllm-serve / LLM API ``BuildConfig``): ``max_batch_size`` 2,048,
+    ``max_num_tokens`` 8,192, ``free_gpu_memory_fraction`` 0.9, 32-token blocks.
+    """
+    e = check_engine(engine)
+    mem_gib = accelerator.memory_bytes / GIB
+    if accelerator.kind in VENDOR_STACK_KINDS:
+        # ASSUMPTION: SRAM/dataflow systems (Groq, Cerebras, SambaNova) run their vendors'
+        # own serving stacks, not the named engine: a few hundred sequences per replica and
+        # small prefill chunks (the activations of a step must fit beside the weights on chip).
+        return EngineDefaults(engine=e, max_num_seqs=256, max_num_batched_tokens=512,
+                              gpu_memory_utilization_frac=0.95, block_size_tokens=16,
+                              source="assumed for a vendor dataflow stack (no public defaults)")
+    if e == "vllm":
+        big = mem_gib >= 70 and "a100" not in accelerator.name
+        tokens, seqs = (8192, 1024) if big else (2048, 256)
+        tpu = {"tpu-v6e": 1024, "tpu-v5e": 512, "tpu-v5p": 256}
+        if accelerator.name in tpu:
+            tokens = tpu[accelerator.name]
+            seqs = min(seqs, tokens)
+        return EngineDefaults(engine=e, max_num_seqs=seqs, max_num_batched_tokens=tokens,
+                              gpu_memory_utilization_frac=0.9, block_size_tokens=16,
+                              source="vllm/engine/arg_utils.py EngineArgs.get_batch_defaults "
+                                     "(OpenAI API server)")
+    if e == "sglang":
+        tokens = 2048 if mem_gib < 35 else 8192 if mem_gib < 160 else 16384
+        # ASSUMPTION: SGLang sizes max_running_requests from its KV pool; 1,024 stands for that
+        # cap (the KV capacity check applies on top).
+        return EngineDefaults(engine=e, max_num_seqs=1024, max_num_batched_tokens=tokens,
+                              gpu_memory_utilization_frac=0.88, block_size_tokens=1,
+                              source="sglang/srt/server_args.py (chunked_prefill_size by GPU "
+                                     "memory; mem_fraction_static fallback 0.88)")
+    # ASSUMPTION: TensorRT-LLM's free_gpu_memory_fraction (of the memory left after weights)
+    # is applied as a fraction of the whole device, like vLLM's setting.
+    return EngineDefaults(engine=e, max_num_seqs=2048, max_num_batched_tokens=8192,
+                          gpu_memory_utilization_frac=0.9, block_size_tokens=32,
+                          source="TensorRT-LLM LLM API BuildConfig / KvCacheConfig defaults")

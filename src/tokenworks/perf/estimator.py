@@ -5,15 +5,14 @@ would make it, zero-load TTFT, TPOT at a batch, throughput, and which resource b
 phase. Pricing it (``$``/M tokens, power, J/token) is economics' job (``estimate_cost``).
 Units: SI (s, bytes, tokens).
 
-Steady state (continuous batching with chunked prefill, offline max load) is computed by
-``steady_state``: a replica holding ``B`` sequences of ``I`` input and ``O`` output tokens
-decodes one token for each per step and prefills, mixed into the same step, the ``B/O``
-prompts that replace finished sequences (Orca, OSDI'22; Sarathi-Serve, OSDI'24), so
-
-    output_tokens_per_s = B / step_s   (per replica),   TPOT = step_s.
-
-The calibration fit (``benchmarks/calibrate.py``) uses the same function, so the fitted
-efficiencies mean the same thing here.
+The replica at a batch is ``perf.steady.steady_state``: continuous batching with chunked
+prefill (Orca, OSDI'22; Sarathi-Serve, OSDI'24), TPOT the mean step, TTFT its front end, wait
+and prompt chunks, throughput by Little's law. The batch is the largest the engine's limits and
+the KV cache allow ("max load"), the one asked for, or the largest meeting a TPOT/TTFT target;
+``sweep`` adds the latency–throughput curve across batch sizes. Engine settings default per
+engine and accelerator (``perf.engine.engine_defaults``). The calibration fit
+(``benchmarks/calibrate.py``) uses the same functions, so the fitted coefficients mean the same
+thing here.
 """
 
 from __future__ import annotations
@@ -25,24 +24,39 @@ from tokenworks.errors import ConfigError, InfeasibleError, check_range
 from tokenworks.model import ModelArch, kv_bytes_per_token, param_counts, weight_bytes
 from tokenworks.perf.calibration import Calibration
 from tokenworks.perf.deployment import Deployment
-from tokenworks.perf.engine import check_batch, check_engine_limits
+from tokenworks.perf.engine import (
+    DEFAULT_ENGINE,
+    check_batch,
+    check_engine,
+    check_engine_limits,
+    engine_defaults,
+)
 from tokenworks.perf.memory import MemoryPlan, plan_memory
-from tokenworks.perf.steady import steady_state, token_budget_batch
+from tokenworks.perf.steady import SteadyState, prefill_time_s, steady_state, token_budget_batch
 from tokenworks.perf.step import StepBreakdown, StepCostModel, causal_pairs
 
-__all__ = ["DEFAULT_MAX_NUM_BATCHED_TOKENS", "DEFAULT_MAX_NUM_SEQS", "MAX_TOKENS",
-           "PerfEstimate", "estimate_performance"]
+__all__ = ["INTERACTIVE_TPOT_S", "MAX_TOKENS", "CurvePoint", "PerfEstimate",
+           "estimate_performance"]
 
-# ASSUMPTION: "batch = max" is capped at 1,024 concurrent sequences, a typical engine limit
-# (vLLM V1 default max_num_seqs is 1024 on datacenter GPUs for the OpenAI server; TensorRT-LLM
-# max_batch_size defaults to 2048 in trtllm-bench). Overridable with max_num_seqs.
-DEFAULT_MAX_NUM_SEQS = 1024
-# ASSUMPTION: a step holds at most 8,192 tokens (decode + prefill chunks), the
-# max_num_batched_tokens / max_num_tokens default of vLLM's throughput mode and of
-# TensorRT-LLM's BuildConfig; it caps the steady-state batch (see perf.steady).
-DEFAULT_MAX_NUM_BATCHED_TOKENS = 8192
 MAX_TOKENS = 10_000_000
-BatchLimit = Literal["requested", "kv_capacity", "max_num_seqs", "token_budget"]
+# ASSUMPTION: above 100 ms per output token (10 tokens/s per user, about a fast reader's pace)
+# an operating point is a batch/offline one, not an interactive one; the estimate says so.
+INTERACTIVE_TPOT_S = 0.100
+BatchLimit = Literal["requested", "kv_capacity", "max_num_seqs", "token_budget", "tpot_slo",
+                     "ttft_slo"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CurvePoint:
+    """One point of the latency–throughput curve: the replicas at ``batch`` sequences each."""
+
+    batch: int
+    tpot_s: float
+    ttft_s: float
+    e2e_s: float
+    output_tokens_per_s: float  # all replicas
+    output_tokens_per_s_per_gpu: float
+    tokens_per_s_per_user: float  # 1 / TPOT
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -51,6 +65,7 @@ class PerfEstimate:
 
     model: str
     hardware: str
+    engine: str
     num_gpus: int
     num_replicas: int
     tp: int
@@ -62,6 +77,10 @@ class PerfEstimate:
     input_tokens: int
     output_tokens: int
     prefix_hit_frac: float
+    # the engine settings used (the user's, or the engine's defaults on this part)
+    max_num_seqs: int
+    max_num_batched_tokens: int
+    gpu_memory_utilization_frac: float
     # memory plan
     params_total: float
     params_active: float
@@ -74,7 +93,9 @@ class PerfEstimate:
     batch_size: int
     batch_limited_by: BatchLimit
     # latency
-    ttft_s: float
+    ttft_s: float  # zero load: front end + the prompt's prefill alone
+    frontend_s: float
+    ttft_at_batch_s: float  # at batch_size running sequences
     prefill_tokens_per_s: float
     decode_step_time_s: float
     tpot_s: float
@@ -91,6 +112,11 @@ class PerfEstimate:
     prefill_share_frac: float = 0.0
     # share of a steady step in roofline-bound work (not fixed overhead): sets GPU power
     busy_frac: float = 1.0
+    # latency–throughput curve across batch sizes (with sweep=True or an SLO)
+    curve: tuple[CurvePoint, ...] = ()
+    # the SLO asked for and whether the chosen batch meets it
+    slo: dict[str, Any] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
 
 
 def _positive_int(name: str, value: int, *, fix: str) -> int:
@@ -104,20 +130,33 @@ def estimate_performance(
     model: ModelArch,
     deployment: Deployment,
     *,
+    engine: str = DEFAULT_ENGINE,
     num_replicas: int = 1,
     input_tokens: int = 2048,
     output_tokens: int = 256,
     batch: int | Literal["max"] = "max",
     prefix_hit_frac: float = 0.0,
-    gpu_memory_utilization_frac: float = 0.9,
-    max_num_seqs: int = DEFAULT_MAX_NUM_SEQS,
-    max_num_batched_tokens: int = DEFAULT_MAX_NUM_BATCHED_TOKENS,
+    gpu_memory_utilization_frac: float | None = None,
+    max_num_seqs: int | None = None,
+    max_num_batched_tokens: int | None = None,
     calibration: Calibration | None = None,
+    tpot_slo_s: float | None = None,
+    ttft_slo_s: float | None = None,
+    sweep: bool = False,
 ) -> PerfEstimate:
     """Memory plan, latency and throughput of ``num_replicas`` replicas of ``deployment``
-    serving requests of ``input_tokens``/``output_tokens`` at ``batch`` (or the largest that
-    fits: ``"max"``)."""
+    running ``engine`` on requests of ``input_tokens``/``output_tokens`` at ``batch`` (or the
+    largest that fits: ``"max"``; with ``tpot_slo_s``/``ttft_slo_s``, the largest that meets
+    them). Engine settings left as None take the engine's defaults on this accelerator."""
     arch, dep, acc = model, deployment, deployment.accelerator
+    engine = check_engine(engine)
+    defaults = engine_defaults(engine, acc)
+    max_num_seqs = defaults.max_num_seqs if max_num_seqs is None else max_num_seqs
+    max_num_batched_tokens = (defaults.max_num_batched_tokens if max_num_batched_tokens is None
+                              else max_num_batched_tokens)
+    gpu_memory_utilization_frac = (defaults.gpu_memory_utilization_frac
+                                   if gpu_memory_utilization_frac is None
+                                   else gpu_memory_utilization_frac)
     _positive_int("input_tokens", input_tokens, fix="Give the prompt length in tokens, e.g. 2048.")
     _positive_int("output_tokens", output_tokens, fix="Give the output length in tokens, e.g. 256.")
     _positive_int("max_num_seqs", max_num_seqs, fix="Use e.g. 256 or 1024.")
@@ -128,6 +167,10 @@ def estimate_performance(
                 fix="It is the fraction of prompt tokens served from the prefix cache.")
     check_range("gpu_memory_utilization_frac", gpu_memory_utilization_frac, low=0.05, high=1.0,
                 fix="vLLM's default is 0.9.")
+    for name, v in (("tpot_slo_s", tpot_slo_s), ("ttft_slo_s", ttft_slo_s)):
+        if v is not None:
+            check_range(name, v, low=0.0, high=3600.0, low_inclusive=False, unit="s",
+                        fix="Give the latency target in seconds, e.g. 0.05.")
     seq_len = input_tokens + output_tokens
     if seq_len > arch.max_context_tokens:
         raise ConfigError(
@@ -136,6 +179,7 @@ def estimate_performance(
         )
     tp, pp, replica_gpus = dep.tp, dep.pp, dep.num_gpus
     plan: MemoryPlan = plan_memory(arch, dep, gpu_memory_utilization_frac=gpu_memory_utilization_frac,
+                                   kv_block_size_tokens=defaults.block_size_tokens,
                                    max_seq_len_tokens=seq_len, max_num_seqs=max_num_seqs,
                                    max_num_batched_tokens=max_num_batched_tokens)
     if plan.max_concurrent_sequences < 1:
@@ -145,18 +189,29 @@ def estimate_performance(
             f"Use more GPUs (larger tp), fp8 weights/KV, or shorter sequences."
         )
     cached = round(prefix_hit_frac * input_tokens)
+    cost = StepCostModel(arch, dep, calibration, engine=engine)
+
+    def at(b: int) -> SteadyState:
+        return steady_state(cost, batch=b, input_tokens=input_tokens, output_tokens=output_tokens,
+                            cached_tokens=cached, max_num_batched_tokens=max_num_batched_tokens)
+
     limited: BatchLimit
+    limits = {
+        "max_num_seqs": max_num_seqs,
+        "token_budget": token_budget_batch(max_num_batched_tokens=max_num_batched_tokens,
+                                           input_tokens=input_tokens,
+                                           output_tokens=output_tokens, cached_tokens=cached),
+        "kv_capacity": plan.max_concurrent_sequences,
+    }
+    # Ties go to the first: the engine limits before the physical KV capacity.
+    cap_limit = min(limits, key=lambda k: limits[k])
+    cap = limits[cap_limit]
+    slo_given = tpot_slo_s is not None or ttft_slo_s is not None
     if batch == "max":
-        # Ties go to the first: the engine limits before the physical KV capacity.
-        limits = {
-            "max_num_seqs": max_num_seqs,
-            "token_budget": token_budget_batch(max_num_batched_tokens=max_num_batched_tokens,
-                                               input_tokens=input_tokens,
-                                               output_tokens=output_tokens, cached_tokens=cached),
-            "kv_capacity": plan.max_concurrent_sequences,
-        }
-        limited = min(limits, key=lambda k: limits[k])  # type: ignore[assignment,return-value]
-        batch_size = limits[limited]
+        limited, batch_size = cap_limit, cap  # type: ignore[assignment]
+        if slo_given:
+            batch_size, limited = _largest_meeting(at, cap, cap_limit, tpot_slo_s, ttft_slo_s,
+                                                   arch.name, acc.name, replica_gpus)
     else:
         if isinstance(batch, str):
             raise ConfigError(f"batch = {batch!r} must be a positive integer or 'max'.")
@@ -172,45 +227,117 @@ def estimate_performance(
         batch_size = batch
         limited = "requested"
 
-    cost = StepCostModel(arch, dep, calibration)
-    ttft_s = float(cost.prefill_time_s(input_tokens, cached_tokens=cached,
-                                       chunk_tokens=max_num_batched_tokens))
-    ss = steady_state(cost, batch=batch_size, input_tokens=input_tokens,
-                      output_tokens=output_tokens, cached_tokens=cached)
+    ss = at(batch_size)
+    new = input_tokens - cached
+    frontend_s = cost.calibration.frontend_s
+    ttft_s = frontend_s + prefill_time_s(cost, new_tokens=new, cached_tokens=cached,
+                                         chunk_tokens=max_num_batched_tokens)
     tpot_s = ss.step_time_s
-    decode_step_s = ss.decode_only_step_s
     out_tps = ss.output_tokens_per_s * num_replicas
     total_tps = out_tps * (input_tokens + output_tokens) / output_tokens
+    num_gpus = replica_gpus * num_replicas
 
     # The prefill bound is that of its first chunk (TTFT runs the prompt in chunks of the budget).
-    chunk = max(min(input_tokens - cached, max_num_batched_tokens), 1)
+    chunk = max(min(new, max_num_batched_tokens), 1)
     pre = cost.breakdown(num_prefill_tokens=chunk, prefill_attention_pairs=causal_pairs(chunk, cached),
                          prefill_kv_tokens=cached + chunk)
     dec = ss.breakdown
+    curve: tuple[CurvePoint, ...] = ()
+    if sweep or slo_given:
+        pts = sorted({b for b in _sweep_batches(cap)} | {batch_size})
+        curve = tuple(_point(at(b), num_replicas, num_gpus) for b in pts)
+    slo: dict[str, Any] = {}
+    if slo_given:
+        slo = {"tpot_slo_s": tpot_slo_s, "ttft_slo_s": ttft_slo_s,
+               "tpot_met": tpot_slo_s is None or tpot_s <= tpot_slo_s,
+               "ttft_met": ttft_slo_s is None or ss.ttft_s <= ttft_slo_s}
+    notes = []
+    if tpot_s > INTERACTIVE_TPOT_S:
+        notes.append(
+            f"batch {batch_size} gives TPOT {tpot_s * 1e3:.0f} ms ({1 / tpot_s:.1f} tokens/s per "
+            f"user): a {'max-throughput (offline)' if limited != 'requested' else 'batch'} "
+            "operating point, not an interactive one. Set a TPOT target (--tpot-slo-ms, e.g. 50) "
+            "or see the latency–throughput curve (--sweep).")
     pc = param_counts(arch)
     bound = {"prefill": pre.bound, "decode": dec.bound,
              "batch": "capacity" if limited == "kv_capacity" else limited}
-    num_gpus = replica_gpus * num_replicas
     return PerfEstimate(
-        model=arch.name, hardware=acc.name, num_gpus=num_gpus, num_replicas=num_replicas,
-        tp=tp, pp=pp, ep=dep.ep, weights_dtype=dep.weights_dtype, kv_dtype=dep.kv_dtype,
-        compute_dtype=dep.compute_dtype or dep.weights_dtype,
+        model=arch.name, hardware=acc.name, engine=engine, num_gpus=num_gpus,
+        num_replicas=num_replicas, tp=tp, pp=pp, ep=dep.ep, weights_dtype=dep.weights_dtype,
+        kv_dtype=dep.kv_dtype, compute_dtype=dep.compute_dtype or dep.weights_dtype,
         input_tokens=input_tokens, output_tokens=output_tokens, prefix_hit_frac=prefix_hit_frac,
+        max_num_seqs=max_num_seqs, max_num_batched_tokens=max_num_batched_tokens,
+        gpu_memory_utilization_frac=gpu_memory_utilization_frac,
         params_total=pc.total, params_active=pc.active,
         weight_bytes=weight_bytes(arch, dep.weights_dtype),
         weight_bytes_per_gpu=plan.weight_bytes_per_gpu,
         kv_bytes_per_token=kv_bytes_per_token(arch, dep.kv_dtype), memory=asdict(plan),
         max_concurrent_sequences=plan.max_concurrent_sequences,
         batch_size=batch_size, batch_limited_by=limited,
-        ttft_s=ttft_s, prefill_tokens_per_s=(input_tokens - cached) / ttft_s if ttft_s > 0 else 0.0,
-        decode_step_time_s=decode_step_s, tpot_s=tpot_s,
-        e2e_s=ttft_s + output_tokens * tpot_s,
+        ttft_s=ttft_s, frontend_s=frontend_s, ttft_at_batch_s=ss.ttft_s,
+        prefill_tokens_per_s=new / (ttft_s - frontend_s) if ttft_s > frontend_s else 0.0,
+        decode_step_time_s=ss.decode_only_step_s, tpot_s=tpot_s,
+        e2e_s=ss.e2e_s,
         output_tokens_per_s=out_tps, total_tokens_per_s=total_tps,
         output_tokens_per_s_per_gpu=out_tps / num_gpus,
         bound=bound, prefill_breakdown=asdict(pre), decode_breakdown=asdict(dec),
         prefill_share_frac=ss.prefill_share_frac,
         busy_frac=min(max(_busy_frac(dec), 0.0), 1.0),
+        curve=curve, slo=slo, notes=tuple(notes),
     )
+
+
+def _sweep_batches(cap: int) -> list[int]:
+    out, b = [], 1
+    while b < cap:
+        out.append(b)
+        b *= 2
+    out.append(cap)
+    return out
+
+
+def _point(ss: SteadyState, replicas: int, gpus: int) -> CurvePoint:
+    out = ss.output_tokens_per_s * replicas
+    return CurvePoint(batch=ss.batch, tpot_s=ss.step_time_s, ttft_s=ss.ttft_s, e2e_s=ss.e2e_s,
+                      output_tokens_per_s=out, output_tokens_per_s_per_gpu=out / gpus,
+                      tokens_per_s_per_user=1.0 / ss.step_time_s if ss.step_time_s > 0 else 0.0)
+
+
+def _largest_meeting(at, cap: int, cap_limit: str, tpot_slo: float | None,
+                     ttft_slo: float | None, model: str, hardware: str, gpus: int
+                     ) -> tuple[int, BatchLimit]:
+    """The largest batch up to ``cap`` whose TPOT and TTFT meet the targets (both grow with the
+    batch, so a bisection finds it), and which target (or cap) stops it there."""
+
+    def fails(b: int) -> str | None:
+        ss = at(b)
+        if tpot_slo is not None and ss.step_time_s > tpot_slo:
+            return "tpot_slo"
+        if ttft_slo is not None and ss.ttft_s > ttft_slo:
+            return "ttft_slo"
+        return None
+
+    first = fails(1)
+    if first is not None:
+        ss = at(1)
+        what = (f"TPOT {ss.step_time_s * 1e3:.1f} ms > {tpot_slo * 1e3:.1f} ms"
+                if first == "tpot_slo" else f"TTFT {ss.ttft_s * 1e3:.0f} ms > "
+                f"{ttft_slo * 1e3:.0f} ms")  # type: ignore[operator]
+        raise InfeasibleError(
+            f"no batch meets the target: even one sequence of {model} on {gpus}× {hardware} "
+            f"gives {what} (the weights alone take {ss.breakdown.op('gemm').time_s * 1e3:.1f} ms "
+            "to stream each step). Use more GPUs (larger tp), fp8/fp4 weights, a faster part, "
+            "or a looser target.")
+    if fails(cap) is None:
+        return cap, cap_limit  # type: ignore[return-value]
+    lo, hi = 1, cap  # lo meets, hi fails
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if fails(mid) is None:
+            lo = mid
+        else:
+            hi = mid
+    return lo, fails(hi)  # type: ignore[return-value]
 
 
 def _busy_frac(bd: StepBreakdown) -> float:

@@ -40,6 +40,10 @@ class MemoryPlan:
     max_seq_len_tokens: int
 
 
+# Accelerators whose weights live in on-chip SRAM, scheduled by a compiler (no GPU runtime).
+SRAM_DATAFLOW_KINDS = ("lpu", "wafer")
+
+
 def engine_overhead_bytes(dep: Deployment) -> float:
     """Non-torch memory per GPU: CUDA context, NCCL buffers, CUDA graphs.
 
@@ -47,6 +51,10 @@ def engine_overhead_bytes(dep: Deployment) -> float:
     (github:vllm-project/vllm issues #14452, #11251) and ``CUDA graph takes ~0.4–0.6 GiB``
     (vllm-project/vllm PR #5515, gpustack/runner PR #251: "Estimated CUDA graph memory 0.36 GiB").
     """
+    if dep.accelerator.kind in SRAM_DATAFLOW_KINDS:
+        # ASSUMPTION: a statically compiled dataflow chip (Groq LPU, Cerebras WSE) keeps no
+        # runtime context, graphs or collective buffers in its on-chip memory.
+        return 0.0
     # ASSUMPTION: 0.4 GiB context + 0.6 GiB CUDA graphs = 1.0 GiB per GPU, plus 0.5 GiB of
     # NCCL buffers when the replica spans more than one GPU.
     return 1.0 * GIB + (0.5 * GIB if dep.num_gpus > 1 else 0.0)
@@ -118,6 +126,29 @@ def _suggestion(model: ModelArch, dep: Deployment, usable: float, reserve: float
     if bigger:
         options.append(f"a larger-memory accelerator ({', '.join(a.name for a in bigger)})")
     return "Try " + ", ".join(options) + "." if options else "Use more GPUs."
+
+
+def smallest_tp(model: ModelArch, acc, *, weights_dtype: str, kv_dtype: str,
+                gpu_memory_utilization_frac: float = 0.9, max_seq_len_tokens: int = 4096,
+                max_num_batched_tokens: int = 8192, max_num_seqs: int = 256) -> int | None:
+    """The smallest tensor-parallel size (a power of two that splits the heads, inside the
+    scale-up domain) at which ``model`` fits on ``acc`` with room for one sequence of
+    ``max_seq_len_tokens``; None when none does."""
+    heads, kv = model.num_attention_heads, max(model.num_kv_heads, 1)
+    for t in (1, 2, 4, 8, 16, 32, 64):
+        if t > max(acc.scaleup_domain_size, 1) or (model.num_attention_layers and heads % t):
+            continue
+        if model.mla is None and model.num_attention_layers and kv % t and t % kv:
+            continue
+        dep = make_deployment(model, acc, tp=t, weights_dtype=weights_dtype, kv_dtype=kv_dtype)
+        try:
+            plan_memory(model, dep, gpu_memory_utilization_frac=gpu_memory_utilization_frac,
+                        max_seq_len_tokens=max_seq_len_tokens,
+                        max_num_batched_tokens=max_num_batched_tokens, max_num_seqs=max_num_seqs)
+        except InfeasibleError:
+            continue
+        return t
+    return None
 
 
 def plan_memory(

@@ -52,6 +52,10 @@ class ShardedShape:
     ssm_state_bytes_per_seq_per_gpu: float
     act_bytes_per_token_per_gpu: float  # activation traffic of the linear layers, all layers
     weight_bytes_per_gpu: float  # all weights resident on the busiest GPU
+    num_attention_layers: int  # full + sliding attention layers (all stages)
+    gemm_calls: int  # dense GEMM kernels per step on one GPU (all stages)
+    elementwise_calls: int  # elementwise kernels per step on one GPU (all stages)
+    elementwise_bytes_per_token_per_gpu: float  # their memory traffic per token
 
 
 def _kv_shard(model: ModelArch, tp: int) -> int:
@@ -103,6 +107,7 @@ def sharded_shape(model: ModelArch, dep: Deployment) -> ShardedShape:
     # keep the rest on chip); split over tp like the weights.
     act_elems = (4.0 * h * model.num_layers + qkv * n_attn + 3.0 * inter * n_dense_ffn
                  + 3.0 * moe_inter * n_moe)
+    gemm_calls, elem_elems = _kernel_counts(model, tp)
     window = model.sliding_window_tokens
     n_sliding = sum(1 for layer in model.layers if layer.mixer == "sliding_attention")
     return ShardedShape(
@@ -129,4 +134,55 @@ def sharded_shape(model: ModelArch, dep: Deployment) -> ShardedShape:
         ssm_state_bytes_per_seq_per_gpu=float(ssm_state_bytes(model, ACT_DTYPE)) / tp,
         act_bytes_per_token_per_gpu=act_elems * ab / tp,
         weight_bytes_per_gpu=weight_bytes_per_gpu,
+        num_attention_layers=n_attn,
+        gemm_calls=gemm_calls,
+        elementwise_calls=ELEMENTWISE_CALLS_PER_LAYER * model.num_layers,
+        elementwise_bytes_per_token_per_gpu=elem_elems * ab,
     )
+
+
+# ASSUMPTION: three elementwise kernels per layer that are not fused into a GEMM or the
+# attention kernel (the two residual-add + RMSNorm kernels and the gated activation; rope is
+# fused into attention), as AIConfigurator's llama model counts them (aiconfigurator 0.12.0
+# sdk/models/llama.py; benchmarks/aiconfigurator/coefficients.toml [framework.all_engines]).
+ELEMENTWISE_CALLS_PER_LAYER = 3
+
+
+def _kernel_counts(model: ModelArch, tp: int) -> tuple[int, float]:
+    """(GEMM kernels per step, elementwise elements moved per token) over all layers.
+
+    ASSUMPTION: fused projections as vLLM/TensorRT-LLM run them: attention = qkv + o (MLA:
+    q_a/kv_a fused, q_b, the absorbed k/v up-projections and o: 4, or 3 without q_lora);
+    Gated DeltaNet = in_proj_qkvz + in_proj_ba + out_proj; Mamba = in_proj + out_proj
+    (Mamba-1 adds x_proj and dt_proj); dense FFN = gate_up + down; MoE = router (+ gate_up +
+    down of the shared experts). Elementwise traffic per token and layer: two fused
+    residual-add + RMSNorm kernels read and write the hidden state and residual (8·H), the
+    gated activation reads gate and up and writes their product (3·I/tp) for dense FFNs and
+    shared experts (routed experts fuse it in the grouped GEMM).
+    """
+    gemms = 0
+    elems = 0.0
+    moe = model.moe
+    h = model.hidden_size
+    for layer in model.layers:
+        if layer.mixer in ("attention", "sliding_attention"):
+            if model.mla is not None:
+                gemms += 4 if model.mla.q_lora_rank else 3
+            else:
+                gemms += 2
+        elif layer.mixer == "linear_attention":
+            gemms += 3
+        elif layer.mixer == "mamba":
+            gemms += 2 if model.mamba is None or model.mamba.version == 2 else 4
+        if layer.mixer != "none" or layer.ffn != "none":
+            elems += 8.0 * h
+        if layer.ffn == "dense":
+            gemms += 2
+            inter = layer.intermediate_size or model.intermediate_size
+            elems += 3.0 * inter / tp
+        elif layer.ffn == "moe" and moe is not None:
+            gemms += 1
+            if moe.num_shared_experts:
+                gemms += 2
+                elems += 3.0 * moe.num_shared_experts * moe.shared_expert_intermediate_size / tp
+    return gemms, elems

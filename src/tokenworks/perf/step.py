@@ -1,24 +1,37 @@
-"""Roofline step time of one engine iteration (a batch of prefill chunks and decode tokens).
+"""Step time of one engine iteration (a batch of prefill chunks and decode tokens).
 
 ``StepCostModel`` is the coupling between perf and the serving simulator: it is built once per
-(model, deployment, calibration) and ``step_time_s`` is then a few float operations, called
-millions of times, on floats or numpy arrays (broadcast elementwise).
+(model, deployment, engine, calibration) and ``step_time_s`` is then one call of the compiled
+formula (``step_formula.StepFormula``), on floats or, element by element, on numpy arrays.
 
-Model (per GPU, after tp/pp/ep sharding; Williams et al., "Roofline", CACM 2009): each op group
-takes ``max(FLOPs / (peak × compute_eff), bytes / (HBM BW × mem_eff))``; groups are
+Every term is physical and its coefficients come from measured kernels or serving runs
+(``perf.calibration``). Per GPU, after tp/pp/ep sharding, summed over pipeline stages:
 
-* dense linear layers: weights read once per step + activation traffic; 2 FLOPs per param per
-  token (Kaplan et al. 2020, arXiv:2001.08361);
-* attention: prefill on causal pairs (FLOPs) and KV read/written once; decode reads
-  ``kv_bytes_per_token × context`` (windowed layers capped at the window);
-* MoE routed experts: bytes of the expected distinct experts touched, FLOPs of top-k;
+* GEMMs (Williams et al., "Roofline", CACM 2009, with a smooth knee): the linear layers move
+  their weights once per step plus activations and do 2 FLOPs per parameter per token (Kaplan
+  et al. 2020, arXiv:2001.08361); time = n_gemm·t0 + (t_mem^k + t_compute^k)^(1/k). At small M
+  a GEMM streams weights at ``gemm_memory_frac`` of HBM bandwidth, at large M it reaches
+  ``gemm_compute_frac`` of peak, and the knee between them is as round as measured (k ~ 2-3 on
+  H100, AIConfigurator's TensorRT-LLM GEMM database);
+* routed experts (MoE): the same curve on the expected distinct experts a batch touches,
+  E·(1 − (1 − k/E)^T) (uniform routing), plus a grouped-GEMM launch per layer;
+* prefill attention (FlashAttention, Dao 2022/2023): causal pairs × FLOPs per pair at
+  ``prefill_attention_frac`` of peak, ramping up with prompt length s as s/(s + s_half)
+  (summed over a prompt this adds s_half·P/2 pairs), or the KV traffic if larger;
+* decode attention (PagedAttention, Kwon et al., SOSP'23): KV bytes read at
+  ``attention_memory_frac`` of bandwidth (windowed layers capped at the window; recurrent
+  state read once per sequence) plus a per-layer and per-sequence time;
+* elementwise kernels (norms, activation): a launch each plus their traffic at 80% of memory
+  bandwidth (AIConfigurator systems/*.yaml mem_op_bw_scaling);
 * lm_head on the tokens that produce logits;
-* TP all-reduce (2 per layer, Megatron-LM, Shoeybi et al. 2019, arXiv:1909.08053), MoE
-  all-to-all when ep > 1, pipeline point-to-point sends;
-* a per-step overhead (scheduling, sampling, launches) and per-sequence overhead.
+* TP all-reduce: 2 per layer (Megatron-LM, Shoeybi et al. 2019, arXiv:1909.08053), each a
+  latency plus the ring's 2(p−1)/p of the message over the link at ``comm_bus_frac`` (NCCL
+  "bus bandwidth"); MoE all-to-all when ep > 1; pipeline sends;
+* the engine: a time per step and per running sequence (scheduling, sampling, bookkeeping not
+  hidden behind the GPU with CUDA graphs).
 
-ASSUMPTION: op groups and communication do not overlap (times are summed). Engines overlap
-little in decode (all-reduce sits between dependent GEMMs); this is conservative for prefill.
+ASSUMPTION: terms do not overlap (times are summed). In decode an all-reduce sits between
+dependent GEMMs, so engines overlap little; prefill overlap is absorbed by the fitted terms.
 
 Pipeline parallelism: ``step_time_s`` is the *latency* of one batch through all pp stages
 (sum of stage times + sends). A replica keeps pp micro-batches in flight, so in steady state
@@ -39,26 +52,33 @@ from tokenworks.dtypes import get_dtype
 from tokenworks.errors import ConfigError
 from tokenworks.model.arch import ModelArch
 from tokenworks.model.flops import attention_pairs
-from tokenworks.perf.calibration import Calibration, default_calibration
-from tokenworks.perf.deployment import Deployment
-from tokenworks.perf.shape import sharded_shape
-from tokenworks.perf.step_scalar import make_step_time_scalar
+from tokenworks.perf.calibration import Calibration, packaged_calibration
+from tokenworks.perf.deployment import WEIGHT_ONLY, Deployment
+from tokenworks.perf.engine import VENDOR_STACK_KINDS
+from tokenworks.perf.shape import ShardedShape, sharded_shape
+from tokenworks.perf.step_formula import TERM_NAMES, StepFormula
+
+# ASSUMPTION: elementwise kernels stream at 80% of memory bandwidth (AIConfigurator 0.12.0
+# systems/*.yaml mem_op_bw_scaling = 0.8).
+ELEMENTWISE_MEMORY_FRAC = 0.8
+# The precisions whose matmuls count as "low precision" for gemm_compute_frac_lowp.
+_LOWP = ("fp8", "fp6", "fp4", "int8", "int4")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OpCost:
-    """One op group's roofline on one GPU (summed over pp stages)."""
+    """One term of the step time on one GPU (summed over pp stages)."""
 
     name: str
     time_s: float
     flops: float
     bytes: float
-    bound: str  # "compute" | "memory" | "interconnect" | "overhead"
+    bound: str  # "compute" | "memory" | "interconnect" | "overhead" | "launch"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StepBreakdown:
-    """Per-op-group costs of one step and which resource bounds it."""
+    """Per-term costs of one step and which resource bounds it."""
 
     ops: tuple[OpCost, ...]
     time_s: float
@@ -93,93 +113,32 @@ def _vec(*xs) -> bool:
 
 
 class StepCostModel:
-    """Step time of one replica; ``step_time_s`` is the hot path (precomputed constants)."""
+    """Step time of one replica; ``step_time_s`` is the hot path (one compiled formula)."""
 
     def __init__(self, model: ModelArch, deployment: Deployment,
-                 calibration: Calibration | None = None) -> None:
+                 calibration: Calibration | None = None, *, engine: str | None = "vllm"
+                 ) -> None:
         acc = deployment.accelerator
-        if calibration is None:
-            cal = default_calibration(acc.name)
-        else:
-            cal = calibration.for_accelerator(acc.name, acc.vendor)
-        self.model, self.deployment, self.calibration = model, deployment, cal
+        base = packaged_calibration() if calibration is None else calibration
+        if acc.kind in VENDOR_STACK_KINDS:
+            engine = None  # the vendor's own stack: its calibration has its overheads
+        cal = base.resolve(acc.name, acc.vendor, engine)
+        self.model, self.deployment, self.calibration, self.engine = model, deployment, cal, engine
         s = self.shape = sharded_shape(model, deployment)
-        tp, pp, ep = deployment.tp, deployment.pp, deployment.ep
-        peak_mm = acc.matmul_flops_per_s(deployment.matmul_dtype)
-        # ASSUMPTION: attention (FlashAttention) and lm_head run in bf16 tensor cores.
-        peak_bf16 = acc.matmul_flops_per_s("bf16")
-        self._bw = acc.memory_bytes_per_s * cal.memory_efficiency_frac
-        self._c_dec = peak_mm * cal.compute_efficiency_frac
-        self._c_pre = peak_mm * cal.prefill_efficiency_frac
-        self._c_att_dec = peak_bf16 * cal.compute_efficiency_frac
-        self._c_att_pre = peak_bf16 * cal.prefill_efficiency_frac
-        wb = s.weight_bytes_per_param
-        hb = s.act_bytes
-        # Dense linear: 2 FLOPs per parameter per token (per GPU, all stages).
-        self._lin_flops_per_tok = 2.0 * s.dense_params_per_gpu
-        self._lin_bytes_fixed = s.dense_params_per_gpu * wb
-        self._lin_bytes_per_tok = s.act_bytes_per_token_per_gpu
-        # MoE: per layer, expected distinct experts of E touched by T tokens with top-k routing
-        # (uniform routing): E·(1 − (1 − k/E)^T) (tokenworks.model.expected_distinct_experts).
-        self._moe = s.num_moe_layers > 0
-        if self._moe:
-            e, k = s.num_experts, s.num_experts_per_tok
-            self._moe_e, self._moe_q = float(e), 1.0 - k / e
-            self._moe_flops_per_tok = 2.0 * k * s.routed_expert_params_one * s.num_moe_layers / tp
-            self._moe_bytes_per_expert = s.routed_expert_params_one * wb * s.num_moe_layers / tp
-        # Attention (FLOPs per pair over all layers, per GPU).
-        n_full, n_sl = s.num_full_attention_layers, s.num_sliding_attention_layers
-        self._att_pre_flops_full = s.attention_flops_per_pair_per_layer * n_full / tp
-        self._att_pre_flops_sl = s.attention_flops_per_pair_per_layer * n_sl / tp
-        self._att_dec_flops_full = s.decode_attention_flops_per_pair_per_layer * n_full / tp
-        self._att_dec_flops_sl = s.decode_attention_flops_per_pair_per_layer * n_sl / tp
-        self._kv_full = s.kv_bytes_per_token_full_per_gpu
-        self._kv_sl = s.kv_bytes_per_token_sliding_per_gpu
-        self._window = float(s.sliding_window_tokens) if s.sliding_window_tokens else 0.0
-        self._ssm_bytes = s.ssm_state_bytes_per_seq_per_gpu
-        # lm_head in bf16 (see shape.ACT_DTYPE), vocabulary-parallel over tp.
-        self._head_flops_per_tok = 2.0 * s.lm_head_params_per_gpu
-        self._head_bytes = s.lm_head_params_per_gpu * get_dtype("bf16").bytes
-        # Communication. Ring all-reduce moves 2(p−1)/p of the message through each GPU's link
-        # (Patarasuk & Yuan 2009; NCCL docs "Performance: bus bandwidth" busBw = algBw·2(p−1)/p).
-        # ASSUMPTION: a fixed latency per collective (comm_latency_s) independent of tp within
-        # a node, as for one-shot/two-shot custom all-reduce kernels (vLLM, TensorRT-LLM) and
-        # as vidur's NCCL measurements show for small messages (~7–40 µs at 2–8 GPUs).
-        link = deployment.tp_link_bytes_per_s * cal.comm_efficiency_frac
-        msg_per_tok = s.hidden_size * hb
-        n_ar = 2.0 * s.num_layers
-        if ep > 1 and self._moe:
-            n_ar -= s.num_moe_layers  # the MoE block's all-reduce becomes an all-to-all
-        if tp > 1:
-            self._ar_per_tok = n_ar * 2.0 * (tp - 1) / tp * msg_per_tok / link
-            self._ar_fixed = n_ar * cal.comm_latency_s
-        else:
-            self._ar_per_tok = self._ar_fixed = 0.0
-        if ep > 1 and self._moe:
-            # ASSUMPTION: tokens are spread evenly over the ep ranks (data-parallel attention,
-            # DeepEP-style dispatch); each rank sends its tokens' top-k copies that live on
-            # other ranks, and receives them back after the experts (dispatch + combine).
-            k = s.num_experts_per_tok
-            a2a_link = (deployment.accelerator.scaleup_bytes_per_s
-                        if ep <= acc.scaleup_domain_size and acc.scaleup_bytes_per_s
-                        else deployment.tp_link_bytes_per_s) * cal.comm_efficiency_frac
-            self._a2a_per_tok = (s.num_moe_layers * 2.0 * k * msg_per_tok * (ep - 1) / ep / ep
-                                 / a2a_link)
-            self._a2a_fixed = s.num_moe_layers * 2.0 * cal.comm_latency_s
-        else:
-            self._a2a_per_tok = self._a2a_fixed = 0.0
-        if pp > 1:
-            pl = deployment.pp_link_bytes_per_s * cal.comm_efficiency_frac
-            self._p2p_per_tok = (pp - 1) * msg_per_tok / pl
-            self._p2p_fixed = (pp - 1) * cal.comm_latency_s
-        else:
-            self._p2p_per_tok = self._p2p_fixed = 0.0
-        self._comm_fixed = self._ar_fixed + self._a2a_fixed + self._p2p_fixed
-        self._comm_per_tok = self._ar_per_tok + self._a2a_per_tok + self._p2p_per_tok
-        self._overhead = cal.step_overhead_s
-        self._per_seq = cal.per_seq_overhead_s
-        self.num_stages = pp
-        self.step_time_scalar_s = make_step_time_scalar(self)
+        self.num_stages = deployment.pp
+        self._consts = step_constants(s, deployment, cal)
+        self.formula = StepFormula(self._consts)
+        self.step_time_scalar_s = self.formula.time
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        del state["formula"], state["step_time_scalar_s"]  # compiled objects: rebuilt below
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self.formula = StepFormula(self._consts)
+        self.step_time_scalar_s = self.formula.time
 
     # ----------------------------------------------------------------------------- hot path
     def step_time_s(self, *, num_prefill_tokens=0, prefill_attention_pairs=0.0,
@@ -190,87 +149,17 @@ class StepCostModel:
         prefill_attention_pairs: their causal query-key pairs (``causal_pairs``);
         prefill_kv_tokens: sum over prefill sequences of context_before + new (KV touched);
         num_decode_seqs: sequences decoding one token; decode_kv_tokens: sum of their contexts.
-        An empty step (all zero) costs 0.
+        An empty step (all zero) costs 0. Arrays are evaluated element by element by the same
+        formula, so each element equals the scalar call on it.
         """
-        # NOTE: plain ints/floats (the simulator's per-step calls) skip the array dispatch, for
-        # performance; ``step_time_scalar_s`` is the same arithmetic
-        # (test_vectorised_equals_scalar).
-        if (type(decode_kv_tokens) in _SCALAR_TYPES and type(num_decode_seqs) in _SCALAR_TYPES
-                and type(num_prefill_tokens) in _SCALAR_TYPES
-                and type(prefill_attention_pairs) in _SCALAR_TYPES
-                and type(prefill_kv_tokens) in _SCALAR_TYPES):
-            return self.step_time_scalar_s(
-                float(num_prefill_tokens), float(prefill_attention_pairs),
-                float(prefill_kv_tokens), float(num_decode_seqs), float(decode_kv_tokens))
         args = (num_prefill_tokens, prefill_attention_pairs, prefill_kv_tokens, num_decode_seqs,
                 decode_kv_tokens)
-        if _vec(*args):
-            return self._op_times(*(np.asarray(x, dtype=float) for x in args))[5]
-        return self.step_time_scalar_s(
-            float(num_prefill_tokens), float(prefill_attention_pairs),
-            float(prefill_kv_tokens), float(num_decode_seqs), float(decode_kv_tokens))
-
-    def _op_times(self, tp_, pairs, kv_pre, nd, kv_dec):
-        """(linear, MoE, prefill attention, decode attention, lm_head, total) times on numpy
-        arrays (0-d for one step), each term the roofline max of compute and memory time.
-
-        The total adds the terms, communication and overhead in the order of
-        ``step_time_scalar_s`` (step_scalar.py), operation for operation, so every element
-        equals the scalar call on it bit for bit (the simulator mixes both: decode jumps read
-        step times from arrays, single steps call the scalar entry). A term the scalar entry
-        skips (no prefill, no decode, no window, no SSM, no MoE) is left out or zero here.
-        """
-        mx = np.maximum
-        t = tp_ + nd
-        lin = mx(self._lin_flops_per_tok * tp_ / self._c_pre
-                 + self._lin_flops_per_tok * nd / self._c_dec,
-                 (self._lin_bytes_fixed + self._lin_bytes_per_tok * t) / self._bw)
-        total = lin
-        moe = 0.0 * t
-        if self._moe:
-            # MoE, per layer: expected distinct experts of E touched by T tokens with top-k
-            # routing, E·(1 − (1 − k/E)^T). NOTE: q**t element by element with Python's float
-            # power (libm pow, as the scalar entry): numpy's vectorised power differs from it
-            # in the last bit now and then.
-            q = float(self._moe_q)
-            q_t = np.fromiter((q ** x for x in t.ravel().tolist()), float, t.size).reshape(t.shape)
-            moe = mx(self._moe_flops_per_tok * (tp_ / self._c_pre + nd / self._c_dec),
-                     (self._moe_e - self._moe_e * q_t) * self._moe_bytes_per_expert / self._bw)
-            total = total + moe
-        # ASSUMPTION: windowed layers see at most window keys per query/sequence.
-        w = self._window
-        a_c = self._att_pre_flops_full * pairs
-        a_m = self._kv_full * kv_pre
-        if w:
-            a_c = a_c + self._att_pre_flops_sl * np.minimum(pairs, tp_ * w)
-            a_m = a_m + self._kv_sl * np.minimum(kv_pre, tp_ * w)
-        att_pre = np.where(tp_ > 0.0, mx(a_c / self._c_att_pre, a_m / self._bw), 0.0)
-        total = np.where(tp_ > 0.0, total + att_pre, total)
-        d_c = self._att_dec_flops_full * kv_dec
-        d_m = self._kv_full * kv_dec
-        if w:
-            sl_dec = np.minimum(kv_dec, nd * w)
-            d_c = d_c + self._att_dec_flops_sl * sl_dec
-            d_m = d_m + self._kv_sl * sl_dec
-        if self._ssm_bytes:
-            d_m = d_m + self._ssm_bytes * nd
-        att_dec = np.where(nd > 0.0, mx(d_c / self._c_att_dec, d_m / self._bw), 0.0)
-        total = np.where(nd > 0.0, total + att_dec, total)
-        # Logits for every decode token plus (ASSUMPTION) one per step for finishing prefills.
-        head = mx(self._head_flops_per_tok * (nd + np.minimum(tp_, 1.0)) / self._c_dec,
-                  self._head_bytes / self._bw)
-        total = total + head + self._comm_fixed + self._comm_per_tok * t + self._overhead \
-            + self._per_seq * nd
-        return lin, moe, att_pre, att_dec, head, np.where(t > 0.0, total, 0.0)
-
-    def __getstate__(self) -> dict:
-        state = self.__dict__.copy()
-        del state["step_time_scalar_s"]  # a closure: rebuilt by __setstate__
-        return state
-
-    def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state)
-        self.step_time_scalar_s = make_step_time_scalar(self)
+        if not _vec(*args):
+            return self.formula.time(*(float(x) for x in args))
+        arrs = np.broadcast_arrays(*(np.asarray(x, dtype=np.float64) for x in args))
+        shape = arrs[0].shape
+        out = self.formula.times(*(a.ravel().tolist() for a in arrs))
+        return np.asarray(out, dtype=np.float64).reshape(shape)
 
     def pipeline_interval_s(self, **kwargs):
         """Steady-state time between batch completions with pp micro-batches in flight."""
@@ -278,64 +167,33 @@ class StepCostModel:
 
     def breakdown(self, *, num_prefill_tokens=0, prefill_attention_pairs=0.0,
                   prefill_kv_tokens=0, num_decode_seqs=0, decode_kv_tokens=0) -> StepBreakdown:
-        """Per-op-group time, FLOPs, bytes and bound for one (scalar) step."""
-        tp_, pairs, kv_pre = float(num_prefill_tokens), float(prefill_attention_pairs), \
+        """Time, FLOPs, bytes and bound of each term of one (scalar) step; the times are the
+        formula's own terms and add up to ``step_time_s``."""
+        p, pairs, kv_pre = float(num_prefill_tokens), float(prefill_attention_pairs), \
             float(prefill_kv_tokens)
-        nd, kv_dec = float(num_decode_seqs), float(decode_kv_tokens)
-        t = tp_ + nd
-        lin, moe, att_pre, att_dec, head, _ = (float(x) for x in self._op_times(
-            *(np.asarray(x) for x in (tp_, pairs, kv_pre, nd, kv_dec))))
-        att = att_pre + att_dec
-        comm = self._comm_fixed + self._comm_per_tok * t
-        over = self._overhead + self._per_seq * nd
+        d, kv_dec = float(num_decode_seqs), float(decode_kv_tokens)
+        vals: list[float] = []
+        total = self.formula.terms(p, pairs, kv_pre, d, kv_dec, vals)
+        work = _term_work(self.shape, self.deployment, p, pairs, kv_pre, d, kv_dec)
         ops: list[OpCost] = []
-
-        def add(name: str, time_s: float, flops: float, nbytes: float, c_time: float) -> None:
-            bound = "compute" if c_time >= time_s - 1e-18 and flops > 0 else "memory"
-            ops.append(OpCost(name=name, time_s=time_s, flops=flops, bytes=nbytes, bound=bound))
-
-        f = self._lin_flops_per_tok * t
-        add("linear", lin, f, self._lin_bytes_fixed + self._lin_bytes_per_tok * t,
-            self._lin_flops_per_tok * (tp_ / self._c_pre + nd / self._c_dec))
-        if self._moe:
-            touched = self._moe_e - self._moe_e * self._moe_q ** t
-            add("moe_experts", moe, self._moe_flops_per_tok * t,
-                touched * self._moe_bytes_per_expert,
-                self._moe_flops_per_tok * (tp_ / self._c_pre + nd / self._c_dec))
-        win = self._window
-        sl_pairs = min(pairs, tp_ * win) if win else 0.0
-        sl_dec = min(kv_dec, nd * win) if win else 0.0
-        att_f = (self._att_pre_flops_full * pairs + self._att_pre_flops_sl * sl_pairs
-                 + self._att_dec_flops_full * kv_dec + self._att_dec_flops_sl * sl_dec)
-        att_b = (self._kv_full * (kv_pre + kv_dec) + self._kv_sl * (sl_dec + min(
-            kv_pre, tp_ * win) if win else 0.0) + self._ssm_bytes * nd)
-        att_c = ((self._att_pre_flops_full * pairs + self._att_pre_flops_sl * sl_pairs)
-                 / self._c_att_pre + (self._att_dec_flops_full * kv_dec
-                                      + self._att_dec_flops_sl * sl_dec) / self._c_att_dec)
-        add("attention", att, att_f, att_b, att_c)
-        logit_toks = nd + min(tp_, 1.0)
-        add("lm_head", head, self._head_flops_per_tok * logit_toks, self._head_bytes,
-            self._head_flops_per_tok * logit_toks / self._c_dec)
-        ops.append(OpCost(name="communication", time_s=comm if t > 0 else 0.0, flops=0.0,
-                          bytes=self._comm_bytes(t), bound="interconnect"))
-        ops.append(OpCost(name="overhead", time_s=over if t > 0 else 0.0, flops=0.0, bytes=0.0,
-                          bound="overhead"))
-        if t <= 0:
-            ops = [OpCost(name=o.name, time_s=0.0, flops=0.0, bytes=0.0, bound=o.bound)
-                   for o in ops]
-        total = sum(o.time_s for o in ops)
+        for i, name in enumerate(TERM_NAMES):
+            t, c, m = vals[3 * i: 3 * i + 3]
+            if name == "communication":
+                bound = "interconnect"
+            elif name == "overhead":
+                bound = "overhead"
+            elif t > 0 and max(c, m) < 0.5 * t:
+                bound = "launch"  # fixed kernel times dominate the term
+            else:
+                bound = "compute" if c > m else "memory"
+            flops, nbytes = work.get(name, (0.0, 0.0))
+            ops.append(OpCost(name=name, time_s=t, flops=flops if t > 0 else 0.0,
+                              bytes=nbytes if t > 0 else 0.0, bound=bound))
         by: dict[str, float] = {}
         for o in ops:
             by[o.bound] = by.get(o.bound, 0.0) + o.time_s
         bound = max(by, key=lambda k: by[k]) if total > 0 else "overhead"
         return StepBreakdown(ops=tuple(ops), time_s=total, bound=bound)
-
-    def _comm_bytes(self, t: float) -> float:
-        tp = self.deployment.tp
-        if tp <= 1:
-            return 0.0
-        return 2.0 * self.shape.num_layers * 2.0 * (tp - 1) / tp * self.shape.hidden_size \
-            * self.shape.act_bytes * t
 
     # ------------------------------------------------------------------------- conveniences
     def time_for_sequences(self, new_tokens: Sequence[int], context_before: Sequence[int]) -> float:
@@ -381,3 +239,152 @@ class StepCostModel:
         return self.step_time_s(num_decode_seqs=batch,
                                 decode_kv_tokens=np.multiply(batch, context_tokens)
                                 if _vec(batch, context_tokens) else batch * context_tokens)
+
+
+def step_constants(s: ShardedShape, dep: Deployment, cal: Calibration) -> dict[str, float]:
+    """The constants of ``StepFormula`` for one sharded model, deployment and flat calibration.
+
+    Units: seconds, bytes, FLOPs, tokens; ``inv_*`` are reciprocal rates (s per FLOP or byte).
+    """
+    acc = dep.accelerator
+    tp, pp, ep = dep.tp, dep.pp, dep.ep
+    mm = dep.matmul_dtype
+    mm_compute = get_dtype(mm).compute
+    eff = (cal.gemm_compute_frac_fp4 if mm_compute == "fp4" else
+           cal.gemm_compute_frac_lowp if mm_compute in _LOWP else cal.gemm_compute_frac)
+    # Weight-only INT4 (AWQ/GPTQ): 4-bit weights dequantised inside a 16-bit GEMM.
+    weight_only = get_dtype(dep.weights_dtype).name in WEIGHT_ONLY and mm_compute not in _LOWP
+    mem_frac = (cal.weight_only_memory_frac if weight_only else
+                cal.gemm_memory_frac_fp4 if mm_compute == "fp4" else cal.gemm_memory_frac)
+    peak_mm = acc.matmul_flops_per_s(mm)
+    # ASSUMPTION: attention (FlashAttention) and lm_head run on 16-bit tensor cores.
+    peak16 = acc.matmul_flops_per_s("bf16")
+    bw = acc.memory_bytes_per_s
+    wb = s.weight_bytes_per_param
+    hb = s.act_bytes
+    c: dict[str, float] = {"k": cal.gemm_sharpness}
+    # 1. dense GEMMs: 2 FLOPs per parameter per token; weights once per step.
+    c["g_fixed"] = s.gemm_calls * cal.gemm_launch_s
+    c["g_fpt"] = 2.0 * s.dense_params_per_gpu
+    c["g_wb"] = s.dense_params_per_gpu * wb
+    c["g_abpt"] = s.act_bytes_per_token_per_gpu
+    c["inv_mm"] = 1.0 / (peak_mm * eff)
+    c["inv_bw_g"] = 1.0 / (bw * mem_frac)
+    # 2. routed experts.
+    moe = s.num_moe_layers > 0
+    c["moe"] = 1.0 if moe else 0.0
+    c["moe_fixed"] = s.num_moe_layers * cal.moe_launch_s if moe else 0.0
+    if moe:
+        e, k = s.num_experts, s.num_experts_per_tok
+        c["moe_fpt"] = 2.0 * k * s.routed_expert_params_one * s.num_moe_layers / tp
+        c["moe_e"], c["moe_q"] = float(e), 1.0 - k / e
+        c["moe_bpe"] = s.routed_expert_params_one * wb * s.num_moe_layers / tp
+    else:
+        c["moe_fpt"] = c["moe_e"] = c["moe_q"] = c["moe_bpe"] = 0.0
+    # 6. lm_head in 16-bit (shape.ACT_DTYPE), vocabulary-parallel over tp: one GEMM.
+    c["h_fixed"] = cal.gemm_launch_s
+    c["h_fpt"] = 2.0 * s.lm_head_params_per_gpu
+    c["h_wb"] = s.lm_head_params_per_gpu * get_dtype("bf16").bytes
+    c["inv_h"] = 1.0 / (peak16 * cal.gemm_compute_frac)
+    # 3-4. attention: FLOPs per pair over all layers per GPU; KV bytes per token per GPU.
+    n_full, n_sl = s.num_full_attention_layers, s.num_sliding_attention_layers
+    c["w"] = float(s.sliding_window_tokens) if s.sliding_window_tokens else 0.0
+    c["apf"] = s.attention_flops_per_pair_per_layer * n_full / tp
+    c["aps"] = s.attention_flops_per_pair_per_layer * n_sl / tp
+    c["adf"] = s.decode_attention_flops_per_pair_per_layer * n_full / tp
+    c["ads"] = s.decode_attention_flops_per_pair_per_layer * n_sl / tp
+    c["kv_full"] = s.kv_bytes_per_token_full_per_gpu
+    c["kv_sl"] = s.kv_bytes_per_token_sliding_per_gpu
+    c["ssm"] = s.ssm_state_bytes_per_seq_per_gpu
+    c["inv_att_c"] = 1.0 / (peak16 * cal.prefill_attention_frac)
+    # A prompt of s tokens runs at s/(s + s_half) of the rate: its s²/2 pairs cost as many as
+    # s²/2 + s_half·s/2 pairs at full rate (summed over prompts: s_half·P/2).
+    c["half_pairs"] = 0.5 * cal.prefill_attention_half_tokens
+    c["inv_bw_att"] = 1.0 / (bw * cal.attention_memory_frac)
+    n_attn = s.num_attention_layers
+    c["pre_fixed"] = n_attn * cal.prefill_attention_launch_s
+    c["dec_fixed"] = n_attn * cal.attention_launch_s
+    c["dec_per_seq"] = n_attn * cal.attention_per_seq_s
+    # 5. elementwise kernels.
+    c["e_fixed"] = s.elementwise_calls * cal.elementwise_launch_s
+    c["e_bpt"] = s.elementwise_bytes_per_token_per_gpu
+    c["inv_bw_e"] = 1.0 / (bw * ELEMENTWISE_MEMORY_FRAC)
+    # 7. collectives. An all-reduce moves 2(p−1)/p of the message through each GPU's link (the
+    # NCCL "bus bandwidth" convention; Patarasuk & Yuan 2009). Engines run small messages on
+    # a low-latency custom kernel (one-/two-shot: vLLM, SGLang, TensorRT-LLM) and large ones on
+    # NCCL's ring, whichever is faster: the step takes the cheaper of the two lines.
+    msg_per_tok = s.hidden_size * hb
+    small_fixed = small_pt = ring_fixed = ring_pt = 0.0
+    if tp > 1:
+        n_ar = 2.0 * s.num_layers
+        if ep > 1 and moe:
+            n_ar -= s.num_moe_layers  # the MoE block's all-reduce becomes an all-to-all
+        link = dep.tp_link_bytes_per_s
+        bytes_pt = n_ar * 2.0 * (tp - 1) / tp * msg_per_tok
+        if dep.tp_uses_scaleup:
+            small_fixed, small_pt = n_ar * cal.comm_latency_s, bytes_pt / (link * cal.comm_bus_frac)
+            ring_fixed = n_ar * cal.comm_ring_latency_s
+            ring_pt = bytes_pt / (link * cal.comm_ring_bus_frac)
+        else:
+            # Custom all-reduce kernels need a scale-up link; over PCIe or across nodes the
+            # engines fall back to NCCL alone.
+            small_fixed = ring_fixed = n_ar * cal.internode_latency_s
+            small_pt = ring_pt = bytes_pt / (link * cal.comm_bus_frac)
+    other_fixed = other_pt = 0.0
+    if ep > 1 and moe:
+        # ASSUMPTION: tokens are spread evenly over the ep ranks (data-parallel attention,
+        # DeepEP-style dispatch); each rank sends its tokens' top-k copies that live on other
+        # ranks and receives them back after the experts (dispatch + combine).
+        k = s.num_experts_per_tok
+        inside = ep <= acc.scaleup_domain_size and acc.scaleup_bytes_per_s
+        a2a_link = (acc.scaleup_bytes_per_s if inside else dep.tp_link_bytes_per_s) \
+            * cal.comm_bus_frac
+        other_pt += s.num_moe_layers * 2.0 * k * msg_per_tok * (ep - 1) / ep / ep / a2a_link
+        other_fixed += s.num_moe_layers * 2.0 * (cal.comm_latency_s if inside
+                                                 else cal.internode_latency_s)
+    if pp > 1:
+        pl = dep.pp_link_bytes_per_s * cal.comm_bus_frac
+        other_pt += (pp - 1) * msg_per_tok / pl
+        other_fixed += (pp - 1) * cal.p2p_latency_s
+    c["comm_fixed"], c["comm_pt"] = small_fixed + other_fixed, small_pt + other_pt
+    c["ring_fixed"], c["ring_pt"] = ring_fixed + other_fixed, ring_pt + other_pt
+    # 8. the engine.
+    c["over"] = cal.step_overhead_s
+    c["per_seq"] = cal.per_seq_overhead_s
+    return c
+
+
+def _term_work(s: ShardedShape, dep: Deployment, p: float, pairs: float, kv_pre: float,
+               d: float, kv_dec: float) -> dict[str, tuple[float, float]]:
+    """(FLOPs, bytes) per GPU of each term of one step, for the breakdown's description."""
+    t = p + d
+    m = d + min(p, 1.0)
+    wb = s.weight_bytes_per_param
+    w = float(s.sliding_window_tokens or 0)
+    tp = dep.tp
+    out = {"gemm": (2.0 * s.dense_params_per_gpu * t,
+                    s.dense_params_per_gpu * wb + s.act_bytes_per_token_per_gpu * t),
+           "lm_head": (2.0 * s.lm_head_params_per_gpu * m, s.lm_head_params_per_gpu * 2.0),
+           "elementwise": (0.0, s.elementwise_bytes_per_token_per_gpu * t)}
+    if s.num_moe_layers:
+        e, k = s.num_experts, s.num_experts_per_tok
+        touched = e - e * (1.0 - k / e) ** t
+        per = s.routed_expert_params_one * s.num_moe_layers / tp
+        out["moe_experts"] = (2.0 * k * per * t, touched * per * wb)
+    n_full, n_sl = s.num_full_attention_layers, s.num_sliding_attention_layers
+    sl_pairs = min(pairs, p * w) if w else 0.0
+    sl_kv = min(kv_pre, p * w) if w else 0.0
+    f_pair = s.attention_flops_per_pair_per_layer / tp
+    out["prefill_attention"] = (f_pair * (n_full * pairs + n_sl * sl_pairs),
+                                s.kv_bytes_per_token_full_per_gpu * kv_pre
+                                + s.kv_bytes_per_token_sliding_per_gpu * sl_kv)
+    sl_dec = min(kv_dec, d * w) if w else 0.0
+    f_dec = s.decode_attention_flops_per_pair_per_layer / tp
+    out["decode_attention"] = (f_dec * (n_full * kv_dec + n_sl * sl_dec),
+                               s.kv_bytes_per_token_full_per_gpu * kv_dec
+                               + s.kv_bytes_per_token_sliding_per_gpu * sl_dec
+                               + s.ssm_state_bytes_per_seq_per_gpu * d)
+    if tp > 1:
+        out["communication"] = (0.0, 2.0 * s.num_layers * 2.0 * (tp - 1) / tp * s.hidden_size
+                                * s.act_bytes * t)
+    return out

@@ -49,7 +49,8 @@ _FLUSH_ROWS = 2048
 class RequestLog:
     """Columns of every request that finished or was rejected, plus those still open."""
 
-    def __init__(self) -> None:
+    def __init__(self, frontend_s: float = 0.0) -> None:
+        self.frontend_s = frontend_s  # added to TTFT and E2E (perf.calibration frontend_s)
         self.ints = {c: array("q") for c in (*INT_COLUMNS, *NULLABLE_INT_COLUMNS)}
         self.times = {c: array("d") for c in TIME_COLUMNS}
         self.rejected = array("b")
@@ -137,9 +138,9 @@ class RequestLog:
         out = cols["output_tokens"].astype(np.float64)
         with np.errstate(invalid="ignore", divide="ignore"):
             tpot = np.where(out > 1, (fin - first) / (out - 1), np.nan)
-        cols["ttft_s"] = first - arrived
+        cols["ttft_s"] = first - arrived + self.frontend_s
         cols["tpot_s"] = tpot
-        cols["e2e_s"] = fin - arrived
+        cols["e2e_s"] = fin - arrived + self.frontend_s
         cols["queued_s"] = cols["scheduled_at_s"] - arrived
         arrays = []
         for c, x in cols.items():

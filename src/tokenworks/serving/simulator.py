@@ -18,6 +18,7 @@ import numpy as np
 from tokenworks.errors import ScenarioError
 from tokenworks.perf.calibration import Calibration
 from tokenworks.perf.deployment import Deployment, make_deployment
+from tokenworks.perf.engine import engine_defaults
 from tokenworks.perf.memory import MemoryPlan, plan_memory
 from tokenworks.perf.step import StepCostModel
 from tokenworks.serving import workload as wl
@@ -72,25 +73,30 @@ def plan_pool(spec: SimulationSpec, pool: PoolSpec, calibration: Calibration | N
     dep = make_deployment(model, pool.accelerator, tp=pool.tp, pp=pool.pp, ep=pool.ep,
                           weights_dtype=pool.weights_dtype, kv_dtype=pool.kv_dtype)
     sched = spec.scheduler
+    ed = engine_defaults(spec.engine, pool.accelerator)
+    tokens = ed.max_num_batched_tokens if sched.max_num_batched_tokens is None \
+        else sched.max_num_batched_tokens
+    seqs = ed.max_num_seqs if sched.max_num_seqs is None else sched.max_num_seqs
+    util = ed.gpu_memory_utilization_frac if pool.gpu_memory_utilization_frac is None \
+        else pool.gpu_memory_utilization_frac
     max_seq = pool.max_seq_len_tokens or max(
         pool.kv_block_size_tokens, min(model.max_context_tokens, max_seq_len_needed))
-    mem = plan_memory(model, dep, gpu_memory_utilization_frac=pool.gpu_memory_utilization_frac,
+    mem = plan_memory(model, dep, gpu_memory_utilization_frac=util,
                       kv_block_size_tokens=pool.kv_block_size_tokens,
-                      max_seq_len_tokens=max_seq,
-                      max_num_batched_tokens=sched.max_num_batched_tokens,
-                      max_num_seqs=sched.max_num_seqs)
+                      max_seq_len_tokens=max_seq, max_num_batched_tokens=tokens,
+                      max_num_seqs=seqs)
     if mem.num_kv_blocks < 1:
         raise ScenarioError(f"{model.name} on {pool.accelerator.name} tp={dep.tp} leaves no "
                             f"paged KV cache (0 blocks); use more GPUs or a smaller model.")
     cfg = ReplicaConfig(
-        max_num_batched_tokens=sched.max_num_batched_tokens, max_num_seqs=sched.max_num_seqs,
+        max_num_batched_tokens=tokens, max_num_seqs=seqs,
         chunked_prefill=sched.chunked_prefill, policy=sched.policy, preemption=sched.preemption,
         queue=sched.queue, watermark_frac=sched.watermark_frac,
         prefix_cache=spec.prefix_cache, kv_tiers=pool.kv_tiers, tier_load=spec.tier_load,
         role=pool.role, exact=sched.exact, record_steps=spec.run.record_steps)
     return PoolPlan(spec=pool, deployment=dep, memory=mem,
                     kv_bytes_per_token=mem.kv_bytes_per_token_per_gpu * dep.num_gpus,
-                    config=cfg, cost=StepCostModel(model, dep, calibration),
+                    config=cfg, cost=StepCostModel(model, dep, calibration, engine=spec.engine),
                     max_seq_len_tokens=max_seq)
 
 
@@ -193,7 +199,9 @@ def simulate(spec: SimulationSpec, *, progress: Progress | None = None) -> Simul
     cap = spec.run.max_requests
 
     env = Environment()
-    log = RequestLog()
+    # The front end (HTTP, tokenisation, streaming) adds a constant to every request's TTFT and
+    # E2E; a constant shift of every arrival would only translate the engine's timeline.
+    log = RequestLog(frontend_s=plans[0].cost.calibration.frontend_s)
     itl: list[float] = []
     num_done = 0
     expected = table.num_calls if cap is None or table.extends_context or \

@@ -16,6 +16,7 @@ from tokenworks.errors import ConfigError, check_range
 from tokenworks.hardware import Accelerator, System
 from tokenworks.model.arch import ModelArch
 from tokenworks.perf.calibration import Calibration
+from tokenworks.perf.engine import DEFAULT_ENGINE, check_engine
 from tokenworks.serving.agentic import AgenticSpec
 from tokenworks.serving.kv_tiers import TierSpec
 from tokenworks.serving.routing import ROUTERS
@@ -42,7 +43,7 @@ class PoolSpec:
     weights_dtype: str = "bf16"
     kv_dtype: str = "bf16"
     num_replicas: int = 1
-    gpu_memory_utilization_frac: float = 0.9
+    gpu_memory_utilization_frac: float | None = None  # None: the engine's default
     kv_block_size_tokens: int = 16
     max_seq_len_tokens: int | None = None  # None: the longest the traffic needs (within the model)
     kv_tiers: tuple[TierSpec, ...] = ()  # per replica, resolved from the system by the edge
@@ -52,8 +53,9 @@ class PoolSpec:
             raise ConfigError(f"pool role = {self.role!r} is not valid; use one of "
                               f"{', '.join(ROLES)}.")
         check_range("num_replicas", self.num_replicas, low=1)
-        check_range("gpu_memory_utilization_frac", self.gpu_memory_utilization_frac, low=0.0,
-                    low_inclusive=False, high=1.0)
+        if self.gpu_memory_utilization_frac is not None:
+            check_range("gpu_memory_utilization_frac", self.gpu_memory_utilization_frac,
+                        low=0.0, low_inclusive=False, high=1.0)
         check_range("kv_block_size_tokens", self.kv_block_size_tokens, low=1)
 
     @property
@@ -65,10 +67,9 @@ class PoolSpec:
 class SchedulerSpec:
     """The replica scheduler (vLLM names); the policy is a key of ``scheduler.POLICIES``."""
 
-    # ASSUMPTION: vLLM's scheduler defaults for an online server on a datacenter GPU
-    # (SchedulerConfig: max_num_batched_tokens 8,192 with chunked prefill; max_num_seqs 256).
-    max_num_batched_tokens: int = 8192
-    max_num_seqs: int = 256
+    # None: the engine's default on each pool's accelerator (perf.engine.engine_defaults).
+    max_num_batched_tokens: int | None = None
+    max_num_seqs: int | None = None
     chunked_prefill: bool = True
     policy: str = "decode_first"
     preemption: str = "recompute"
@@ -121,6 +122,7 @@ class SimulationSpec:
     name: str = "scenario"
     model: ModelArch
     pools: tuple[PoolSpec, ...]
+    engine: str = DEFAULT_ENGINE  # whose defaults, overheads and calibration apply
     scheduler: SchedulerSpec = field(default_factory=SchedulerSpec)
     prefix_cache: str = "lru_blocks"  # a key of prefix_cache.PREFIX_CACHES
     tier_load: str = "blocking"  # "blocking" or "overlapped"
@@ -133,6 +135,7 @@ class SimulationSpec:
     run: RunSpec = field(default_factory=RunSpec)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "engine", check_engine(self.engine))
         roles = tuple(p.role for p in self.pools)
         if roles not in (("both",), ("prefill", "decode")):
             raise ConfigError(f"pools have roles {roles}; give one 'both' pool (co-located) or "

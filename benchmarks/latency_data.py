@@ -1,0 +1,468 @@
+"""Measured serving latency and throughput as prediction points for the step-time model.
+
+Reads the repository's transcribed public measurements (``benchmarks/data/latency_public.csv``,
+``benchmarks/data/moe_vendor_public.csv``; every row cites its source) and TensorRT-LLM's
+perf-overview tables from ``../shared/validation`` (never copied), keeps the rows tokenworks can
+model (a catalog model and accelerator, a known engine, stated lengths or lengths recoverable
+from the row's notes, a closed-loop concurrency or an offline max-load run, no speculative
+decoding) and predicts each with the analytic steady state (``perf.steady.steady_state``), the
+same function ``tokenworks estimate`` uses:
+
+* ``batch1`` / ``concurrency`` / ``curve_point`` rows: ``B`` = the client concurrency (capped by
+  the engine's limits and the KV cache); TTFT, TPOT/ITL, E2E, per-user and system throughput
+  (Little's law with the front end, as a benchmark client sees it);
+* ``offline`` rows (all requests queued at once): ``B`` = the largest batch the engine holds;
+  throughput and TPOT only (an offline TTFT is queueing);
+* ``rate`` rows (Poisson) need the simulator: ``benchmarks/validate_serving_runs.py``.
+
+Run ``python benchmarks/latency_data.py`` for a summary of what loads and what is skipped.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import re
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+from tokenworks.errors import TokenworksError
+from tokenworks.hardware import get_accelerator
+from tokenworks.model.arch import ModelArch
+from tokenworks.model.catalog import get_model
+from tokenworks.perf import Calibration, Deployment, StepCostModel, make_deployment, plan_memory
+from tokenworks.perf.engine import engine_defaults
+from tokenworks.perf.shape import sharded_shape
+from tokenworks.perf.steady import steady_state
+
+ROOT = Path(__file__).resolve().parents[1]
+VAL = ROOT.parent / "shared" / "validation"
+LATENCY_CSV = ROOT / "benchmarks" / "data" / "latency_public.csv"
+VENDOR_CSV = ROOT / "benchmarks" / "data" / "moe_vendor_public.csv"
+TRT_CSV = VAL / "measured" / "trtllm_perf_overview_v014_v020.csv"
+
+# Engines as the rows name them -> the tokenworks engine profile that predicts them.
+# ASSUMPTION: NVIDIA NIM for LLMs runs TensorRT-LLM for these models (NIM docs), vLLM on TPU
+# is vLLM; LMDeploy's TurboMind (a C++ runtime without Python scheduling, like TensorRT-LLM)
+# is predicted with the trtllm profile and kept out of the fit (validation only).
+ENGINE_MAP = {"vllm": "vllm", "vllm-tpu": "vllm", "sglang": "sglang", "trtllm": "trtllm",
+              "lmdeploy": "trtllm"}
+VALIDATION_ONLY_ENGINES = ("lmdeploy",)
+HARDWARE_PREFIX = {"a100-80g (sxm/pcie not stated)": "a100-80g-sxm",
+                   "h100 (form factor not stated)": "h100-sxm"}
+# Sources transcribed twice (the same runs in both files); the first copy is kept.
+DUPLICATE_SOURCES = {"gpustack-perflab-qwen3-8b-h100-latency": "gpustack-perf-lab-qwen3-8b-h100-latency",
+                     "vllm-blog-2026-04-22-fp8kv": "vllm-blog-fp8-kvcache-2026"}
+# Offline runs whose lengths are drawn from a dataset (ShareGPT...) over a finite number of
+# prompts: the run's average includes the ramp-down tail and long-prompt stragglers, which a
+# steady state does not see; they are predicted and reported but not fitted.
+FIXED_LENGTH_DATASETS = ("random", "synthetic", "fixed")
+MODEL_ALIASES = {"qwq-32b": "qwen2.5-32b", "meta-llama/llama-2-7b": "llama-2-7b",
+                 "qwen/qwen3-14b": "qwen3-14b"}
+# Weights column -> (weights dtype, kv dtype when the row gives none).
+DTYPES = (("int4", "int4"), ("int8", "int8"), ("awq", "int4"), ("gptq", "int4"),
+          ("nvfp4", "nvfp4"), ("mxfp4", "mxfp4"), ("fp4", "nvfp4"), ("fp8", "fp8"),
+          ("fp16", "fp16"), ("bf16", "bf16"))
+METRICS = ("ttft", "tpot", "itl", "e2e", "per_user_throughput", "output_throughput",
+           "total_throughput", "request_throughput")
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    """One measured number with everything its prediction needs but the calibration."""
+
+    source: str
+    row_id: str
+    engine_row: str  # as the source names it
+    engine: str  # the tokenworks profile
+    model: ModelArch
+    dep: Deployment
+    isl: int
+    osl: int
+    concurrency: int | None  # None: offline max load
+    metric: str
+    measured: float  # SI: s, tokens/s, requests/s
+    per_gpu: bool  # a throughput divided by the GPUs of the group
+    num_gpus: int
+    max_num_seqs: int | None = None
+    max_num_batched_tokens: int | None = None
+    frontend: bool = True  # served over HTTP (a benchmark client); False: offline API call
+    tags: tuple[str, ...] = field(default=())
+
+    @property
+    def gpu(self) -> str:
+        return self.dep.accelerator.name
+
+    @property
+    def label(self) -> str:
+        c = "offline" if self.concurrency is None else f"c{self.concurrency}"
+        return (f"{self.source} {self.engine_row} {self.model.name} {self.dep.weights_dtype} "
+                f"{self.gpu} tp{self.dep.tp} {self.isl}/{self.osl} {c} {self.metric}")
+
+    @property
+    def kind(self) -> str:
+        """The target the row belongs to: batch-1 TPOT, moderate-load TPOT, low-load TTFT..."""
+        c = self.concurrency
+        if self.metric in ("tpot", "itl", "per_user_throughput"):
+            if c == 1:
+                return "tpot_batch1"
+            if c is not None and c <= 64:
+                return "tpot_moderate"
+            return "tpot_high"
+        if self.metric == "ttft":
+            return "ttft_low" if c is not None and c <= 8 else "ttft_loaded"
+        if self.metric == "e2e":
+            return "e2e"
+        return "throughput_offline" if c is None else "throughput_loaded"
+
+
+def _num(s: str) -> float | None:
+    try:
+        v = float(s)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
+
+
+def _model(row: dict) -> ModelArch | None:
+    for name in (row.get("model", ""), row.get("hf_model_id", "")):
+        key = name.strip().lower()
+        key = MODEL_ALIASES.get(key, key)
+        if not key:
+            continue
+        for cand in (key, key.split("/")[-1].replace("-instruct", "")):
+            try:
+                return get_model(cand)
+            except TokenworksError:
+                continue
+    return None
+
+
+def _hardware(name: str) -> str | None:
+    key = name.strip().lower()
+    key = HARDWARE_PREFIX.get(key, key)
+    try:
+        return get_accelerator(key).name
+    except TokenworksError:
+        return None
+
+
+def _dtype(text: str, model: ModelArch, hf_id: str = "") -> str | None:
+    t = text.strip().lower()
+    if not t:
+        # ASSUMPTION: a row that does not state the weights ran the checkpoint it names: an
+        # -FP8 / -NVFP4 / -AWQ repository in that format, any other in bf16 (the dtype of the
+        # catalog's checkpoints); the sources say "unquantized checkpoint, bf16 inferred".
+        h = hf_id.lower()
+        return next((dt for needle, dt in DTYPES if needle in h), "bf16") if hf_id or \
+            not text else None
+    for needle, dt in DTYPES:
+        if needle in t:
+            return dt
+    return None
+
+
+_LENGTHS = (
+    re.compile(r"mean (\d+) in / (\d+) out"),
+    re.compile(r"totals in=(\d+) out=(\d+) tokens over (\d+) requests"),
+)
+_FLAG_TOKENS = re.compile(r"max-num-batched-tokens[ =](\d+)")
+_FLAG_SEQS = re.compile(r"max-num-seqs[ =](\d+)")
+
+
+def _lengths(row: dict) -> tuple[int, int] | None:
+    isl, osl = _num(row["input_tokens"]), _num(row["output_tokens"])
+    if isl and osl:
+        return int(isl), int(osl)
+    text = f"{row.get('dataset', '')} {row.get('notes', '')}"
+    m = _LENGTHS[0].search(text)
+    if m:
+        return int(m.group(1)), int(m.group(2))
+    m = _LENGTHS[1].search(text)
+    if m:
+        n = int(m.group(3))
+        return round(int(m.group(1)) / n), round(int(m.group(2)) / n)
+    return None
+
+
+# The engine profiles describe engines from these versions on (vLLM V1-era scheduling and
+# CUDA graphs, SGLang's overlap scheduler, TensorRT-LLM's in-flight batching with paged KV and
+# XQA); older rows are predicted and reported, not fitted.
+MODERN = {"vllm": (0, 6), "sglang": (0, 3), "trtllm": (0, 10)}
+
+
+def _legacy(engine: str, version: str) -> bool:
+    m = re.search(r"(\d+)\.(\d+)", version or "")
+    floor = MODERN.get(engine)
+    if m is None or floor is None:
+        return False
+    return (int(m.group(1)), int(m.group(2))) < floor
+
+
+def _value(row: dict) -> tuple[float, bool] | None:
+    """The row's value in SI units and whether it is per GPU."""
+    v = _num(row["value"])
+    if v is None or v <= 0:
+        return None
+    unit = row["unit"].strip().lower()
+    notes = row.get("notes", "").lower()
+    if unit == "ms":
+        return v / 1e3, False
+    if unit == "s":
+        return v, False
+    if unit in ("tok/s", "tok/s/user", "req/s"):
+        return v, "per gpu" in notes
+    if unit == "tok/s/gpu":
+        return v, True
+    return None
+
+
+def _stat_ok(row: dict) -> bool:
+    return row["statistic"] in ("mean", "median", "value")
+
+
+def load_rows(path: Path) -> list[dict]:
+    with path.open(newline="") as f:
+        return list(csv.DictReader(f))
+
+
+@cache
+def load_points() -> tuple[tuple[Point, ...], tuple[tuple[str, str], ...]]:
+    """All predictable points and (row_id, reason) for each skipped row."""
+    points: list[Point] = []
+    skipped: list[tuple[str, str]] = []
+    rows = load_rows(LATENCY_CSV) + load_rows(VENDOR_CSV)
+    # One statistic per (run, metric): the mean, else the median, else the bare value.
+    rank = {"mean": 0, "median": 1, "value": 2}
+    best: dict[tuple, dict] = {}
+    for r in rows:
+        if not _stat_ok(r) or r["source_id"] in DUPLICATE_SOURCES:
+            continue
+        key = tuple(r[k] for k in ("source_id", "engine", "model", "hf_model_id", "hardware",
+                                   "tp", "pp", "ep", "dp", "weights_dtype", "kv_dtype",
+                                   "input_tokens", "output_tokens", "concurrency",
+                                   "request_rate_per_s", "dataset", "scenario", "spec_decode",
+                                   "metric", "notes"))
+        if key not in best or rank[r["statistic"]] < rank[best[key]["statistic"]]:
+            best[key] = r
+    for r in best.values():
+        p = _point(r)
+        if isinstance(p, str):
+            skipped.append((r["row_id"], p))
+        else:
+            points.append(p)
+    # A run with one impossible number (below the physical floor) has its setup misreported:
+    # all its rows are kept out of the fit.
+    bad = {_run(p) for p in points if "below_floor" in p.tags}
+    points = [p if _run(p) not in bad or "below_floor" in p.tags else
+              Point(**{**{f: getattr(p, f) for f in p.__dataclass_fields__},
+                       "tags": (*p.tags, "below_floor")}) for p in points]
+    trt, trt_skipped = _trt_points()
+    points += trt
+    skipped += trt_skipped
+    return tuple(points), tuple(skipped)
+
+
+def _run(p: Point) -> tuple:
+    return (p.source, p.engine_row, p.model.name, p.gpu, p.dep.tp, p.dep.weights_dtype, p.isl,
+            p.osl, p.concurrency)
+
+
+def _point(r: dict) -> Point | str:
+    metric = r["metric"]
+    if metric not in METRICS:
+        return f"metric {metric} not predicted"
+    if r["spec_decode"] not in ("", "none"):
+        return "speculative decoding (issue #12)"
+    engine = ENGINE_MAP.get(r["engine"])
+    if engine is None and r["engine"] == "other" and "NIM" in r["notes"] + r["engine_version"]:
+        engine = "trtllm"
+    if engine is None:
+        return f"engine {r['engine']} has no profile"
+    model = _model(r)
+    if model is None:
+        return "model not in the catalog"
+    hw = _hardware(r["hardware"])
+    if hw is None:
+        return "accelerator not in the catalog"
+    w = _dtype(r["weights_dtype"], model, r.get("hf_model_id", "") or r.get("model", ""))
+    if w is None:
+        return "weights dtype not stated"
+    kv = _dtype(r["kv_dtype"], model) or ("fp8" if engine == "trtllm" and w in
+                                          ("fp8", "nvfp4", "mxfp4") else "bf16")
+    lengths = _lengths(r)
+    if lengths is None:
+        return "lengths not stated"
+    scen = r["scenario"]
+    conc: int | None
+    if scen in ("batch1", "concurrency", "curve_point"):
+        c = _num(r["concurrency"]) or (1.0 if scen == "batch1" else None)
+        if not c:
+            return "concurrency not stated"
+        conc = int(c)
+    elif scen == "offline":
+        conc = None
+        if metric in ("ttft", "e2e"):
+            return "offline TTFT/E2E is queueing"
+    else:
+        return f"scenario {scen} needs the simulator"
+    val = _value(r)
+    if val is None:
+        return f"unit {r['unit']} not predicted"
+    tp = int(_num(r["tp"]) or 1)
+    pp = int(_num(r["pp"]) or 1)
+    ep = int(_num(r["ep"]) or 1)
+    if _num(r["dp"]) and (_num(r["dp"]) or 1) > 1:
+        return "data-parallel attention (issue #12)"
+    if model.is_moe and ep > 1:
+        return "expert parallel MoE (issue #12)"
+    try:
+        dep = make_deployment(model, hw, tp=tp, pp=pp, ep=1, weights_dtype=w, kv_dtype=kv)
+    except TokenworksError as e:
+        return f"deployment invalid: {e}"
+    num_gpus = int(_num(r["num_gpus"]) or tp * pp)
+    notes = r.get("notes", "")
+    mt = _FLAG_TOKENS.search(notes)
+    ms = _FLAG_SEQS.search(notes)
+    frontend = r["source_id"] != "qwen25-speed-benchmark-vllm"  # an offline LLM.generate call
+    tags = (f"engine:{engine}", f"gpu:{hw}", "moe" if model.is_moe else "dense",
+            f"source:{r['source_id']}")
+    if conc is None:
+        # Offline runs of N prompts all queued at once (vllm bench serve --request-rate inf,
+        # sglang bench_serving): admission waves, ramp-down and length spread, not a steady
+        # state; trtllm-bench's perf-overview tables are long enough to be one.
+        tags += ("finite_run",)
+    if _legacy(r["engine"], r["engine_version"]):
+        tags += ("legacy_engine",)
+    if metric in ("tpot", "itl") and not model.is_moe:
+        # A decode step streams the dense weights at least once: below that time at the full
+        # datasheet bandwidth the row's dtype or setup must be misreported (or speculative).
+        sh = sharded_shape(model, dep)
+        floor = sh.dense_params_per_gpu * sh.weight_bytes_per_param / \
+            dep.accelerator.memory_bytes_per_s
+        if val[0] < 0.9 * floor:
+            tags += ("below_floor",)
+    return Point(source=r["source_id"], row_id=r["row_id"], engine_row=r["engine"], engine=engine,
+                 model=model, dep=dep, isl=lengths[0], osl=lengths[1], concurrency=conc,
+                 metric=metric, measured=val[0], per_gpu=val[1], num_gpus=num_gpus,
+                 max_num_seqs=int(ms.group(1)) if ms else None,
+                 max_num_batched_tokens=int(mt.group(1)) if mt else None,
+                 frontend=frontend, tags=tags)
+
+
+# TensorRT-LLM perf-overview tables (throughput at offline max load, trtllm-bench).
+TRT_MODELS = {"Llama-3.1-70B": "llama-3.1-70b", "Llama-3.3-70B": "llama-3.3-70b",
+              "Llama-3.1-8B": "llama-3.1-8b", "Mistral-7B": "mistral-7b",
+              "Mixtral-8x7B": "mixtral-8x7b", "Mixtral-8x22B": "mixtral-8x22b",
+              "Llama-3.1-405B": "llama-3.1-405b", "Llama-4-Maverick": "llama-4-maverick"}
+TRT_GPUS = {"H100-SXM-80GB": "h100-sxm", "H200-SXM-141GB": "h200",
+            "A100-SXM4-80GB": "a100-80g-sxm", "L40S-48GB": "l40s",
+            "B200-180GB (DGX B200)": "b200"}
+TRT_PRECISION = {"FP16": ("fp16", "fp16"), "FP8": ("fp8", "fp8"), "FP4": ("nvfp4", "fp8")}
+# ASSUMPTION: trtllm-bench runs with max_batch_size 2048, max_num_tokens 8192 and
+# kv_cache_free_gpu_mem_fraction 0.95 (the CSV's note), 64-token KV blocks.
+TRT_KV_FRAC = 0.95
+
+
+def _trt_points() -> tuple[list[Point], list[tuple[str, str]]]:
+    if not TRT_CSV.exists():
+        return [], [("trtllm-perf-overview", f"{TRT_CSV} not found")]
+    points, skipped = [], []
+    for i, r in enumerate(load_rows(TRT_CSV)):
+        rid = f"T{i:04d}"
+        name, gpu = TRT_MODELS.get(r["model"]), TRT_GPUS.get(r["gpu"])
+        if name is None or gpu is None:
+            skipped.append((rid, "model or accelerator not in the catalog"))
+            continue
+        w, kv = TRT_PRECISION[r["precision"]]
+        m = get_model(name)
+        try:
+            dep = make_deployment(m, gpu, tp=int(r["tp"]), pp=int(r["pp"] or 1),
+                                  weights_dtype=w, kv_dtype=kv)
+        except TokenworksError as e:
+            skipped.append((rid, f"deployment invalid: {e}"))
+            continue
+        points.append(Point(
+            source=f"trtllm-perf-overview-{r['engine_version']}", row_id=rid, engine_row="trtllm",
+            engine="trtllm", model=m, dep=dep, isl=int(r["isl"]), osl=int(r["osl"]),
+            concurrency=None, metric="output_throughput", measured=float(r["value"]),
+            per_gpu=False, num_gpus=int(r["num_gpus"]), frontend=False,
+            tags=("engine:trtllm", f"gpu:{gpu}", "moe" if m.is_moe else "dense",
+                  f"source:trtllm-perf-overview-{r['engine_version']}")))
+    return points, skipped
+
+
+# ------------------------------------------------------------------------------ prediction
+
+def _batch(p: Point, cost: StepCostModel) -> tuple[int, int] | None:
+    """(batch, token budget) the engine runs the point at; None when nothing fits."""
+    ed = engine_defaults(p.engine, p.dep.accelerator)
+    seqs = p.max_num_seqs or ed.max_num_seqs
+    tokens = p.max_num_batched_tokens or ed.max_num_batched_tokens
+    tokens = max(tokens, min(seqs, 8192))
+    util = TRT_KV_FRAC if p.source.startswith("trtllm-perf-overview") else \
+        ed.gpu_memory_utilization_frac
+    try:
+        plan = _plan(p.model, p.dep, util, ed.block_size_tokens, p.isl + p.osl, tokens, seqs)
+    except TokenworksError:
+        return None
+    cap = min(plan, seqs)
+    if p.concurrency is None:
+        new = p.isl
+        cap = min(cap, max(1, math.floor(tokens * p.osl / (p.osl + new))))
+        return (cap, tokens) if cap >= 1 else None
+    return (max(1, min(p.concurrency, cap)), tokens) if cap >= 1 else None
+
+
+@cache
+def _plan(model, dep, util, block, seq, tokens, seqs) -> int:
+    return plan_memory(model, dep, gpu_memory_utilization_frac=util, kv_block_size_tokens=block,
+                       max_seq_len_tokens=seq, max_num_batched_tokens=tokens,
+                       max_num_seqs=seqs).max_concurrent_sequences
+
+
+def predict(p: Point, cal: Calibration) -> float:
+    """The model's value of ``p``'s metric (SI units); NaN when the deployment cannot run it."""
+    cost = StepCostModel(p.model, p.dep, cal, engine=p.engine)
+    bt = _batch(p, cost)
+    if bt is None:
+        return float("nan")
+    b, tokens = bt
+    ss = steady_state(cost, batch=b, input_tokens=p.isl, output_tokens=p.osl,
+                      max_num_batched_tokens=tokens, frontend=p.frontend)
+    m = p.metric
+    if m == "ttft":
+        return ss.ttft_s
+    if m in ("tpot", "itl"):
+        return ss.step_time_s
+    if m == "e2e":
+        return ss.e2e_s
+    if m == "per_user_throughput":
+        if not p.frontend:  # generated tokens / wall time of the call, prefill included
+            return p.osl / (ss.engine_ttft_s + (p.osl - 1) * ss.step_time_s)
+        return 1.0 / ss.step_time_s
+    # System throughput: offline = the engine's capacity; closed loop = Little's law on the
+    # client's requests (front end included).
+    cycle = ss.e2e_s if (p.concurrency is not None and p.frontend) else \
+        ss.engine_ttft_s + (p.osl - 1) * ss.step_time_s
+    replicas = max(p.num_gpus // p.dep.num_gpus, 1)
+    req_s = b * replicas / cycle
+    out = {"output_throughput": req_s * p.osl, "total_throughput": req_s * (p.isl + p.osl),
+           "request_throughput": req_s}[m]
+    return out / p.num_gpus if p.per_gpu else out
+
+
+def main() -> int:
+    points, skipped = load_points()
+    print(f"{len(points)} points; {len(skipped)} rows skipped")
+    print("by engine/gpu:", Counter((p.engine_row, p.gpu) for p in points).most_common())
+    print("by kind:", Counter(p.kind for p in points).most_common())
+    print("skipped:", Counter(r for _, r in skipped).most_common(20))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

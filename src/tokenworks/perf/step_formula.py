@@ -1,0 +1,214 @@
+"""The step-time formula, written once: ``StepFormula.time`` for one step, ``times`` for many.
+
+``perf.step.StepCostModel`` turns a (model, deployment, calibration) into the constants below
+(bytes, FLOPs, kernel counts and fitted coefficients, per GPU summed over pipeline stages) and
+this class evaluates one engine step from five numbers: prefill tokens ``P``, their causal
+attention pairs, the KV tokens they touch, decode sequences ``D`` and their KV tokens. Units:
+seconds, tokens, bytes, FLOPs.
+
+The terms, each cited where its constants are built (step.py), are added in this order:
+
+1. dense GEMMs over all ``T = P + D`` tokens: ``n_gemm·t0 + smax(t_mem, t_compute)`` with
+   ``smax(a, b) = (a^k + b^k)^(1/k)`` (memory-bound at small M, compute-bound at large M);
+2. routed-expert GEMMs (MoE): the same curve on the experts the batch touches, plus a
+   per-layer launch;
+3. prefill attention: FLOPs at a rate that ramps with prompt length, or KV traffic if larger;
+4. decode attention: KV reads at the attention kernel's bandwidth, per-layer and per-sequence
+   time;
+5. elementwise kernels (norms, activation, rope, residual): a launch each plus their traffic;
+6. lm_head on the tokens that produce logits (the same GEMM curve);
+7. collectives: a latency per all-reduce / all-to-all / send plus bytes over the link, on the
+   cheaper of the engine's small-message kernel and NCCL's ring;
+8. the engine: a fixed time per step and a time per running sequence.
+
+A step with no tokens costs 0. ``terms`` returns the same total and, when given a list,
+appends each term's ``(time, compute time, memory time)`` for ``StepCostModel.breakdown``.
+NOTE: this module is compiled with mypyc (setup.py) because the simulator calls ``time`` once
+per engine step; the GEMM-family terms depend only on the token counts, so the last ones are
+kept and reused by the next step with the same counts (decode runs at a fixed batch), for
+performance; the reused value is the same float the formula returns.
+"""
+
+from __future__ import annotations
+
+__all__ = ["TERM_NAMES", "StepFormula"]
+
+TERM_NAMES = ("gemm", "moe_experts", "prefill_attention", "decode_attention", "elementwise",
+              "lm_head", "communication", "overhead")
+
+
+class StepFormula:
+    """Evaluates the step time from constants built by ``StepCostModel`` (see module)."""
+
+    def __init__(self, c: dict[str, float]) -> None:
+        self.consts = dict(c)
+        self.k: float = c["k"]
+        self.inv_k: float = 1.0 / c["k"]
+        self.g_fixed: float = c["g_fixed"]
+        self.g_fpt: float = c["g_fpt"]
+        self.g_wb: float = c["g_wb"]
+        self.g_abpt: float = c["g_abpt"]
+        self.inv_mm: float = c["inv_mm"]
+        self.inv_bw_g: float = c["inv_bw_g"]
+        self.moe: bool = c["moe"] > 0.0
+        self.moe_fixed: float = c["moe_fixed"]
+        self.moe_fpt: float = c["moe_fpt"]
+        self.moe_e: float = c["moe_e"]
+        self.moe_q: float = c["moe_q"]
+        self.moe_bpe: float = c["moe_bpe"]
+        self.h_fixed: float = c["h_fixed"]
+        self.h_fpt: float = c["h_fpt"]
+        self.h_wb: float = c["h_wb"]
+        self.inv_h: float = c["inv_h"]
+        self.w: float = c["w"]
+        self.apf: float = c["apf"]
+        self.aps: float = c["aps"]
+        self.adf: float = c["adf"]
+        self.ads: float = c["ads"]
+        self.kv_full: float = c["kv_full"]
+        self.kv_sl: float = c["kv_sl"]
+        self.ssm: float = c["ssm"]
+        self.inv_att_c: float = c["inv_att_c"]
+        self.half_pairs: float = c["half_pairs"]
+        self.inv_bw_att: float = c["inv_bw_att"]
+        self.pre_fixed: float = c["pre_fixed"]
+        self.dec_fixed: float = c["dec_fixed"]
+        self.dec_per_seq: float = c["dec_per_seq"]
+        self.e_fixed: float = c["e_fixed"]
+        self.e_bpt: float = c["e_bpt"]
+        self.inv_bw_e: float = c["inv_bw_e"]
+        self.comm_fixed: float = c["comm_fixed"]
+        self.comm_pt: float = c["comm_pt"]
+        self.ring_fixed: float = c["ring_fixed"]
+        self.ring_pt: float = c["ring_pt"]
+        self.over: float = c["over"]
+        self.per_seq: float = c["per_seq"]
+        # The last GEMM-family value and the token counts it was computed for.
+        self._last_t: float = -1.0
+        self._last_m: float = -1.0
+        self._last_v: float = 0.0
+
+    def __reduce__(self) -> tuple[object, tuple[dict[str, float]]]:
+        return (StepFormula, (self.consts,))
+
+    def _smax(self, a: float, b: float) -> float:
+        """(a^k + b^k)^(1/k): the larger of a and b, rounded up where they are close."""
+        return (a ** self.k + b ** self.k) ** self.inv_k
+
+    def _gemm_family(self, t: float, m: float, out: list[float] | None) -> float:
+        """Dense GEMMs on t tokens, routed experts, lm_head on m logit tokens."""
+        g_c = self.g_fpt * t * self.inv_mm
+        g_m = (self.g_wb + self.g_abpt * t) * self.inv_bw_g
+        total = self.g_fixed + self._smax(g_c, g_m)
+        if out is not None:
+            out.append(total)
+            out.append(g_c)
+            out.append(g_m)
+        if self.moe:
+            e_c = self.moe_fpt * t * self.inv_mm
+            e_m = (self.moe_e - self.moe_e * self.moe_q ** t) * self.moe_bpe * self.inv_bw_g
+            moe = self.moe_fixed + self._smax(e_c, e_m)
+            total += moe
+            if out is not None:
+                out.append(moe)
+                out.append(e_c)
+                out.append(e_m)
+        elif out is not None:
+            out.append(0.0)
+            out.append(0.0)
+            out.append(0.0)
+        h_c = self.h_fpt * m * self.inv_h
+        h_m = self.h_wb * self.inv_bw_g
+        head = self.h_fixed + self._smax(h_c, h_m)
+        if out is not None:
+            out.append(head)
+            out.append(h_c)
+            out.append(h_m)
+        return total + head
+
+    def terms(self, p: float, pairs: float, kv_pre: float, d: float, kv_dec: float,
+              out: list[float] | None) -> float:
+        """The step time; with ``out``, append ``(time, compute, memory)`` of each term of
+        ``TERM_NAMES`` (24 numbers)."""
+        t = p + d
+        if t <= 0.0:
+            if out is not None:
+                for _ in range(3 * len(TERM_NAMES)):
+                    out.append(0.0)
+            return 0.0
+        m = d + (1.0 if p >= 1.0 else p)  # ASSUMPTION: one logit row per step for prefills
+        if out is None and t == self._last_t and m == self._last_m:
+            gemm = self._last_v
+        else:
+            gemm = self._gemm_family(t, m, None)
+            self._last_t = t
+            self._last_m = m
+            self._last_v = gemm
+        w = self.w
+        pre = 0.0
+        pre_c = 0.0
+        pre_m = 0.0
+        if p > 0.0:
+            sl_pairs = 0.0
+            sl_kv = 0.0
+            if w > 0.0:
+                pw = p * w
+                sl_pairs = pairs if pairs < pw else pw
+                sl_kv = kv_pre if kv_pre < pw else pw
+            pre_c = (self.apf * pairs + self.aps * sl_pairs
+                     + (self.apf + self.aps) * self.half_pairs * p) * self.inv_att_c
+            pre_m = (self.kv_full * kv_pre + self.kv_sl * sl_kv) * self.inv_bw_att
+            pre = self.pre_fixed + (pre_c if pre_c > pre_m else pre_m)
+        dec = 0.0
+        dec_c = 0.0
+        dec_m = 0.0
+        if d > 0.0:
+            sl_dec = 0.0
+            if w > 0.0:
+                dw = d * w
+                sl_dec = kv_dec if kv_dec < dw else dw
+            dec_c = (self.adf * kv_dec + self.ads * sl_dec) * self.inv_att_c
+            dec_m = (self.kv_full * kv_dec + self.kv_sl * sl_dec + self.ssm * d) * self.inv_bw_att
+            # A mixed step runs one attention kernel per layer: its fixed time is counted once.
+            fixed = 0.0 if p > 0.0 else self.dec_fixed
+            dec = fixed + self.dec_per_seq * d + (dec_c if dec_c > dec_m else dec_m)
+        e_m = self.e_bpt * t * self.inv_bw_e
+        elem = self.e_fixed + e_m
+        comm = self.comm_fixed + self.comm_pt * t
+        ring = self.ring_fixed + self.ring_pt * t
+        if ring < comm:
+            comm = ring
+        over = self.over + self.per_seq * d
+        if out is not None:
+            self._gemm_family(t, m, out)
+            head = out[-3:]
+            del out[-3:]
+            out.append(pre)
+            out.append(pre_c)
+            out.append(pre_m)
+            out.append(dec)
+            out.append(dec_c)
+            out.append(dec_m)
+            out.append(elem)
+            out.append(0.0)
+            out.append(e_m)
+            out.extend(head)
+            out.append(comm)
+            out.append(0.0)
+            out.append(0.0)
+            out.append(over)
+            out.append(0.0)
+            out.append(0.0)
+        return gemm + pre + dec + elem + comm + over
+
+    def time(self, p: float, pairs: float, kv_pre: float, d: float, kv_dec: float) -> float:
+        """Latency (s) of one step (see module for the arguments)."""
+        return self.terms(p, pairs, kv_pre, d, kv_dec, None)
+
+    def times(self, p: list[float], pairs: list[float], kv_pre: list[float], d: list[float],
+              kv_dec: list[float]) -> list[float]:
+        """``time`` of each step of equally long argument lists."""
+        out: list[float] = []
+        for i in range(len(p)):
+            out.append(self.terms(p[i], pairs[i], kv_pre[i], d[i], kv_dec[i], None))
+        return out

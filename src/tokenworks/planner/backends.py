@@ -60,7 +60,7 @@ class LocalBackend:
             SerialBackend().run(fn, tasks, on_done)
             return
         todo = list(range(len(tasks)))
-        for attempt in range(2):
+        for _attempt in range(2):
             todo = self._pool(fn, tasks, todo, on_done)
             if not todo:
                 return

@@ -107,6 +107,7 @@ class PlanResult:
     screen: dict[str, Any]
     diagnosis: tuple[str, ...] = ()
     timings: dict[str, float] = field(default_factory=dict)
+    run_id: str | None = None  # set when the plan ran against a results database
 
     @property
     def feasible(self) -> bool:
@@ -138,4 +139,5 @@ class PlanResult:
             "screen": self.screen,
             "diagnosis": list(self.diagnosis),
             "timings": self.timings,
+            "run_id": self.run_id,
         }

@@ -192,8 +192,12 @@ class ResultStore:
     def results_table(self, run_id: str):
         """The run's simulations as an Arrow table (one row each)."""
         rid = self.run(run_id)["run_id"]
-        return self.con.execute(
+        cur = self.con.execute(
             "SELECT s.key, s.kind, s.label, s.mode, s.hardware, s.unit_gpus, "
             "s.capacity_rate_per_s, s.binding, s.ttft_p90_s, s.tpot_p90_s, s.e2e_p90_s, "
             "s.finished_at FROM results s JOIN run_results l USING (key) WHERE l.run_id = ? "
-            "ORDER BY s.finished_at, s.key", [rid]).arrow()
+            "ORDER BY s.finished_at, s.key", [rid])
+        import pyarrow as pa
+
+        cols = [d[0] for d in cur.description]
+        return pa.Table.from_pylist([dict(zip(cols, r, strict=True)) for r in cur.fetchall()])

@@ -41,7 +41,7 @@ def test_killed_worker_loses_no_finished_task(tmp_path):
 def test_backend_errors_are_one_line():
     with pytest.raises(ConfigError, match="unknown"):
         make_backend("threads")
-    with pytest.raises(ConfigError, match="cannot reach the Ray cluster at 127.0.0.1:1"):
+    with pytest.raises(ConfigError, match=r"cannot reach the Ray cluster at 127\.0\.0\.1:1"):
         RayBackend("127.0.0.1:1")
     with pytest.raises(ConfigError, match="--backend ray"):
         make_backend("local", address="127.0.0.1:6379")

@@ -60,7 +60,7 @@ def test_plan_file_runs_and_writes_db_beside_it(tmp_path, capsys):
                  'rate_per_s = 5\n[slo]\nttft_s = 1.0\ntpot_s = 0.04\n[search]\n'
                  'hardware = ["h100-sxm"]\ntp = [1]\nmodes = ["aggregated"]\n'
                  '[simulation]\ntop_k = 1\nnum_requests = 200\n')
-    code, out, err = run(["plan", str(f), "--backend", "serial"], capsys)
+    code, _out, err = run(["plan", str(f), "--backend", "serial"], capsys)
     assert code == 0, err
     assert (tmp_path / "chat.plans.duckdb").exists()
 

@@ -8,7 +8,8 @@ import sys
 import tokenworks
 
 EXPECTED = {
-    "__version__", "estimate", "Estimate", "simulate", "SimulationResult", "Scenario",
+    "__version__", "estimate", "Estimate", "simulate", "SimulationResult", "Scenario", "plan",
+    "PlanResult",
     "load_scenario", "run_ledger", "get_model", "list_models", "load_config_file",
     "get_accelerator", "list_accelerators", "get_system", "param_counts", "weight_bytes",
     "kv_bytes_per_token", "kv_cache_bytes", "prefill_flops", "decode_flops_per_token",

@@ -37,7 +37,7 @@ def _golden(i: int, cmd: str) -> Path:
 def test_guide_has_examples_for_every_command():
     cmds = " ".join(_commands())
     for name in ("estimate", "models", "hardware", "systems", "model-info", "claims", "simulate",
-                 "tco", "pnl", "train", "power"):
+                 "tco", "pnl", "train", "power", "plan", "runs"):
         assert f"tokenworks {name}" in cmds, name
 
 

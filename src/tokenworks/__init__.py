@@ -20,6 +20,8 @@ _EXPORTS = {
     "estimate": "tokenworks.api",
     "Estimate": "tokenworks.api",
     "simulate": "tokenworks.api",
+    "plan": "tokenworks.api",
+    "PlanResult": "tokenworks.api",
     "SimulationResult": "tokenworks.api",
     "Scenario": "tokenworks.api",
     "load_scenario": "tokenworks.api",

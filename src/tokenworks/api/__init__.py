@@ -6,11 +6,13 @@ serving, economics, planner) and prices the result; it does no modelling of its 
 
 from tokenworks.api.calibrate import ServingSetup, calibrate
 from tokenworks.api.estimate import Estimate, estimate
+from tokenworks.api.plan import plan
 from tokenworks.api.simulate import simulate
 from tokenworks.io.calibration import load_calibration, save_calibration
 from tokenworks.io.scenario import Scenario, load_scenario, simulation_spec
+from tokenworks.planner import PlanResult
 from tokenworks.serving.result import SimulationResult
 
-__all__ = ["Estimate", "Scenario", "ServingSetup", "SimulationResult", "calibrate", "estimate",
-           "load_calibration", "load_scenario", "save_calibration", "simulate",
-           "simulation_spec"]
+__all__ = ["Estimate", "PlanResult", "Scenario", "ServingSetup", "SimulationResult", "calibrate",
+           "estimate", "load_calibration", "load_scenario", "plan", "save_calibration",
+           "simulate", "simulation_spec"]

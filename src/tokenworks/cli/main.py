@@ -52,12 +52,13 @@ def _register_all() -> None:
         claims_cmd,
         estimate_cmd,
         finance_cmds,
+        plan_cmds,
         simulate_cmds,
     )
 
     # The order of the commands in --help: the analytic answer, catalogs, simulation, then
     # money (tco, pnl), sizing (fleet, train, power), what-ifs (sensitivity, capital).
-    for module in (estimate_cmd, catalog_cmds, simulate_cmds, calibrate_cmd):
+    for module in (estimate_cmd, catalog_cmds, simulate_cmds, plan_cmds, calibrate_cmd):
         module.register(app)
     finance_cmds.register_tco_pnl(app)
     capacity_cmds.register(app)

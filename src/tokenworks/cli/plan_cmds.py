@@ -61,6 +61,7 @@ def plan_command(
     top_k: Annotated[int | None, typer.Option("--top-k", help="Candidates to simulate.")] = None,
     num_requests: Annotated[int | None, typer.Option("--num-requests", help="Requests per simulation.")] = None,
     seed: Annotated[int | None, typer.Option("--seed")] = None,
+    engine: Annotated[str | None, typer.Option("--engine", "-e", help="Serving engine: vllm (default), sglang, trtllm.")] = None,
     backend: Annotated[str, typer.Option("--backend", help="local (default), ray or serial.")] = "local",
     workers: Annotated[int | None, typer.Option("--workers", help="Worker processes (default: all cores).")] = None,
     address: Annotated[str | None, typer.Option("--address", help="Ray cluster address (host:port).")] = None,
@@ -77,6 +78,7 @@ def plan_command(
     pct = percentile
     overrides: dict[str, Any] = {
         "model": model, "objective": objective, "pricing": pricing, "seed": seed,
+        "engine": engine,
         "demand": {"input_tokens": input_tokens, "output_tokens": output_tokens,
                    "rate_per_s": rate, "output_tokens_per_day": tokens_per_day},
         "slo": {"ttft_s": _ms(ttft_ms), "tpot_s": _ms(tpot_ms), "e2e_s": _ms(e2e_ms),

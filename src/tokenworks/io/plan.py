@@ -30,6 +30,7 @@ from tokenworks.io.defaults import tco_spec
 from tokenworks.io.economics import question
 from tokenworks.io.traces import read_trace
 from tokenworks.model.catalog import get_model
+from tokenworks.perf.engine import DEFAULT_ENGINE, ENGINES
 from tokenworks.planner.spec import (
     MODES,
     OBJECTIVES,
@@ -143,6 +144,7 @@ class PlanFile(_Section):
     simulation: SimulationSection = SimulationSection()
     seed: Annotated[int, Field(ge=0)] = 0
     calibration: str | None = None
+    engine: Literal[ENGINES] = DEFAULT_ENGINE  # type: ignore[valid-type]
 
 
 def _messages(err: ValidationError, origin: str) -> str:
@@ -367,4 +369,4 @@ def plan_spec(f: PlanFile, *, base_dir: Path | None = None) -> PlanSpec:
         objective=f.objective, pricing=f.pricing,
         sim=SimSettings(num_requests=f.simulation.num_requests, top_k=f.simulation.top_k,
                         rel_tolerance=f.simulation.rel_tolerance),
-        seed=f.seed, calibration=cal)
+        seed=f.seed, calibration=cal, engine=f.engine)

@@ -124,9 +124,10 @@ def aggregated_curve(cost: StepCostModel, sh: Shape, *, mbt: int, max_batch: int
     mean_service = n_mean * full_mean
     wait = np.where(ok, util / (2.0 * (1.0 - np.minimum(util, 0.999))), np.inf) * mean_service
     ttft: dict[str, np.ndarray] = {}
+    front = cost.calibration.frontend_s  # HTTP, tokenisation, streaming (perf.calibration)
     for pct in WAIT_MULT:
         n_q, full_q = chunk_steps(max(sh.input_at[pct] - c, 1.0))
-        ttft[pct] = n_q * full_q + WAIT_MULT[pct] * wait
+        ttft[pct] = front + n_q * full_q + WAIT_MULT[pct] * wait
     return AggCurve(batch=b, rate_per_s=rate, tpot_s=step, ttft_s=ttft, budget_ok=ok)
 
 
@@ -137,7 +138,7 @@ class PrefillPoint:
 
     prompts_per_s: float
     service_s: dict[str, float]
-    transfer_s: dict[str, float]
+    transfer_s: dict[str, float]  # KV hand-off plus the front end's time (HTTP, tokenise)
 
 
 def kv_link_bytes_per_s(accelerator: str, num_gpus: int) -> float | None:
@@ -165,7 +166,8 @@ def prefill_point(cost: StepCostModel, sh: Shape, *, mbt: int, link_bytes_per_s:
     kvb = kv_bytes_per_token(cost.model, kv_dtype)
     service = {p: cost.prefill_time_s(int(sh.input_at[p]), cached_tokens=int(c),
                                       chunk_tokens=mbt) for p in WAIT_MULT}
-    transfer = {p: sh.input_at[p] * kvb / link_bytes_per_s for p in WAIT_MULT}
+    front = cost.calibration.frontend_s
+    transfer = {p: front + sh.input_at[p] * kvb / link_bytes_per_s for p in WAIT_MULT}
     return PrefillPoint(prompts_per_s=mu, service_s=service, transfer_s=transfer)
 
 

@@ -21,6 +21,7 @@ import numpy as np
 from tokenworks.hardware import default_system_for, get_accelerator
 from tokenworks.model.arch import ModelArch
 from tokenworks.perf.calibration import Calibration
+from tokenworks.perf.engine import DEFAULT_ENGINE
 from tokenworks.planner.spec import Candidate, DemandSpec, PoolChoice, SimSettings, SloTarget
 from tokenworks.serving.kv_tiers import TierRequest, replica_tiers
 from tokenworks.serving.simulator import simulate
@@ -61,6 +62,7 @@ class ConfirmTask:
     calibration: Calibration | None
     start_rate_per_s: float  # the analytic capacity: where the search starts
     units: int = 1  # > 1: verify a whole deployment at ``start_rate_per_s`` (no search)
+    engine: str = DEFAULT_ENGINE
 
     @property
     def key(self) -> str:
@@ -157,7 +159,7 @@ def simulation_spec(task: ConfirmTask, rate_per_s: float, trace: Trace) -> Simul
                  _pool(c.decode, "decode", n * c.num_decode, c.kv_tiers))
     slo = {t.metric: t.limit_s for t in task.slo}
     return SimulationSpec(
-        name=f"plan: {c.label()}", model=task.model, pools=pools,
+        name=f"plan: {c.label()}", model=task.model, pools=pools, engine=task.engine,
         scheduler=SchedulerSpec(max_num_batched_tokens=c.max_num_batched_tokens,
                                 max_num_seqs=c.max_num_seqs),
         prefix_cache="lru_blocks" if c.prefix_cache else "none",

@@ -191,7 +191,8 @@ def throughput_front(spec: PlanSpec, table: ScreenTable) -> tuple[dict[str, Any]
     for vp in table.pools:
         if vp.choice.accelerator not in spec.space.hardware:
             continue
-        cost = StepCostModel(spec.model, vp.deployment, spec.calibration)
+        cost = StepCostModel(spec.model, vp.deployment, spec.calibration,
+                             engine=spec.engine)
         top = min(mns, vp.memory[(mbt, mns)].max_concurrent_sequences)
         curve = an.aggregated_curve(cost, sh, mbt=mbt, max_batch=top)
         ok = curve.budget_ok

@@ -158,6 +158,7 @@ def _planned(spec: PlanSpec, conf: Confirmation, analytic_rate: float, analytic_
 def _task(spec: PlanSpec, cand, rate: float, units: int = 1) -> ConfirmTask:
     return ConfirmTask(candidate=cand, model=spec.model, demand=spec.demand, slo=spec.slo,
                        sim=spec.sim, seed=spec.seed, calibration=spec.calibration,
+                       engine=spec.engine,
                        start_rate_per_s=rate, units=units)
 
 

@@ -209,7 +209,8 @@ def screen(spec: PlanSpec) -> tuple[ScreenTable, Pruning]:
         raise InfeasibleError(pruning.why_empty("replica that can run")
                               + " Widen the space: more GPUs per replica (tp), narrower "
                               "weights (fp8), or larger-memory parts.")
-    costs = {i: StepCostModel(spec.model, vp.deployment, spec.calibration)
+    costs = {i: StepCostModel(spec.model, vp.deployment, spec.calibration,
+                           engine=spec.engine)
              for i, vp in enumerate(pools)}
     labels = [t.label for t in spec.slo] + list(CAPACITY_LIMITS)
     parts = []

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from tokenworks.errors import ConfigError, check_range
 from tokenworks.model.arch import ModelArch
 from tokenworks.perf.calibration import Calibration
+from tokenworks.perf.engine import DEFAULT_ENGINE, check_engine
 
 __all__ = ["METRICS", "MODES", "OBJECTIVES", "PERCENTILES", "BudgetSpec", "Candidate",
            "DemandSpec", "PlanSpec", "PoolChoice", "PriceSpec", "RequestClass", "SearchSpace",
@@ -192,8 +193,10 @@ class PlanSpec:
     sim: SimSettings = field(default_factory=SimSettings)
     seed: int = 0
     calibration: Calibration | None = None
+    engine: str = DEFAULT_ENGINE  # whose overheads, kernels and front end the plan assumes
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "engine", check_engine(self.engine))
         if self.objective not in OBJECTIVES:
             raise ConfigError(f"objective '{self.objective}' is unknown; use one of "
                               f"{', '.join(OBJECTIVES)}.")

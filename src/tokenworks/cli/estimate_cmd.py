@@ -8,8 +8,19 @@ import typer
 from rich.table import Table
 
 from tokenworks.api.estimate import Estimate, estimate
-from tokenworks.cli.render import console, fmt_bytes, fmt_count, fmt_s, fmt_usd, print_json
+from tokenworks.cli.render import (
+    ReportOpt,
+    check_report_path,
+    console,
+    fmt_bytes,
+    fmt_count,
+    fmt_s,
+    fmt_usd,
+    print_json,
+    write_report_file,
+)
 from tokenworks.errors import ConfigError
+from tokenworks.io.calibration import read_calibration
 
 # The built-in default scenario: the question the README asks.
 DEFAULT_MODEL = "llama-3.1-70b"
@@ -44,23 +55,28 @@ def estimate_command(
     max_num_batched_tokens: Annotated[int, typer.Option("--max-num-batched-tokens", help="Engine cap on tokens per step (decode + prefill chunks).")] = 8192,
     calibration: Annotated[str | None, typer.Option("--calibration", help="Calibration TOML (from `tokenworks calibrate`).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    report: ReportOpt = None,
 ) -> None:
     """Estimate latency, throughput, $/M tokens and J/token for one deployment.
 
     With no options it answers the built-in default scenario: Llama-3.1-70B on 8× H200 at
     FP8 (TP8), 2,048 input / 256 output tokens, the largest batch that fits.
     """
+    check_report_path(report)
+    cal = read_calibration(calibration) if calibration is not None else None
     est = estimate(
         model, hardware, num_gpus=num_gpus, tp=tp, pp=pp, ep=ep, weights_dtype=weights_dtype,
         kv_dtype=kv_dtype, input_tokens=input_tokens, output_tokens=output_tokens,
         batch=_parse_batch(batch), prefix_hit_frac=prefix_hit, usd_per_gpu_hour=usd_per_gpu_hour,
         gpu_memory_utilization_frac=gpu_memory_utilization, max_num_seqs=max_num_seqs,
-        max_num_batched_tokens=max_num_batched_tokens, calibration=calibration,
+        max_num_batched_tokens=max_num_batched_tokens, calibration=cal,
     )
     if as_json:
         print_json(est.to_dict())
-        return
-    render_estimate(est)
+    else:
+        render_estimate(est)
+    write_report_file(report, est, quiet=as_json, model=model, calibration=cal,
+                      max_num_batched_tokens=max_num_batched_tokens)
 
 
 def render_estimate(e: Estimate) -> None:

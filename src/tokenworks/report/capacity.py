@@ -41,7 +41,7 @@ def _power_chart(p: dict[str, Any], chart_id: str) -> Chart:
                    "marker": {"color": "#cccccc"}})
     return Chart(id=chart_id, title="Power breakdown", figure=figure(
         traces, title=f"Power of {p['num_accelerators']:,} × {p['accelerator']} "
-                      f"(PUE {p['pue']:g})", x_title="MW", barmode="stack", height=300),
+                      f"(PUE {p['pue']:g})", x_title="MW", barmode="stack", height=340),
         caption=f"IT {p['it_power_w'] / _MW:,.3g} MW average at "
                 f"{fmt_pct(p['utilization_frac'])} utilization; {p['num_racks']:,} racks of "
                 f"{p['rack_power_w'] / 1e3:,.1f} kW ({p['cooling']} cooling).")

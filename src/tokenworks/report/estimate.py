@@ -17,7 +17,7 @@ from tokenworks.perf import Calibration
 from tokenworks.report.blocks import Chart, Table
 from tokenworks.report.curve import latency_throughput_curve
 from tokenworks.report.figures import COLORS, figure
-from tokenworks.report.format import fmt_bytes, fmt_count, fmt_pct, fmt_s, fmt_usd
+from tokenworks.report.format import fmt_bytes, fmt_count, fmt_pct, fmt_s, fmt_usd, to_jsonable
 from tokenworks.report.sources import accelerator_sources, model_sources
 
 __all__ = ["estimate_data", "memory_segments", "roofline_points"]
@@ -43,8 +43,8 @@ def estimate_data(est: Any, *, model: Any = None, calibration: Calibration | Non
             roof["memory_efficiency_frac"] = curve["memory_efficiency_frac"]
     except TokenworksError:
         pass
-    return {"estimate": e, "curve": curve, "roof": roof,
-            "sources": accelerator_sources(e["hardware"]) + model_sources(e["model"])}
+    return to_jsonable({"estimate": e, "curve": curve, "roof": roof,
+                        "sources": accelerator_sources(e["hardware"]) + model_sources(e["model"])})
 
 
 def roofline_points(e: dict[str, Any]) -> list[dict[str, Any]]:
@@ -194,7 +194,7 @@ def memory_chart(d: dict[str, Any]) -> Chart:
     m = e["memory"]
     return Chart(id="memory-plan", title="Memory plan", figure=figure(
         traces, title="HBM per GPU: weights, KV cache and reserve", x_title="GB",
-        barmode="stack", height=260),
+        barmode="stack", height=300),
         caption=f"{m['kv_capacity_tokens']:,} KV tokens in {m['num_kv_blocks']:,} blocks of "
                 f"{m['kv_block_size_tokens']}; {e['max_concurrent_sequences']:,} sequences of "
                 f"{e['input_tokens'] + e['output_tokens']:,} tokens fit "

@@ -27,10 +27,13 @@ _BASE_LAYOUT: dict[str, Any] = {
     "font": {"family": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", "size": 13,
              "color": "#222"},
     "paper_bgcolor": "#ffffff", "plot_bgcolor": "#ffffff",
-    "margin": {"l": 70, "r": 20, "t": 50, "b": 60},
+    # The legend sits at the very bottom of the figure (container coordinates), under the
+    # x-axis title, whatever the plot's height.
+    "margin": {"l": 70, "r": 20, "t": 50, "b": 110},
     "colorway": list(SEQUENCE),
     "hovermode": "closest",
-    "legend": {"orientation": "h", "y": -0.2},
+    "legend": {"orientation": "h", "yref": "container", "y": 0.0, "yanchor": "bottom",
+               "x": 0.0, "xanchor": "left"},
 }
 _AXIS: dict[str, Any] = {"gridcolor": "#e5e5e5", "zerolinecolor": "#bbbbbb", "linecolor": "#888",
                          "showline": True, "automargin": True}

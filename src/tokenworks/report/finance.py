@@ -200,8 +200,8 @@ def tornado_chart(d: dict[str, Any]) -> Chart:
     ]
     return Chart(id="tornado", title="Sensitivity tornado", figure=figure(
         traces, title=f"{d['metric']}: one input at a time (base {fmt_metric(base)})",
-        x_title=d["metric"], barmode="overlay", height=max(300, 40 + 28 * len(bars)),
-        margin={"l": 230, "r": 20, "t": 50, "b": 60}))
+        x_title=d["metric"], barmode="overlay", height=max(340, 160 + 28 * len(bars)),
+        margin={"l": 230, "r": 20, "t": 50, "b": 110}))
 
 
 def grid_chart(d: dict[str, Any]) -> Chart | None:

@@ -47,8 +47,8 @@ def _slug(s: str) -> str:
 
 
 def _json_script(obj: object) -> str:
-    # "</" inside a <script> would close it; JSON allows the escaped form.
-    return json.dumps(obj, separators=(",", ":"), allow_nan=False).replace("</", "<\\/")
+    # "</script>" inside a <script> would close it: escape every "<" (JSON allows \u003c).
+    return json.dumps(obj, separators=(",", ":"), allow_nan=False).replace("<", "\\u003c")
 
 
 def _cell(col: str, value: str) -> str:

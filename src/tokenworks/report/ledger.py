@@ -59,8 +59,8 @@ def verdicts_chart(d: dict[str, Any]) -> Chart | None:
     total = Counter(str(r.get("verdict")) for r in rows)
     return Chart(id="claims-verdicts", title="Verdicts", figure=figure(
         traces, title="Seed claims recomputed: verdicts by source", x_title="claims",
-        barmode="stack", height=max(260, 60 + 40 * len(counts)),
-        margin={"l": 260, "r": 20, "t": 50, "b": 60}),
+        barmode="stack", height=max(300, 170 + 40 * len(counts)),
+        margin={"l": 260, "r": 20, "t": 50, "b": 110}),
         caption=", ".join(f"{n} {v}" for v, n in total.items()) + f" of {len(rows)} claims.")
 
 

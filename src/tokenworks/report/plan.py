@@ -25,7 +25,7 @@ from typing import Any
 from tokenworks.errors import ConfigError
 from tokenworks.report.blocks import Chart, Table
 from tokenworks.report.figures import COLORS, figure
-from tokenworks.report.format import fmt_s
+from tokenworks.report.format import fmt_s, to_jsonable
 
 __all__ = ["DEFAULT_COLUMNS", "pareto_front", "plan_data"]
 
@@ -138,11 +138,11 @@ def plan_data(plan: Any) -> dict[str, Any]:
         if missing:
             raise ConfigError(f"plan pareto {name} names ids that are not candidates: "
                               f"{', '.join(missing[:5])}.")
-    return {"title": raw.get("title", "Plan"), "objective": raw.get("objective", ""),
+    return to_jsonable({"title": raw.get("title", "Plan"), "objective": raw.get("objective", ""),
             "slo": raw.get("slo") or {}, "columns": cols, "candidates": rows,
             "pareto": fronts, "fronts_computed_by_report": computed,
             "recommended": _ref(raw.get("recommended"), by_id, "recommended"),
-            "runner_up": _ref(raw.get("runner_up"), by_id, "runner_up")}
+            "runner_up": _ref(raw.get("runner_up"), by_id, "runner_up")})
 
 
 def _label(r: dict[str, Any]) -> str:

@@ -70,9 +70,9 @@ def simulation_data(result: SimulationResult, *, num_bins: int = 100,
                     arrived, col(name), prompt, edges).tolist()
     accs = list(dict.fromkeys(r["accelerator"] for r in s.get("replicas", [])))
     sources = [row for a in accs for row in accelerator_sources(a)]
-    return {"summary": s, "cdf": cdf, "timeline": timeline, "bin_mid_s": mids,
-            "replicas": replicas, "tier_hit_frac_by_bin": tiers,
-            "sources": sources + model_sources(s.get("model", ""))}
+    return to_jsonable({"summary": s, "cdf": cdf, "timeline": timeline, "bin_mid_s": mids,
+                        "replicas": replicas, "tier_hit_frac_by_bin": tiers,
+                        "sources": sources + model_sources(s.get("model", ""))})
 
 
 # ------------------------------------------------------------------------------ blocks
@@ -138,7 +138,7 @@ def _cdf_chart(d: dict[str, Any], key: str, label: str) -> Chart | None:
     target = (s.get("slo") or {}).get(key)
     x_max = max(c["x"]) * 1e3
     note = ""
-    if target is not None and target * 1e3 <= 2 * x_max:
+    if target is not None and target * 1e3 <= 3 * x_max:
         x_max = max(x_max, target * 1e3)
         traces.append({"type": "scatter", "mode": "lines", "name": f"SLO {_ms(target)}",
                        "x": [target * 1e3, target * 1e3], "y": [0, 1],
@@ -246,7 +246,7 @@ def sessions_chart(d: dict[str, Any]) -> Chart | None:
     lat = ss.get("session_latency_s") or {}
     return Chart(id="sessions", title="Agentic sessions: time in tools vs LLM", figure=figure(
         traces, title="Mean share of a session's time", x_title="% of session time",
-        barmode="stack", height=240),
+        barmode="stack", height=280),
         caption=f"{ss['num_sessions_completed']:,} sessions completed; session latency p50 "
                 f"{_ms(lat.get('p50'))}, p99 {_ms(lat.get('p99'))}.")
 

@@ -94,7 +94,8 @@ class SimulateInputs(_Form):
 
 
 ESTIMATE_FIELDS = tuple(EstimateInputs.model_fields)
-SIMULATE_FIELDS = tuple(SimulateInputs.model_fields)
+# "scenario" starts every scenario error ("scenario X is invalid: ..."): not a place to point.
+SIMULATE_FIELDS = tuple(f for f in SimulateInputs.model_fields if f != "scenario")
 
 
 class FieldError(BaseModel):

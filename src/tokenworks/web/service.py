@@ -62,7 +62,7 @@ def form_fields(kind: str) -> tuple[str, ...]:
     if kind == "estimate":
         return ESTIMATE_FIELDS
     if kind == "simulate":
-        return (*SIMULATE_FIELDS, "scenario")
+        return SIMULATE_FIELDS
     if kind in ECONOMICS_KINDS:
         from tokenworks.web.forms import economics_fields
 

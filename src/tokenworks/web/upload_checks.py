@@ -53,7 +53,7 @@ def check_upload(uploads: Uploads, kind: str, filename: str, data: bytes) -> dic
         tr = _with_temp(name, data, lambda p: read_trace(p))
         what = f"trace of {len(tr.arrived_at_s):,} requests"
     elif kind == "config":
-        arch = _with_temp(name, data, get_model)
+        arch = _with_temp(name, data, lambda p: get_model(str(p)))
         what = f"model {arch.name} ({arch.architecture}, {arch.num_layers} layers)"
     elif kind == "calibration":
         cal = _with_temp(name, data, read_calibration)

@@ -88,3 +88,13 @@ def test_a_store_survives_reopening(tmp_path):
     again = RunStore.open(tmp_path / "runs.duckdb", read_only=True)
     assert again.get(rid).inputs == {"pue": 1.2}
     again.close()
+
+
+def test_runs_a_stopped_server_left_behind_are_failed(store):
+    web = store.create_run("simulation", {}, owner="abc")
+    cli = store.create_run("plan", {}, status="running")  # no owner: another tool's run
+    done = store.create_run("estimate", {}, owner="abc")
+    store.set_status(done.id, "done")
+    assert store.fail_unfinished("interrupted") == 1
+    assert store.get(web.id).status == "failed" and store.get(web.id).error == "interrupted"
+    assert store.get(cli.id).status == "running" and store.get(done.id).status == "done"

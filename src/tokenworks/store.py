@@ -175,6 +175,17 @@ class RunStore:
             rows = self._con.execute(sql, [*args, int(limit)]).fetchall()
         return [self._record(r) for r in rows]
 
+    def fail_unfinished(self, message: str, *, owned_only: bool = True) -> int:
+        """Mark runs left ``queued`` or ``running`` (by a process that stopped) as failed with
+        ``message``; ``owned_only`` touches only runs that name an owner (the web's)."""
+        where = "status IN ('queued', 'running')" + (" AND owner IS NOT NULL"
+                                                     if owned_only else "")
+        with self._lock:
+            n = self._con.execute(f"SELECT count(*) FROM runs WHERE {where}").fetchone()[0]
+            self._con.execute(f"UPDATE runs SET status = 'failed', error = ?, finished_at = ? "
+                              f"WHERE {where}", [message, _now()])
+        return int(n)
+
     def delete(self, run_id: str) -> None:
         with self._lock:
             self._con.execute("DELETE FROM run_artifacts WHERE run_id = ?", [run_id])

@@ -242,3 +242,17 @@ def test_pages_and_static_files_are_served_offline(client):
     assert "https://" not in page.text.split("</head>")[0]  # nothing fetched from the web
     assert client.get("/runs/nope").status_code == 404
     assert json.loads(client.get("/api/runs/nope").text)["detail"].startswith("no run")
+
+
+def test_a_declared_oversize_upload_is_refused_before_it_is_read(client):
+    r = client.post("/api/uploads?kind=trace", content=b"x" * 200_000,
+                    headers={"Content-Type": "multipart/form-data; boundary=zz"})
+    assert r.status_code == 413 and "limit of 0.1 MB" in r.json()["detail"]
+
+
+def test_every_run_keeps_its_request_to_send_again(client):
+    run = _post(client, "power", accelerator="h100-sxm", num_accelerators=8).json()
+    again = client.get(f"/api/runs/{run['id']}/files/inputs.json").json()
+    assert again == {"kind": "power", "inputs": {"accelerator": "h100-sxm",
+                                                 "num_accelerators": 8}}
+    assert client.post("/api/runs", json=again).json()["summary"] == run["summary"]

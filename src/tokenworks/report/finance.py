@@ -35,6 +35,9 @@ def cost_waterfall(d: dict[str, Any]) -> dict[str, Any]:
     elif tc is not None and d.get("price_basis", "tco") == "tco":
         per_mtok = tc["all_in_usd_per_output_mtok"]
         basis = "all-in per output token of the model's estimate, at the break-even price"
+    # ASSUMPTION: a token's cost splits over the TCO components in proportion to their share
+    # of the hourly cost (each component accrues per installed hour, so each scales alike from
+    # an hour to the tokens that hour produces on sold hours).
     if per_mtok is None:
         scale, unit = 1.0 / b["utilization_frac"], "$ per sold accelerator-hour"
         basis = f"per sold hour at {fmt_pct(b['utilization_frac'])} utilization"

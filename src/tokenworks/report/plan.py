@@ -112,7 +112,8 @@ def plan_data(plan: Any) -> dict[str, Any]:
                           f"{', '.join(DEFAULT_COLUMNS['cost'])} and one of "
                           f"{', '.join(DEFAULT_COLUMNS['latency'])}, or name them in 'columns'.")
     if cols["throughput_per_user"] is None and cols["latency"] == "tpot_s":
-        for r in rows:  # tokens/s per user of a decode stream is 1 / TPOT
+        # ASSUMPTION: with no per-user column, a user's speed is its decode stream's, 1 / TPOT.
+        for r in rows:
             r["output_tokens_per_s_per_user"] = 1.0 / r["tpot_s"] if r.get("tpot_s") else None
         cols["throughput_per_user"] = "output_tokens_per_s_per_user"
     p = raw.get("pareto")

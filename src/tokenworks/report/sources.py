@@ -27,14 +27,14 @@ ASSUMPTION_PATHS: dict[str, tuple[str, ...]] = {
                  "economics/token_cost.py", "economics/power.py"),
     "simulation": ("io/scenario.py", "perf", "serving", "economics/run_cost.py"),
     "tco": ("economics/tco.py", "economics/finance.py", "economics/power.py",
-            "economics/token_cost.py", "io/defaults.py"),
+            "economics/token_cost.py", "io/defaults.py", "report/finance.py"),
     "pnl": ("economics/pnl.py", "economics/finance.py", "economics/tco.py", "io/defaults.py"),
     "sensitivity": ("economics/sensitivity.py", "economics/tco.py", "economics/pnl.py"),
     "power": ("economics/power.py", "io/defaults.py"),
     "fleet": ("economics/fleet.py", "economics/power.py", "economics/tco.py", "perf"),
     "train": ("economics/training.py",),
     "capital": ("economics/capital.py",),
-    "plan": ("planner", "perf", "economics"),
+    "plan": ("planner", "report/plan.py"),
 }
 
 

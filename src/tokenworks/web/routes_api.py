@@ -27,7 +27,7 @@ from tokenworks.web.runs_model import planner_available
 from tokenworks.web.service import RUN_KINDS, InputError, Service
 from tokenworks.web.upload_checks import check_upload
 
-__all__ = ["ClientId", "client_id", "router"]
+__all__ = ["ClientId", "client_id", "router", "too_big_message"]
 
 router = APIRouter(prefix="/api", tags=["api"])
 _CLIENT = re.compile(r"^[a-f0-9]{16,64}$")
@@ -203,9 +203,6 @@ async def upload(request: Request, kind: Literal["scenario", "trace", "config", 
     """Upload a scenario, trace, HF config.json, calibration or plan (size-limited)."""
     s = service(request)
     limit = s.max_upload_bytes
-    declared = int(request.headers.get("content-length") or 0)
-    if declared > limit + 65_536:
-        return _too_big(declared, limit)
     data = await file.read(limit + 1)
     if len(data) > limit:
         return _too_big(len(data), limit)
@@ -216,9 +213,13 @@ async def upload(request: Request, kind: Literal["scenario", "trace", "config", 
     return info
 
 
+def too_big_message(n: int, limit: int) -> str:
+    return (f"upload of {n / 1e6:,.1f} MB is over the limit of {limit / 1e6:,.1f} MB "
+            f"(tokenworks serve --max-upload-mb).")
+
+
 def _too_big(n: int, limit: int) -> JSONResponse:
-    return _error(413, f"upload of {n / 1e6:,.1f} MB is over the limit of {limit / 1e6:,.1f} MB "
-                       f"(tokenworks serve --max-upload-mb).")
+    return _error(413, too_big_message(n, limit))
 
 
 @router.get("/uploads")

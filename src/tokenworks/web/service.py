@@ -131,7 +131,11 @@ class Service:
             out = prepared.execute(job.progress if job is not None else _no_progress)
             if job is not None:
                 job.check_cancelled()
-            for name, (data, media) in out.all_files().items():
+            files = out.all_files()
+            # The run's own request, ready to send again (POST /api/runs).
+            files["inputs.json"] = (json.dumps({"kind": prepared.kind, "inputs": prepared.inputs},
+                                               indent=1).encode("utf-8"), "application/json")
+            for name, (data, media) in files.items():
                 self.store.put_artifact(run_id, name, data, media)
             self.store.set_status(run_id, "done", summary=out.summary)
         except Cancelled:
@@ -155,10 +159,14 @@ class Service:
         return d
 
     def cancel(self, run_id: str) -> bool:
+        """Cancel a waiting run at once, a running one at its next progress report."""
         rec = self.store.get(run_id)
         if rec is None or rec.status not in ("queued", "running"):
             return False
-        return self.jobs.cancel(run_id)
+        flagged = self.jobs.cancel(run_id)
+        if flagged and rec.status == "queued":
+            self.store.set_status(run_id, "cancelled", error="cancelled by the user")
+        return flagged
 
     # ------------------------------------------------------------------------------ reports
     def report_data(self, run_id: str) -> tuple[str, dict[str, Any]] | None:

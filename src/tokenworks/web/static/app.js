@@ -5,6 +5,7 @@
   "use strict";
   var current = null;   // id of the run shown in the panel
   var timer = null;
+  var kinds = {};       // run kind -> {inputs: [names]} (GET /api/kinds)
 
   function $(sel, root) { return (root || document).querySelector(sel); }
   function $$(sel, root) { return Array.prototype.slice.call((root || document).querySelectorAll(sel)); }
@@ -73,6 +74,12 @@
     });
     if (kind === "economics") {
       kind = inputs.question; delete inputs.question;
+      // The form's fixed fields go only to questions that take them (capital has no
+      // accelerator); what is typed under "more inputs" is sent as written.
+      var accepted = (kinds[kind] || {}).inputs;
+      if (accepted) Object.keys(inputs).forEach(function (k) {
+        if (k !== "more" && accepted.indexOf(k) < 0) delete inputs[k];
+      });
       if (inputs.more) {
         inputs.more.split(/\n/).forEach(function (line) {
           var i = line.indexOf("=");
@@ -219,6 +226,7 @@
       var ids = $$(".pick").filter(function (c) { return c.checked; }).map(function (c) { return c.value; });
       if (ids.length >= 2) window.location.href = "/compare?ids=" + ids.join(",");
     });
+    api("GET", "/api/kinds").then(function (res) { if (res.ok) kinds = res.data; });
     loadRuns();
     loadUploads();
   });

@@ -256,3 +256,16 @@ def test_every_run_keeps_its_request_to_send_again(client):
     assert again == {"kind": "power", "inputs": {"accelerator": "h100-sxm",
                                                  "num_accelerators": 8}}
     assert client.post("/api/runs", json=again).json()["summary"] == run["summary"]
+
+
+def test_an_uploaded_trace_is_replayed_by_the_quick_form(client):
+    rows = "\n".join(f"{0.2 * i:.1f},{300 + 10 * i},{20 + i}" for i in range(30))
+    trace = f"arrived_at,num_prefill_tokens,num_decode_tokens\n{rows}\n".encode()
+    up = client.post("/api/uploads?kind=trace", files={"file": ("mine.csv", trace, "text/csv")})
+    assert up.status_code == 201 and up.json()["describes"] == "trace of 30 requests"
+    r = _post(client, "simulate", trace_file="mine.csv", model="llama-3.1-8b",
+              hardware="h100-sxm")
+    st = wait_done(_get(client), r.json()["id"])
+    assert st["status"] == "done" and st["summary"]["num_requests"] == 30
+    scenario = client.get(f"/api/runs/{st['id']}/files/scenario.yaml").text
+    assert "path: mine.csv" in scenario and "workload" not in scenario

@@ -53,11 +53,13 @@ class EstimateInputs(_Form):
 
 
 class SimulateInputs(_Form):
-    """A simulation from a few fields (a Poisson chat workload), or a whole scenario: a
-    ``scenario`` dict (the YAML file's content) or an uploaded ``scenario_file``."""
+    """A simulation from a few fields (a Poisson chat workload, or an uploaded ``trace_file``
+    replayed), or a whole scenario: a ``scenario`` dict (the YAML file's content) or an
+    uploaded ``scenario_file``."""
 
     scenario: dict[str, Any] | None = None
     scenario_file: str | None = None
+    trace_file: str | None = None
     model: str = "llama-3.1-8b"
     hardware: str = "h100-sxm"
     tp: int = 1
@@ -75,22 +77,28 @@ class SimulateInputs(_Form):
 
     def scenario_dict(self) -> dict[str, Any]:
         """The quick form as a scenario (same keys as a scenario file)."""
-        return {
+        sc: dict[str, Any] = {
             "name": f"web-{self.model}-{self.hardware}",
-            "description": "dashboard quick form: Poisson chat workload",
+            "description": "dashboard quick form: " + (
+                f"replay of {self.trace_file}" if self.trace_file else "Poisson chat workload"),
             "model": self.model, "hardware": {"accelerator": self.hardware},
             "deployment": {"tp": self.tp, "num_replicas": self.num_replicas,
                            "weights_dtype": self.weights_dtype},
             "cache": {"prefix_cache": self.prefix_cache},
-            "workload": {"arrivals": {"kind": "poisson", "rate_per_s": self.rate_per_s},
-                         "prompt_tokens": {"kind": "lognormal", "mean": self.prompt_tokens_mean,
-                                           "cv": 1.0},
-                         "output_tokens": {"kind": "lognormal", "mean": self.output_tokens_mean,
-                                           "cv": 0.8},
-                         "num_requests": self.num_requests},
             "slo": {"ttft_s": self.ttft_slo_s, "tpot_s": self.tpot_slo_s},
             "seed": self.seed,
         }
+        if self.trace_file:
+            sc["trace"] = {"path": self.trace_file}
+        else:
+            sc["workload"] = {
+                "arrivals": {"kind": "poisson", "rate_per_s": self.rate_per_s},
+                "prompt_tokens": {"kind": "lognormal", "mean": self.prompt_tokens_mean,
+                                  "cv": 1.0},
+                "output_tokens": {"kind": "lognormal", "mean": self.output_tokens_mean,
+                                  "cv": 0.8},
+                "num_requests": self.num_requests}
+        return sc
 
 
 ESTIMATE_FIELDS = tuple(EstimateInputs.model_fields)

@@ -96,6 +96,8 @@ def _simulate_form(models: list[str], hardware: list[str]) -> str:
          _field("tp", "tensor parallel (tp)", d.tp),
          _field("num_replicas", "replicas", d.num_replicas),
          _field("weights_dtype", "weights", d.weights_dtype, options=list(DTYPES)),
+         _field("trace_file", "uploaded trace", "", options=[""],
+                hint="empty: Poisson arrivals below"),
          _field("rate_per_s", "arrivals per second", d.rate_per_s, hint="Poisson"),
          _field("num_requests", "requests", d.num_requests),
          _field("prompt_tokens_mean", "mean prompt tokens", d.prompt_tokens_mean),

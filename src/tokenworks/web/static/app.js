@@ -182,7 +182,8 @@
       if (!res.ok) return;
       var names = res.data;
       $("#upload-list").innerHTML = names.map(function (n) { return "<li>" + esc(n) + "</li>"; }).join("");
-      [["scenario_file", /\.(ya?ml|toml)$/i], ["plan_file", /\.json$/i]].forEach(function (pair) {
+      [["scenario_file", /\.(ya?ml|toml)$/i], ["plan_file", /\.json$/i],
+       ["trace_file", /\.(csv|jsonl)$/i]].forEach(function (pair) {
         var sel = $('select[name="' + pair[0] + '"]');
         if (!sel) return;
         var keep = sel.value;

@@ -240,7 +240,8 @@ def test_pages_and_static_files_are_served_offline(client):
         assert r.status_code == 200 and len(r.content) > 500, name
     assert client.get("/static/../pyproject.toml").status_code == 404
     assert "https://" not in page.text.split("</head>")[0]  # nothing fetched from the web
-    assert client.get("/runs/nope").status_code == 404
+    missing = client.get("/runs/<script>alert(1)</script>")
+    assert missing.status_code == 404 and "<script>" not in missing.text
     assert json.loads(client.get("/api/runs/nope").text)["detail"].startswith("no run")
 
 

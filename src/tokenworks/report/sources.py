@@ -59,10 +59,7 @@ def accelerator_sources(name: str) -> list[dict[str, str]]:
     if a.scaleup_bytes_per_s:
         rows.append(_row(f"{a.name}: scale-up ({a.scaleup_tech or 'link'})",
                          f"{a.scaleup_bytes_per_s / 1e9:,.0f} GB/s per direction", *src))
-    if a.rental_usd_per_hour_low is not None or a.rental_usd_per_hour_high is not None:
-        lo, hi = a.rental_usd_per_hour_low, a.rental_usd_per_hour_high
-        rng = " – ".join(f"${x:,.2f}" for x in (lo, hi) if x is not None)
-        rows.append(_row(f"{a.name}: rental price", f"{rng} per hour", *src))
+    # Prices are not listed here: the price a result used names its own source (defaults).
     return rows
 
 

@@ -8,6 +8,7 @@ package, so nothing is fetched from the network.
 
 from __future__ import annotations
 
+import html
 from importlib import resources
 
 from fastapi import APIRouter, Query, Request, Response
@@ -46,7 +47,8 @@ def _run_parts(request: Request, run_id: str):  # -> (record, files, report) | N
 
 
 def _missing(run_id: str) -> HTMLResponse:
-    return HTMLResponse(f"<p>No run '{run_id[:64]}' in this store.</p>", status_code=404)
+    return HTMLResponse(f"<p>No run '{html.escape(run_id[:64])}' in this store.</p>",
+                        status_code=404)
 
 
 @router.get("/runs/{run_id}", response_class=HTMLResponse)

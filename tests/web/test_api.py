@@ -270,3 +270,27 @@ def test_an_uploaded_trace_is_replayed_by_the_quick_form(client):
     assert st["status"] == "done" and st["summary"]["num_requests"] == 30
     scenario = client.get(f"/api/runs/{st['id']}/files/scenario.yaml").text
     assert "path: mine.csv" in scenario and "workload" not in scenario
+
+
+def test_an_uploaded_calibration_prices_the_estimate(client):
+    from dataclasses import replace
+
+    from tokenworks.perf import calibration_to_toml, packaged_calibration
+
+    # No per-accelerator overrides: the slow step applies to the H100.
+    slow = replace(packaged_calibration(), overrides=(), step_overhead_s=0.05,
+                   source="test: slow steps")
+    up = client.post("/api/uploads?kind=calibration", files={
+        "file": ("slow.toml", calibration_to_toml(slow).encode(), "application/toml")})
+    assert up.status_code == 201 and "test: slow steps" in up.json()["describes"]
+    base = dict(model="llama-3.1-8b", hardware="h100-sxm", num_gpus="1", tp="1", batch="8")
+    fast = _post(client, "estimate", **base).json()["summary"]["tpot_s"]
+    run = _post(client, "estimate", calibration="slow.toml", **base).json()
+    assert run["summary"]["tpot_s"] > fast + 0.04
+    rep = client.get(f"/api/runs/{run['id']}/report.json").json()
+    defaults = next(b for b in rep["blocks"] if b["id"] == "defaults-used")
+    assert "packaged fit" not in str(defaults["rows"])
+    data = client.get(f"/api/runs/{run['id']}/files/report_data.json").json()["data"]
+    assert data["curve"]["calibration_source"] == "test: slow steps"
+    bad = _post(client, "estimate", calibration="nope.toml", **base)
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "calibration"

@@ -50,6 +50,7 @@ class EstimateInputs(_Form):
     gpu_memory_utilization_frac: float = 0.9
     max_num_seqs: int = 1024
     max_num_batched_tokens: int = 8192
+    calibration: str | None = None  # an uploaded calibration (from tokenworks calibrate)
 
 
 class SimulateInputs(_Form):

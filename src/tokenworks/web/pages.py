@@ -83,7 +83,9 @@ def _estimate_form(models: list[str], hardware: list[str]) -> str:
          _field("output_tokens", "output tokens", d.output_tokens),
          _field("batch", "batch per replica", d.batch, hint="integer or max"),
          _field("prefix_hit_frac", "prefix-cache hit (0–1)", d.prefix_hit_frac),
-         _field("usd_per_gpu_hour", "$ per GPU-hour", "", hint="empty: catalog price")]
+         _field("usd_per_gpu_hour", "$ per GPU-hour", "", hint="empty: catalog price"),
+         _field("calibration", "uploaded calibration", "", options=[""],
+                hint="empty: the packaged fit")]
     return _form("estimate", "Estimate one deployment", "".join(f))
 
 

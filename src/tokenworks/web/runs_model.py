@@ -19,6 +19,7 @@ import yaml
 from tokenworks.api import estimate, simulate
 from tokenworks.claims import run_ledger
 from tokenworks.errors import ConfigError, ScenarioError
+from tokenworks.io.calibration import read_calibration
 from tokenworks.io.scenario import Scenario, parse_scenario_dict, scenario_price, simulation_spec
 from tokenworks.report.data import result_data
 from tokenworks.report.plan import plan_data
@@ -36,10 +37,14 @@ def prepare_estimate(inputs: dict[str, Any], uploads: Uploads) -> Prepared:
     model = args.pop("model")
     if model.startswith(UPLOAD_PREFIX) or model.lower().endswith(".json"):
         model = str(uploads.path(model, what="model config.json"))
-    est = estimate(model, args.pop("hardware"), **args)  # validates, and is fast: run it now
+    cal_name = args.pop("calibration")
+    cal = None if cal_name is None else read_calibration(
+        uploads.path(cal_name, what="calibration"))
+    # Validates, and is fast: run it now.
+    est = estimate(model, args.pop("hardware"), calibration=cal, **args)
 
     def execute(progress: Progress) -> Output:
-        kind, data = result_data(est, model=model,
+        kind, data = result_data(est, model=model, calibration=cal,
                                  max_num_batched_tokens=form.max_num_batched_tokens)
         e = est.to_dict()
         out = Output(summary={k: e[k] for k in (

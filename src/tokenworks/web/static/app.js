@@ -183,7 +183,7 @@
       var names = res.data;
       $("#upload-list").innerHTML = names.map(function (n) { return "<li>" + esc(n) + "</li>"; }).join("");
       [["scenario_file", /\.(ya?ml|toml)$/i], ["plan_file", /\.json$/i],
-       ["trace_file", /\.(csv|jsonl)$/i]].forEach(function (pair) {
+       ["trace_file", /\.(csv|jsonl)$/i], ["calibration", /\.toml$/i]].forEach(function (pair) {
         var sel = $('select[name="' + pair[0] + '"]');
         if (!sel) return;
         var keep = sel.value;

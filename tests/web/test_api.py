@@ -76,7 +76,7 @@ def test_economics_errors_are_the_clis(client):
     ("fleet", {"model": "llama-3.1-8b", "accelerator": "h100-sxm", "tp": 1,
                "demand_output_tokens_per_day": 1e9}, "num_accelerators"),
     ("train", {"model": "llama-3.1-8b", "tokens": 1e11, "num_accelerators": 64}, "cost_usd"),
-    ("capital", {}, "base"),
+    ("capital", {}, "capital_ceiling_usd_base"),
     ("sensitivity", {"accelerator": "h100-sxm", "metric": "tco_usd_per_hour",
                      "grid_x": ["pue", [1.1, 1.3]], "grid_y": ["utilization_frac", [0.5, 0.7]]},
      "top_input"),

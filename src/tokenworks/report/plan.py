@@ -38,6 +38,10 @@ DEFAULT_COLUMNS: dict[str, tuple[str, ...]] = {
     "throughput_per_user": ("output_tokens_per_s_per_user", "tokens_per_s_per_user"),
 }
 _FRONTS = ("cost_latency", "throughput_interactivity")
+# Axis titles of the known cost columns (others show their own name).
+_COST_TITLES = {"usd_per_million_output_tokens": "$ per million output tokens",
+                "usd_per_million_tokens": "$ per million tokens",
+                "usd_per_million_tokens_blended": "$ per million tokens (blended)"}
 
 
 def _rows(candidates: Any) -> list[dict[str, Any]]:
@@ -197,7 +201,8 @@ def _front_chart(d: dict[str, Any], *, front: str, x: str, y: str, x_scale: floa
 def cost_latency_chart(d: dict[str, Any]) -> Chart | None:
     lat = d["columns"]["latency"].removesuffix("_s").upper()
     return _front_chart(d, front="cost_latency", x="latency", y="cost", x_scale=1e3,
-                        x_title=f"{lat} (ms)", y_title=d["columns"]["cost"],
+                        x_title=f"{lat} (ms)",
+                        y_title=_COST_TITLES.get(d["columns"]["cost"], d["columns"]["cost"]),
                         chart_id="pareto-cost-latency", title="Cost vs latency")
 
 

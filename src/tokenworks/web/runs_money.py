@@ -56,7 +56,7 @@ def _summary(kind: str, d: dict[str, Any]) -> dict[str, Any]:
         return {"accelerator": r["accelerator"], "num_accelerators": r["num_accelerators"],
                 "wall_s": r["wall_s"], "cost_usd": r["cost_usd"]}
     if kind == "capital":
-        return {c["name"]: c["ceiling"]["total_usd"] for c in d["cases"]}
+        return {f"capital_ceiling_usd_{c['name']}": c["ceiling"]["total_usd"] for c in d["cases"]}
     top = max(d["tornado"], key=lambda r: r["swing"] or 0.0) if d["tornado"] else None
     return {"metric": d["metric"], "base": d["base"], "top_input": top and top["input"]}
 

@@ -50,6 +50,8 @@
     if (!errors.length) errors = [{ field: null, message: (res.data && res.data.detail) || ("HTTP " + res.status) }];
     errors.forEach(function (err) {
       var slot = err.field ? $('[data-error-for="' + err.field + '"]', form) : null;
+      // An input typed under "more inputs" has no field of its own: show it there.
+      if (!slot && err.field) slot = $('[data-error-for="more"]', form);
       if (slot) {
         slot.textContent = err.message;
         slot.parentNode.classList.add("has-error");

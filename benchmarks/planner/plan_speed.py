@@ -17,7 +17,7 @@ import pytest
 
 from tokenworks.api.plan import load_plan
 from tokenworks.planner import LocalBackend, plan, screen
-from tokenworks.planner.run import price_screen
+from tokenworks.planner.screen import price_screen
 
 pytestmark = pytest.mark.benchmark
 

@@ -71,11 +71,22 @@ def _expected(what: str) -> str:
     return "text"
 
 
+def check_name_length(path: str | Path, *, what: str,
+                      error: type[ConfigError] = ConfigError) -> Path:
+    """``path`` as a ``Path``, refused when the file system could not hold its name (a part
+    over 255 bytes, or over 4,096 in all): asking the OS about it would raise ``OSError``."""
+    p = Path(path).expanduser()
+    if any(len(part.encode()) > 255 for part in p.parts) or len(str(p).encode()) > 4096:
+        raise error(f"{what} {str(p)[:60]}…: a file name longer than 255 bytes cannot exist "
+                    f"here; choose a shorter name.")
+    return p
+
+
 def check_output_path(path: str | Path, *, what: str, suffixes: Sequence[str] = (),
                       error: type[ConfigError] = ConfigError) -> Path:
     """Check, before any work, that ``path`` can be written: the extension is one of
     ``suffixes`` (if given), it is not a folder, and its folder exists and is writable."""
-    p = Path(path).expanduser()
+    p = check_name_length(path, what=what, error=error)
     if p.is_dir():
         raise error(f"{what} {p} is a folder; give a file name inside it, e.g. "
                     f"{p / ('out' + (suffixes[0] if suffixes else ''))}.")

@@ -48,6 +48,10 @@ def _base(name: str, files: dict[str, Path]) -> list[str]:
                       "h100-sxm", "--max-evaluations", "3"],
         "model-info": ["llama-3.1-8b"],
         "estimate": ["--model", "llama-3.1-8b", "--hardware", "h100-sxm", "--tp", "1"],
+        "report": ["hardware"],
+        "plan": ["--model", "llama-3.1-8b", "--input-tokens", "256", "--output-tokens", "64",
+                 "--tpot-slo-ms", "100", "--hardware", "h100-sxm", "--tp", "1", "--no-db",
+                 "--backend", "serial"],
     }.get(name, [])
 
 
@@ -88,6 +92,21 @@ def test_no_traceback_and_one_line_naming_the_input(files, capsys, monkeypatch):
     """Runs every case in-process: ``main`` turns user errors into exit 1 and usage errors
     into exit 2; any other exception escapes ``run`` and fails this test with its traceback."""
     monkeypatch.chdir(files["dir"])
+    # ``serve`` would start a server on its valid cases: check its arguments, start nothing.
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: None)
+    # ``plan`` checks its question, backend and store, then searches (minutes): stop there.
+    import sys
+
+    import tokenworks.api.plan  # noqa: F401  (the module; ``tokenworks.api.plan`` the function)
+    api_plan = sys.modules["tokenworks.api.plan"]
+
+    def searched(*a, **k):
+        raise SystemExit(0)
+
+    monkeypatch.setattr(api_plan, "run_plan", searched)
+    monkeypatch.setenv("TOKENWORKS_STORE", str(files["dir"] / "runs.duckdb"))
     failures = []
     for name, argv, flag in _cases(files):
         try:

@@ -15,8 +15,10 @@ from tokenworks.api.economics import fleet_report, power_report, train_report
 from tokenworks.cli.render import (
     Acc,
     Json,
+    ReportOpt,
     ScenarioOpt,
     SetOpt,
+    check_report_path,
     console,
     fmt_count,
     fmt_pct,
@@ -25,6 +27,7 @@ from tokenworks.cli.render import (
     print_json,
     table,
     to_jsonable,
+    write_report_file,
 )
 from tokenworks.io.economics import question
 from tokenworks.units import DAY, MS, MW, MWH, YEAR
@@ -46,12 +49,14 @@ def fleet_command(
     budget_mw: Annotated[float | None, typer.Option("--power-budget-mw", help="Also: what a facility of this MW can serve.")] = None,
     facility: Annotated[str | None, typer.Option("--facility", help="colocation or owned.")] = None,
     scenario: ScenarioOpt = None, sets: SetOpt = None, as_json: Json = False,
+    report: ReportOpt = None,
 ) -> None:
     """Size a fleet for a token demand: accelerators, racks, MW, capex, opex, $/M tokens.
 
     A scenario file may give a length mix instead of one shape: request_mix = [{input_tokens =
     512, output_tokens = 128, share = 0.6}, ...] (shares of requests, summing to 1).
     """
+    check_report_path(report)
     q = question("fleet", scenario=scenario, sets=sets, flags=dict(
         model=model, accelerator=accelerator, tp=tp, demand_output_tokens_per_s=demand_tps,
         demand_output_tokens_per_day=demand_tpd, demand_requests_per_s=demand_rps,
@@ -60,6 +65,7 @@ def fleet_command(
         output_tokens=output_tokens, peak_to_average=peak, grid=grid, power_budget_mw=budget_mw,
         facility=facility))
     r = fleet_report(q)
+    write_report_file(report, r, quiet=as_json)
     if as_json:
         print_json(r)
         return
@@ -127,13 +133,16 @@ def train_command(
     grid: Annotated[str | None, typer.Option("--grid")] = None,
     compute_flops: Annotated[float | None, typer.Option("--compute-flops", help="Budget for the Chinchilla-optimal size.")] = None,
     scenario: ScenarioOpt = None, sets: SetOpt = None, as_json: Json = False,
+    report: ReportOpt = None,
 ) -> None:
     """Training run: 6·N·D FLOPs, days at an MFU, GPU-hours, cost, energy, carbon."""
+    check_report_path(report)
     q = question("train", scenario=scenario, sets=sets, flags=dict(
         model=model, accelerator=accelerator, active_params=active_params, tokens=tokens,
         num_accelerators=num_accelerators, mfu_frac=mfu, usd_per_gpu_hour=usd_per_gpu_hour,
         grid=grid, compute_flops=compute_flops))
     r = train_report(q)
+    write_report_file(report, r, quiet=as_json)
     if as_json:
         print_json(r)
         return
@@ -164,12 +173,15 @@ def power_command(
     tokens_per_s: Annotated[float | None, typer.Option("--tokens-per-s", help="Fleet tokens/s, for J/token.")] = None,
     system: Annotated[str | None, typer.Option("--system", help="System catalog entry (node/rack).")] = None,
     scenario: ScenarioOpt = None, sets: SetOpt = None, as_json: Json = False,
+    report: ReportOpt = None,
 ) -> None:
     """Power, energy, carbon and water of a deployment."""
+    check_report_path(report)
     q = question("power", scenario=scenario, sets=sets, flags=dict(
         accelerator=accelerator, num_accelerators=num_accelerators, utilization_frac=utilization,
         pue=pue, grid=grid, tokens_per_s=tokens_per_s, system=system))
     rep, defaults = power_report(q)
+    write_report_file(report, rep, quiet=as_json, defaults_used=defaults)
     if as_json:
         print_json({"power": to_jsonable(rep), "defaults_used": defaults})
         return

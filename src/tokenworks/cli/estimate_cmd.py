@@ -9,6 +9,8 @@ from rich.table import Table
 
 from tokenworks.api.estimate import Estimate, estimate
 from tokenworks.cli.render import (
+    ReportOpt,
+    check_report_path,
     console,
     err_console,
     fmt_bytes,
@@ -17,8 +19,10 @@ from tokenworks.cli.render import (
     fmt_s,
     fmt_usd,
     print_json,
+    write_report_file,
 )
 from tokenworks.errors import ConfigError, check_range
+from tokenworks.io.calibration import read_calibration
 from tokenworks.perf.engine import DEFAULT_ENGINE
 
 # The built-in default scenario: the question the README asks.
@@ -60,6 +64,7 @@ def estimate_command(
     max_num_batched_tokens: Annotated[int | None, typer.Option("--max-num-batched-tokens", help="Engine cap on tokens per step, decode + prefill chunks (default: the engine's on this part).")] = None,
     calibration: Annotated[str | None, typer.Option("--calibration", help="Calibration TOML (from `tokenworks calibrate`).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    report: ReportOpt = None,
 ) -> None:
     """Estimate latency, throughput, $/M tokens and J/token for one deployment.
 
@@ -73,19 +78,23 @@ def estimate_command(
         tp = DEFAULT_TP
     if weights_dtype is None:
         weights_dtype = DEFAULT_WEIGHTS if scenario else "bf16"
+    check_report_path(report)
+    cal = read_calibration(calibration) if calibration is not None else None
     est = estimate(
         model, hardware, num_gpus=num_gpus, tp=tp, pp=pp, ep=ep, weights_dtype=weights_dtype,
         kv_dtype=kv_dtype, input_tokens=input_tokens, output_tokens=output_tokens,
         batch=_parse_batch(batch), prefix_hit_frac=prefix_hit, usd_per_gpu_hour=usd_per_gpu_hour,
         engine=engine, gpu_memory_utilization_frac=gpu_memory_utilization,
         max_num_seqs=max_num_seqs, max_num_batched_tokens=max_num_batched_tokens,
-        calibration=calibration, tpot_slo_s=_ms(tpot_slo_ms, "--tpot-slo-ms"),
+        calibration=cal, tpot_slo_s=_ms(tpot_slo_ms, "--tpot-slo-ms"),
         ttft_slo_s=_ms(ttft_slo_ms, "--ttft-slo-ms"), sweep=sweep,
     )
     if as_json:
         print_json(est.to_dict())
-        return
-    render_estimate(est)
+    else:
+        render_estimate(est)
+    write_report_file(report, est, quiet=as_json, model=model, calibration=cal,
+                      max_num_batched_tokens=max_num_batched_tokens)
 
 
 def _ms(value: float | None, flag: str) -> float | None:

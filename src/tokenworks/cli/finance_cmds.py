@@ -16,8 +16,10 @@ from tokenworks.api.economics import capital_report, pnl_report, sensitivity_rep
 from tokenworks.cli.render import (
     Acc,
     Json,
+    ReportOpt,
     ScenarioOpt,
     SetOpt,
+    check_report_path,
     console,
     fmt_metric,
     fmt_money,
@@ -27,6 +29,7 @@ from tokenworks.cli.render import (
     print_json,
     table,
     to_jsonable,
+    write_report_file,
 )
 from tokenworks.errors import ConfigError
 from tokenworks.io.economics import question, read_named_scenarios
@@ -50,8 +53,10 @@ def tco_command(
     list_price: Annotated[str | None, typer.Option("--list-price", help="API price entry for the margin, e.g. deepseek-r1-api.")] = None,
     price_basis: Annotated[str | None, typer.Option("--price-basis", help="tco (break-even $/sold hour) or rental.")] = None,
     scenario: ScenarioOpt = None, sets: SetOpt = None, as_json: Json = False,
+    report: ReportOpt = None,
 ) -> None:
     """TCO per accelerator-hour by component; optional cost per token and margin."""
+    check_report_path(report)
     q = question("tco", scenario=scenario, sets=sets, flags=dict(
         accelerator=accelerator, server_capex_usd_per_accelerator=capex_usd,
         utilization_frac=utilization, useful_life_years=life_years, debt_rate_frac=debt_rate,
@@ -60,6 +65,7 @@ def tco_command(
         output_tokens=output_tokens, prefix_hit_frac=prefix_hit, list_price=list_price,
         price_basis=price_basis))
     r = tco_report(q)
+    write_report_file(report, r, quiet=as_json, price_basis=q.price_basis)
     if as_json:
         print_json(r)
         return
@@ -116,14 +122,17 @@ def pnl_command(
     debt_rate: Annotated[float | None, typer.Option("--debt-rate")] = None,
     price_decline: Annotated[float | None, typer.Option("--price-decline", help="Yearly rental price decline (fraction).")] = None,
     scenario: ScenarioOpt = None, sets: SetOpt = None, as_json: Json = False,
+    report: ReportOpt = None,
 ) -> None:
     """Neocloud P&L over the fleet's life, returns, and depreciation risk."""
+    check_report_path(report)
     q = question("pnl", scenario=scenario, sets=sets, flags=dict(
         accelerator=accelerator, num_accelerators=num_accelerators,
         on_demand_usd_per_hour=price, utilization_frac=utilization,
         useful_life_years=life_years, years=years, depreciation_method=depreciation,
         debt_rate_frac=debt_rate, price_decline_frac_per_year=price_decline))
     r = pnl_report(q)
+    write_report_file(report, r, quiet=as_json)
     if as_json:
         doc = to_jsonable(r)
         for y, row in zip(r.pnl.years, doc["pnl"]["years"], strict=True):
@@ -186,14 +195,17 @@ def sensitivity_command(
     grid_y: Annotated[str | None, typer.Option("--grid-y", help="name=v1,v2,...")] = None,
     accelerator: Acc = None,
     scenario: ScenarioOpt = None, sets: SetOpt = None, as_json: Json = False,
+    report: ReportOpt = None,
 ) -> None:
     """Tornado (one-at-a-time) and two-way grid sensitivity of a TCO or P&L metric."""
+    check_report_path(report)
     q = question("pnl", scenario=scenario, sets=sets, flags=dict(accelerator=accelerator))
     gx, gy = _axis(grid_x), _axis(grid_y)
     if (gx is None) != (gy is None):
         raise ConfigError("a two-way grid needs both --grid-x and --grid-y.")
     r = sensitivity_report(q, metric=metric, vary=vary, low_mult=low, high_mult=high,
                            grid_x=gx, grid_y=gy)
+    write_report_file(report, r, quiet=as_json)
     if as_json:
         print_json(r)
         return
@@ -231,8 +243,10 @@ def capital_command(
     asset_years: Annotated[float | None, typer.Option("--asset-years", help="Years of token revenue.")] = None,
     scenarios: Annotated[str | None, typer.Option("--scenarios", help="TOML/YAML of named scenarios (tables bull, base, bear ...) printed side by side.")] = None,
     scenario: ScenarioOpt = None, sets: SetOpt = None, as_json: Json = False,
+    report: ReportOpt = None,
 ) -> None:
     """Capital math: the revenue a year of GPU spend needs (Cahn) and the capital ceiling."""
+    check_report_path(report)
     q = question("capital", scenario=scenario, sets=sets, flags=dict(
         gpu_revenue_usd_per_year=gpu_revenue, gpu_share_of_dc_cost_frac=gpu_share,
         end_user_gross_margin_frac=margin, actual_ai_revenue_usd_per_year=actual,
@@ -241,6 +255,7 @@ def capital_command(
         usd_per_mtok=usd_per_mtok, utilization_frac=utilization, asset_years=asset_years))
     named = read_named_scenarios(scenarios, "capital") if scenarios else None
     r = capital_report(q, scenarios=named)
+    write_report_file(report, r, quiet=as_json)
     if as_json:
         print_json(r)
         return

@@ -53,6 +53,8 @@ def _register_all() -> None:
         estimate_cmd,
         finance_cmds,
         plan_cmds,
+        report_cmd,
+        serve_cmd,
         simulate_cmds,
     )
 
@@ -63,7 +65,8 @@ def _register_all() -> None:
     finance_cmds.register_tco_pnl(app)
     capacity_cmds.register(app)
     finance_cmds.register_what_ifs(app)
-    for module in (claims_cmd,):
+    # Then the ledger, and the faces: HTML reports and the web dashboard.
+    for module in (claims_cmd, report_cmd, serve_cmd):
         module.register(app)
 
 

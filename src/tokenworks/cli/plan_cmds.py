@@ -27,8 +27,15 @@ _err = Console(stderr=True, highlight=False)
 NUM_SHOWN = 8
 
 
-def _csv(value: str | None, cast=str) -> list | None:
-    return None if value is None else [cast(v.strip()) for v in value.split(",") if v.strip()]
+def _csv(value: str | None, cast=str, flag: str = "") -> list | None:
+    if value is None:
+        return None
+    try:
+        return [cast(v.strip()) for v in value.split(",") if v.strip()]
+    except ValueError:
+        raise ConfigError(f"{flag} {value[:40]!r} must be a comma-separated list of "
+                          f"{'whole numbers, e.g. 1,2,4,8' if cast is int else 'values'}."
+                          ) from None
 
 
 def _ms(x: float | None) -> float | None:
@@ -85,7 +92,7 @@ def plan_command(
                 "percentile": pct},
         "search": {"hardware": _csv(hardware), "prefill_hardware": _csv(prefill_hardware),
                    "vendors": _csv(vendors), "weights_dtypes": _csv(weights_dtype),
-                   "kv_dtypes": _csv(kv_dtype), "tp": _csv(tp, int), "modes": _csv(modes)},
+                   "kv_dtypes": _csv(kv_dtype), "tp": _csv(tp, int, "--tp"), "modes": _csv(modes)},
         "budget": {"max_gpus": num_gpus, "max_usd_per_hour": max_usd_per_hour,
                    "max_power_mw": max_power_mw},
         "simulation": {"top_k": top_k, "num_requests": num_requests},

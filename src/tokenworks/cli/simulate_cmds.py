@@ -1,8 +1,8 @@
 """``tokenworks simulate SCENARIO``: run a scenario file through the serving simulator.
 
 Renders the summary as a table (display units: ms, $/Mtok) or one JSON object with
-``--json``; ``--out`` writes the per-request records (.parquet, .csv or .json by extension)
-and ``--trace-out`` a Chrome/Perfetto trace of request lifetimes.
+``--json``; ``--out`` writes the per-request records (.parquet, .csv or .json by extension),
+``--trace-out`` a Chrome/Perfetto trace of request lifetimes and ``--report`` an HTML report.
 """
 
 from __future__ import annotations
@@ -16,7 +16,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from tokenworks.api import SimulationResult, simulate
-from tokenworks.cli.render import console, err_console, fmt_s, print_json
+from tokenworks.cli.render import (
+    ReportOpt,
+    check_report_path,
+    console,
+    err_console,
+    fmt_s,
+    print_json,
+    write_report_file,
+)
 from tokenworks.files import check_output_path
 from tokenworks.serving.result import REQUEST_FORMATS
 from tokenworks.units import KWH
@@ -32,6 +40,7 @@ def simulate_command(
     max_requests: Annotated[int | None, typer.Option("--max-requests", help="Cap the number of requests (sessions for multi-turn traffic).")] = None,
     trace_out: Annotated[Path | None, typer.Option("--trace-out", help="Write a Chrome/Perfetto trace (JSON): request lifetimes and every engine step.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    report: ReportOpt = None,
 ) -> None:
     """Simulate a deployment serving a workload or trace; report latency, throughput, cost."""
     # Outputs are checked before the run, so a bad path never costs a finished simulation.
@@ -39,6 +48,9 @@ def simulate_command(
         check_output_path(out, what="--out", suffixes=REQUEST_FORMATS)
     if trace_out is not None:
         check_output_path(trace_out, what="--trace-out", suffixes=(".json",))
+    check_report_path(report)
+    # A report draws per-replica utilization over time from the engine steps.
+    record = report is not None or trace_out is not None
     show_bar = not quiet and not as_json and sys.stderr.isatty()
     if show_bar:
         with Progress(TextColumn("[bold]simulating[/]"), BarColumn(), MofNCompleteColumn(),
@@ -50,10 +62,9 @@ def simulate_command(
                 bar.update(task, completed=done, total=expected)
 
             result = simulate(scenario, seed=seed, progress=progress, max_requests=max_requests,
-                              record_steps=trace_out is not None)
+                              record_steps=record)
     else:
-        result = simulate(scenario, seed=seed, max_requests=max_requests,
-                          record_steps=trace_out is not None)
+        result = simulate(scenario, seed=seed, max_requests=max_requests, record_steps=record)
     if out is not None:
         result.write_requests(out)
     if trace_out is not None:
@@ -68,6 +79,7 @@ def simulate_command(
             console.print(f"[dim]Chrome trace written to {trace_out}[/]")
     for w in result.warnings:
         _err.print(f"[yellow]warning:[/] {w}", soft_wrap=True)
+    write_report_file(report, result, quiet=as_json)
 
 
 def _ms(x: float | None) -> str:

@@ -27,6 +27,7 @@ from typing import Any
 
 from tokenworks import __version__
 from tokenworks.errors import ConfigError
+from tokenworks.files import check_name_length
 from tokenworks.planner.confirm import Confirmation, ConfirmTask, SimPoint
 from tokenworks.planner.spec import Candidate, PoolChoice
 
@@ -80,7 +81,7 @@ class ResultStore:
     def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
         import duckdb
 
-        self.path = Path(path).expanduser()
+        self.path = check_name_length(path, what="results database")
         exists = self.path.exists()
         if read_only and not exists:
             raise ConfigError(f"results database {self.path} does not exist; run a plan with "

@@ -16,7 +16,7 @@ from tokenworks.perf.step import StepCostModel
 from tokenworks.planner import analytic as an
 from tokenworks.planner.rank import size_and_price, unit_economics
 from tokenworks.planner.result import Explanation, PlannedCandidate
-from tokenworks.planner.screen import ScreenTable
+from tokenworks.planner.screen import ScreenTable, price_screen, screen
 from tokenworks.planner.space import Pruning
 from tokenworks.planner.spec import PlanSpec
 
@@ -241,8 +241,6 @@ def diagnose(spec: PlanSpec, ranked: tuple[PlannedCandidate, ...],
 def _wider(spec: PlanSpec) -> list[str]:
     """Try, analytically, narrower precisions, wider TP and every priced part."""
     from tokenworks.errors import TokenworksError
-    from tokenworks.planner.run import price_screen
-    from tokenworks.planner.screen import screen
 
     space = replace(spec.space, hardware=tuple(p.accelerator for p in spec.prices),
                     prefill_hardware=(), tp=tuple(sorted({*spec.space.tp, 1, 2, 4, 8})),

@@ -18,6 +18,7 @@ import numpy as np
 from tokenworks.errors import InfeasibleError
 from tokenworks.perf.step import StepCostModel
 from tokenworks.planner import analytic as an
+from tokenworks.planner.rank import size_and_price
 from tokenworks.planner.space import Pruning, ValidPool, pool_choices
 from tokenworks.planner.spec import Candidate, PlanSpec
 
@@ -239,3 +240,24 @@ def screen(spec: PlanSpec) -> tuple[ScreenTable, Pruning]:
     cols["router"] = np.tile(np.repeat(np.arange(len(s.routers)), len(s.kv_tiers)), n)
     cols["kv_tiers"] = np.tile(np.arange(len(s.kv_tiers)), n * len(s.routers))
     return ScreenTable(pools=pools, columns=cols, bindings=labels, spec=spec), pruning
+
+
+def price_screen(spec: PlanSpec, table: ScreenTable) -> dict[str, np.ndarray]:
+    """``size_and_price`` over every screened row."""
+    c = table.columns
+    per_pool = [(vp.choice.num_gpus, spec.price(vp.choice.accelerator)) for vp in table.pools]
+    g = np.asarray([n for n, _ in per_pool], float)
+    usd = np.asarray([n * p.usd_per_gpu_hour for n, p in per_pool])
+    pw = np.asarray([n * p.power_w for n, p in per_pool])
+    cap = np.asarray([n * (p.capex_usd if p.capex_usd is not None else np.nan)
+                      for n, p in per_pool])
+    dec, pre = c["decode_pool"], c["prefill_pool"]
+    has_pre = pre >= 0
+    pre_i = np.where(has_pre, pre, 0)
+
+    def unit(x: np.ndarray) -> np.ndarray:
+        return c["num_decode"] * x[dec] + np.where(has_pre, c["num_prefill"] * x[pre_i], 0.0)
+
+    return size_and_price(spec, rate_per_s=c["rate_per_s"], unit_gpus=unit(g),
+                          unit_usd_per_hour=unit(usd), unit_power_w=unit(pw),
+                          unit_capex_usd=unit(cap), tpot_s=c["tpot_s"])

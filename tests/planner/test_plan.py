@@ -116,3 +116,35 @@ def test_export_is_plain_and_complete():
     users = [p["output_tokens_per_s_per_user"] for p in front]
     gpus = [p["output_tokens_per_s_per_gpu"] for p in front]
     assert users == sorted(users, reverse=True) and gpus == sorted(gpus)
+
+
+def test_plan_report_shows_the_planners_result():
+    from tokenworks.report import build_report
+    from tokenworks.report.plan import plan_data
+
+    r = plan(small_plan(modes=("aggregated", "disaggregated"), top_k=3))
+    d = plan_data(r)
+    assert d["recommended"]["id"] == r.recommendation.label
+    assert d["runner_up"]["id"] == r.runner_up.label
+    assert d["columns"]["latency"] in {k for k in r.pareto_cost_latency[0] if k.endswith("_s")}
+    assert d["pareto"]["cost_latency"] == [p["label"] for p in r.pareto_cost_latency]
+    assert len(d["pareto_points"]["throughput_interactivity"]) == \
+        len(r.pareto_throughput_interactivity)
+    rep = build_report("plan", d)
+    fig = rep.block("pareto-throughput").figure
+    front = next(t for t in fig["data"] if t["name"] == "Pareto front")
+    assert len(front["x"]) == len(r.pareto_throughput_interactivity)
+    star = next(t for t in rep.block("pareto-cost-latency").figure["data"]
+                if t["name"] == "recommended")
+    assert star["text"] == [r.recommendation.label]
+
+
+def test_plan_report_of_an_unmeetable_plan_says_why():
+    from tokenworks.report import build_report
+    from tokenworks.report.plan import plan_data
+
+    r = plan(small_plan(ttft_s=0.005, tpot_s=0.001, top_k=2))
+    rep = build_report("plan", plan_data(r))
+    note = rep.block("plan-diagnosis")
+    assert note.warning and "Closest:" in note.text
+    assert plan_data(r)["recommended"] is None

@@ -80,3 +80,14 @@ def test_mi300x_from_flags_is_priced_by_tco(capsys):
     assert code == 0, err
     prices = json.loads(out)["plan"]["prices"]
     assert prices[0]["accelerator"] == "mi300x" and "TCO" in prices[0]["source"]
+
+
+def test_plan_report_written_and_checked_before_the_run(tmp_path, capsys):
+    out_html = tmp_path / "plan.html"
+    code, _, err = run([*FLAGS, "--rate", "10", "--no-db", "--report", str(out_html)], capsys)
+    assert code == 0, err
+    html = out_html.read_text()
+    assert 'data-block="pareto-cost-latency"' in html and 'data-block="plan-recommendation"' in html
+    code, _, err = run([*FLAGS, "--no-db", "--report", str(tmp_path / "nodir" / "p.html")],
+                       capsys)
+    assert code == 1 and "nodir" in err and "Traceback" not in err

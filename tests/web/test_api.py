@@ -40,6 +40,21 @@ def test_an_estimate_is_answered_at_once_with_its_files_and_report(client):
     assert 'data-block="roofline"' in html.text
 
 
+def test_an_estimate_takes_the_engine_and_a_latency_target_like_the_cli(client):
+    from tokenworks.api import estimate
+
+    r = _post(client, "estimate", model="llama-3.1-8b", hardware="h100-sxm", num_gpus="1",
+              tp="1", engine="sglang", tpot_slo_ms="20")
+    assert r.status_code == 201, r.json()
+    res = client.get(f"/api/runs/{r.json()['id']}/files/result.json").json()
+    cli = estimate("llama-3.1-8b", "h100-sxm", num_gpus=1, tp=1, weights_dtype="fp8",
+                   engine="sglang", tpot_slo_s=0.02)
+    assert res["engine"] == "sglang" and res["batch_size"] == cli.batch_size
+    assert res["tpot_s"] <= 0.02
+    bad = _post(client, "estimate", engine="tgi")
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "engine"
+
+
 @pytest.mark.parametrize("inputs,field,needle", [
     ({"tp": "0"}, "tp", "it must be a whole number >= 1"),
     ({"tp": "abc"}, "tp", "tp = 'abc'"),
@@ -193,16 +208,45 @@ PLAN = {"candidates": [{"id": "a", "usd_per_million_output_tokens": 1.0, "tpot_s
         "pareto": ["a", "b"], "recommended": "b", "runner_up": "a"}
 
 
-def test_a_plan_is_shown_and_the_planner_hook_says_it_is_missing(client):
+def test_a_plan_result_is_shown_and_a_bad_one_refused(client):
     r = _post(client, "plan", result=PLAN)
     assert r.status_code == 201 and r.json()["summary"]["recommended"] == "b"
     rep = client.get(f"/api/runs/{r.json()['id']}/report.json").json()
     assert "pareto-cost-latency" in [b["id"] for b in rep["blocks"]]
     bad = _post(client, "plan", result={"candidates": []})
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "result"
-    if not client.get("/api/health").json()["planner"]:
-        spec = _post(client, "plan", spec={"model": "llama-3.1-70b"})
-        assert spec.status_code == 501 and "issue #13" in spec.json()["detail"]
+
+
+SPEC = """model: llama-3.1-8b
+demand: {rate_per_s: 4, input_tokens: 600, output_tokens: 100}
+slo: {ttft_s: 1.0, tpot_s: 0.05}
+search: {hardware: [h100-sxm], tp: [1], weights_dtypes: [fp8]}
+simulation: {top_k: 1, num_requests: 150}
+"""
+
+
+def test_a_plan_spec_runs_the_planner_in_the_background(client):
+    r = _post(client, "plan", spec=SPEC)
+    assert r.status_code == 201, r.json()
+    st = wait_done(_get(client), r.json()["id"])
+    assert st["status"] == "done", st["error"]
+    assert "h100-sxm tp1" in st["summary"]["recommended"]
+    rep = client.get(f"/api/runs/{st['id']}/report.json").json()
+    ids = [b["id"] for b in rep["blocks"]]
+    assert "pareto-cost-latency" in ids and "pareto-throughput" in ids
+
+
+@pytest.mark.parametrize(("spec", "needle"), [
+    ("/etc/passwd", "spec must be a plan spec"),
+    ("model: [unclosed", "not valid YAML"),
+    (SPEC.replace("demand: {rate_per_s: 4,", "demand: {trace: hosts.csv,"),
+     "not one of your uploads"),
+    (SPEC.replace("model: llama-3.1-8b", "model: llama-9"), "llama-9"),
+])
+def test_a_bad_plan_spec_is_a_422_and_reads_no_server_file(client, spec, needle):
+    r = _post(client, "plan", spec=spec)
+    assert r.status_code == 422
+    assert needle in " ".join(e["message"] for e in r.json()["errors"])
 
 
 def test_clients_see_their_own_runs_and_compare_any(client):
@@ -295,3 +339,16 @@ def test_an_uploaded_calibration_prices_the_estimate(client):
     assert data["curve"]["calibration_source"] == "test: slow steps"
     bad = _post(client, "estimate", calibration="nope.toml", **base)
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "calibration"
+
+
+def test_an_uploaded_plan_spec_runs(client):
+    up = client.post("/api/uploads?kind=plan_spec",
+                     files={"file": ("chat.yaml", SPEC.encode(), "application/yaml")})
+    assert up.status_code == 201 and up.json()["describes"] == "plan spec for llama-3.1-8b"
+    bad = client.post("/api/uploads?kind=plan_spec",
+                      files={"file": ("b.yaml", b"model: x\nslo: {tpot: 1}\n", "text/yaml")})
+    assert bad.status_code == 422 and "tpot" in bad.json()["detail"]
+    r = _post(client, "plan", spec_file="chat.yaml")
+    st = wait_done(_get(client), r.json()["id"])
+    assert st["status"] == "done", st["error"]
+    assert st["inputs"] == {"spec_file": "chat.yaml"}

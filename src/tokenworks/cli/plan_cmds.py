@@ -17,7 +17,15 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from tokenworks.api.plan import default_db_path, plan
-from tokenworks.cli.render import console, fmt_s, print_json, table
+from tokenworks.cli.render import (
+    ReportOpt,
+    check_report_path,
+    console,
+    fmt_s,
+    print_json,
+    table,
+    write_report_file,
+)
 from tokenworks.errors import ConfigError, InfeasibleError
 from tokenworks.io.store import ResultStore
 from tokenworks.planner import PlannedCandidate, PlanResult
@@ -76,12 +84,14 @@ def plan_command(
     no_db: Annotated[bool, typer.Option("--no-db", help="Do not store results.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as one JSON object.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    report: ReportOpt = None,
 ) -> None:
     """The cheapest deployment that meets the SLO: screened analytically, confirmed by
     simulation, explained."""
     if spec is None and model is None:
         raise ConfigError("give a plan file (tokenworks plan PLAN.yaml) or at least --model, "
                           "--input-tokens, --output-tokens and an SLO flag.")
+    check_report_path(report)
     pct = percentile
     overrides: dict[str, Any] = {
         "model": model, "objective": objective, "pricing": pricing, "seed": seed,
@@ -120,6 +130,7 @@ def plan_command(
         if db is not None:
             console.print(f"[dim]stored as run {result.run_id} in {db} "
                           f"(tokenworks runs show {result.run_id} --db {db})[/]")
+    write_report_file(report, result, quiet=as_json)
     if not result.feasible:
         raise InfeasibleError("no configuration meets the SLO; the closest candidates and what "
                               "would be needed are listed above.")

@@ -1,14 +1,16 @@
 """The report of a plan: Pareto fronts of cost vs latency and of tokens/s per GPU vs tokens/s
 per user, the recommended configuration highlighted, and the runner-up.
 
-The planner (issue #13) is not wired yet, so the report reads plain data, documented in
-docs/reports.md ("Plan data") and checked by ``plan_data``:
+The report reads a planner result (``PlanResult`` or its ``to_dict()``, converted by
+``from_planner``) or plain data, documented in docs/reports.md ("Plan data") and checked by
+``plan_data``:
 
 * ``candidates``: a list of rows (dicts), or a dict of equal-length columns; each row has an
   ``id`` and numeric cost and latency columns (names below, or set in ``columns``);
 * ``pareto``: the ids on the cost–latency front, or ``{"cost_latency": [...],
-  "throughput_interactivity": [...]}``; a front that is not given is drawn as the
-  non-dominated candidates;
+  "throughput_interactivity": [...]}``; an entry is a candidate id or a point of its own (a
+  dict with the front's two columns and a ``label``, e.g. the planner's analytic
+  throughput curve); a front that is not given is drawn as the non-dominated candidates;
 * ``recommended`` and ``runner_up``: a row, or the id of a candidate, with an optional
   ``why`` (or ``explanation``) string;
 * optional ``title``, ``objective``, ``slo`` (``{"ttft_s": .., "tpot_s": ..}``) and
@@ -23,11 +25,11 @@ from __future__ import annotations
 from typing import Any
 
 from tokenworks.errors import ConfigError
-from tokenworks.report.blocks import Chart, Table
+from tokenworks.report.blocks import Chart, Note, Table
 from tokenworks.report.figures import COLORS, figure
 from tokenworks.report.format import fmt_s, to_jsonable
 
-__all__ = ["DEFAULT_COLUMNS", "pareto_front", "plan_data"]
+__all__ = ["DEFAULT_COLUMNS", "from_planner", "pareto_front", "plan_data"]
 
 # Each role's column: the first of these a candidate has, unless ``columns`` names one.
 DEFAULT_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -96,10 +98,67 @@ def _ref(v: Any, by_id: dict[str, dict[str, Any]], name: str) -> dict[str, Any] 
     return row
 
 
+# The planner's latency columns, in the order one is chosen for the cost–latency chart when
+# its front does not name one.
+_PLANNER_LATENCY = ("tpot_p90_s", "tpot_p50_s", "e2e_p90_s", "ttft_p90_s", "tpot_p99_s",
+                    "e2e_p50_s", "ttft_p50_s")
+
+
+def is_planner_result(raw: Any) -> bool:
+    return isinstance(raw, dict) and "recommendation" in raw and "plan" in raw
+
+
+def from_planner(raw: dict[str, Any]) -> dict[str, Any]:
+    """A planner result (``PlanResult.to_dict()``) as the plain data above: candidates keyed
+    by their label, the SLO's first target as the latency column, the simulated cost–latency
+    front by id and the analytic throughput curve as points of its own."""
+    rows, seen = [], set()
+    for c in raw.get("candidates") or []:
+        r = {k: v for k, v in c.items() if k != "candidate"}
+        rid = str(r.get("label") or r.get("key") or f"c{len(rows) + 1}")
+        if rid in seen:  # the same layout in two modes: keep ids unique
+            rid = f"{rid} #{r.get('rank', len(rows) + 1)}"
+        seen.add(rid)
+        rows.append({"id": rid, **r})
+    by_label = {r.get("label"): r["id"] for r in rows}
+    pareto = raw.get("pareto") or {}
+    cl = pareto.get("cost_latency") or []
+    lat = next((k for k in (cl[0] if cl else {}) if k.endswith("_s")), None) \
+        or next((k for k in _PLANNER_LATENCY if any(r.get(k) is not None for r in rows)), None)
+    q = raw.get("plan") or {}
+    slo = {f"{t['metric']}_{t['percentile']}_s": t["limit_s"] for t in q.get("slo") or []
+           if {"metric", "percentile", "limit_s"} <= set(t)}
+
+    def ref(c: dict[str, Any] | None, why: str) -> dict[str, Any] | None:
+        if not c:
+            return None
+        return {"id": by_label.get(c.get("label"), c.get("label")), "why": why}
+
+    e = raw.get("explanation") or {}
+    lines = e.get("lines") or []
+    return {
+        "title": " on ".join(str(x) for x in (q.get("name"), q.get("model")) if x) or "Plan",
+        "objective": q.get("objective", ""), "slo": slo, "candidates": rows,
+        "columns": {"cost": "usd_per_million_output_tokens", **({"latency": lat} if lat else {}),
+                    "throughput_per_gpu": "output_tokens_per_s_per_gpu",
+                    "throughput_per_user": "output_tokens_per_s_per_user"},
+        "pareto": {"cost_latency": [by_label.get(p.get("label"), p.get("label")) for p in cl],
+                   "throughput_interactivity": list(pareto.get("throughput_interactivity")
+                                                    or [])},
+        "recommended": ref(raw.get("recommendation"), " ".join(lines[:1]) or
+                           e.get("binding", "")),
+        "runner_up": ref(raw.get("runner_up"), e.get("runner_up_lost", "")),
+        "diagnosis": list(raw.get("diagnosis") or []),
+    }
+
+
 def plan_data(plan: Any) -> dict[str, Any]:
     """The plan as checked chart data: rows with ids, the role columns, both fronts, the
-    recommended and runner-up rows. Accepts the dict above or an object with ``to_dict()``."""
+    recommended and runner-up rows. Accepts the dict above, a planner result, or an object
+    with ``to_dict()`` giving either."""
     raw = plan.to_dict() if hasattr(plan, "to_dict") else plan
+    if is_planner_result(raw):
+        raw = from_planner(raw)
     if not isinstance(raw, dict) or "candidates" not in raw:
         raise ConfigError("a plan needs 'candidates' (rows with id, cost and latency columns); "
                           "see docs/reports.md, 'Plan data'.")
@@ -122,10 +181,34 @@ def plan_data(plan: Any) -> dict[str, Any]:
         cols["throughput_per_user"] = "output_tokens_per_s_per_user"
     p = raw.get("pareto")
     fronts: dict[str, list[str] | None] = dict.fromkeys(_FRONTS)
+    points: dict[str, list[dict[str, Any]]] = {f: [] for f in _FRONTS}
+    axes = {"cost_latency": ("latency", "cost"),
+            "throughput_interactivity": ("throughput_per_user", "throughput_per_gpu")}
+
+    def entries(front: str, v: Any) -> list[str]:
+        if not isinstance(v, list):
+            raise ConfigError(f"plan pareto {front} must be a list of candidate ids or points.")
+        ids = []
+        for x in v:
+            if isinstance(x, dict) and "id" not in x:
+                need = [cols[a] for a in axes[front]]
+                if None in need or any(not isinstance(x.get(c), int | float) for c in need):
+                    raise ConfigError(
+                        f"plan pareto {front} point {x.get('label', x)} has no id and not "
+                        f"both of its columns ({', '.join(str(c) for c in need)}); give a "
+                        f"candidate id or a point with those columns.")
+                points[front].append({"label": str(x.get("label", "")), **x})
+            else:
+                ids.append(str(x.get("id") if isinstance(x, dict) else x))
+        return ids
+
     if isinstance(p, dict):
-        fronts.update({k: [str(i) for i in v] for k, v in p.items() if k in _FRONTS})
+        fronts.update({k: entries(k, v) for k, v in p.items() if k in _FRONTS})
     elif isinstance(p, list):
-        fronts["cost_latency"] = [str(x.get("id") if isinstance(x, dict) else x) for x in p]
+        fronts["cost_latency"] = entries("cost_latency", p)
+    for k in _FRONTS:  # an empty front (the planner found none) is drawn by the report
+        if fronts[k] == [] and not points[k]:
+            fronts[k] = None
     computed = []
     if fronts["cost_latency"] is None:
         fronts["cost_latency"] = pareto_front(rows, cols["latency"], cols["cost"],
@@ -145,7 +228,8 @@ def plan_data(plan: Any) -> dict[str, Any]:
                               f"{', '.join(missing[:5])}.")
     return to_jsonable({"title": raw.get("title", "Plan"), "objective": raw.get("objective", ""),
             "slo": raw.get("slo") or {}, "columns": cols, "candidates": rows,
-            "pareto": fronts, "fronts_computed_by_report": computed,
+            "pareto": fronts, "pareto_points": points, "fronts_computed_by_report": computed,
+            "diagnosis": list(raw.get("diagnosis") or []),
             "recommended": _ref(raw.get("recommended"), by_id, "recommended"),
             "runner_up": _ref(raw.get("runner_up"), by_id, "runner_up")})
 
@@ -158,11 +242,12 @@ def _front_chart(d: dict[str, Any], *, front: str, x: str, y: str, x_scale: floa
                  x_title: str, y_title: str, chart_id: str, title: str) -> Chart | None:
     xc, yc = d["columns"][x], d["columns"][y]
     ids = d["pareto"].get(front)
-    if xc is None or yc is None or ids is None:
+    if xc is None or yc is None or (ids is None and not d["pareto_points"].get(front)):
         return None
     rows = [r for r in d["candidates"] if r.get(xc) is not None and r.get(yc) is not None]
     by_id = {r["id"]: r for r in rows}
-    fr = sorted((by_id[i] for i in ids if i in by_id), key=lambda r: r[xc])
+    fr = sorted([*(by_id[i] for i in ids if i in by_id), *d["pareto_points"].get(front, [])],
+                key=lambda r: r[xc])
 
     def pts(rs: list[dict[str, Any]]) -> dict[str, Any]:
         return {"x": [r[xc] * x_scale for r in rs], "y": [r[yc] for r in rs],
@@ -194,6 +279,8 @@ def _front_chart(d: dict[str, Any], *, front: str, x: str, y: str, x_scale: floa
     return Chart(id=chart_id, title=title, figure=figure(
         traces, title=title, x_title=x_title, y_title=y_title, height=420, shapes=shapes),
         caption=f"{len(rows)} candidates, {len(fr)} on the front"
+                + (f" ({len(d['pareto_points'][front])} points from the plan's own curve)"
+                   if d["pareto_points"].get(front) else "")
                 + (" (front drawn by the report: the plan gave none)"
                    if front in d["fronts_computed_by_report"] else "") + ".")
 
@@ -247,3 +334,11 @@ def candidates_table(d: dict[str, Any]) -> Table:
     return Table(id="plan-candidates", title="Candidates", columns=("role", *keys),
                  rows=tuple((role(r), *(_fmt(r.get(k), k) for k in keys)) for r in rows),
                  filterable=True, filter_column="role")
+
+
+def diagnosis_note(d: dict[str, Any]) -> Note | None:
+    """Why nothing met the SLO (the planner's diagnosis), shown before the charts."""
+    if not d.get("diagnosis"):
+        return None
+    return Note(id="plan-diagnosis", title="No configuration meets the SLO",
+                text=" ".join(d["diagnosis"]), warning=True)

@@ -71,7 +71,7 @@ KINDS: dict[str, Kind] = {
                   (capacity.train_table, capacity.train_chart)),
     "claims": Kind(lambda d: "Seed claims ledger", (ledger.verdicts_chart, ledger.claims_table)),
     "plan": Kind(lambda d: f"Plan: {d['title']}", (
-        plan.recommendation_table, plan.cost_latency_chart, plan.throughput_chart,
+        plan.diagnosis_note, plan.recommendation_table, plan.cost_latency_chart, plan.throughput_chart,
         plan.candidates_table)),
     "catalog": Kind(lambda d: f"Catalog: {d['catalog']}", (
         catalogs.catalog_chart, catalogs.catalog_table)),

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from tokenworks.io.economics import QUESTIONS
+from tokenworks.perf.engine import DEFAULT_ENGINE
 
 __all__ = [
     "ESTIMATE_FIELDS",
@@ -37,7 +38,7 @@ class EstimateInputs(_Form):
     model: str = "llama-3.1-70b"
     hardware: str = "h200"
     num_gpus: int | None = 8
-    tp: int = 8
+    tp: int | None = 8  # None: the smallest that fits
     pp: int = 1
     ep: int = 1
     weights_dtype: str = "fp8"
@@ -47,9 +48,14 @@ class EstimateInputs(_Form):
     batch: int | Literal["max"] = "max"
     prefix_hit_frac: float = 0.0
     usd_per_gpu_hour: float | None = None
-    gpu_memory_utilization_frac: float = 0.9
-    max_num_seqs: int = 1024
-    max_num_batched_tokens: int = 8192
+    engine: str = DEFAULT_ENGINE
+    # None: the engine's default on this accelerator (as the CLI)
+    gpu_memory_utilization_frac: float | None = None
+    max_num_seqs: int | None = None
+    max_num_batched_tokens: int | None = None
+    tpot_slo_ms: float | None = None
+    ttft_slo_ms: float | None = None
+    sweep: bool = False
     calibration: str | None = None  # an uploaded calibration (from tokenworks calibrate)
 
 
@@ -71,6 +77,7 @@ class SimulateInputs(_Form):
     prompt_tokens_mean: int = 1000
     output_tokens_mean: int = 200
     prefix_cache: Literal["none", "lru_blocks", "radix"] = "lru_blocks"
+    engine: str = DEFAULT_ENGINE
     ttft_slo_s: float | None = 2.0
     tpot_slo_s: float | None = 0.1
     seed: int = 0
@@ -83,6 +90,7 @@ class SimulateInputs(_Form):
             "description": "dashboard quick form: " + (
                 f"replay of {self.trace_file}" if self.trace_file else "Poisson chat workload"),
             "model": self.model, "hardware": {"accelerator": self.hardware},
+            "engine": self.engine,
             "deployment": {"tp": self.tp, "num_replicas": self.num_replicas,
                            "weights_dtype": self.weights_dtype},
             "cache": {"prefix_cache": self.prefix_cache},

@@ -12,6 +12,7 @@ import html
 from typing import Any
 
 from tokenworks.api.catalog import hardware_rows, model_rows
+from tokenworks.perf.engine import ENGINES
 from tokenworks.report.blocks import Report
 from tokenworks.report.html import render_fragment
 from tokenworks.store import RunRecord
@@ -84,9 +85,15 @@ def _estimate_form(models: list[str], hardware: list[str]) -> str:
          _field("batch", "batch per replica", d.batch, hint="integer or max"),
          _field("prefix_hit_frac", "prefix-cache hit (0–1)", d.prefix_hit_frac),
          _field("usd_per_gpu_hour", "$ per GPU-hour", "", hint="empty: catalog price"),
+         _field("engine", "serving engine", d.engine, options=list(ENGINES),
+                hint="its defaults, overheads and calibration"),
+         _field("tpot_slo_ms", "TPOT target (ms)", "", hint="batch max: largest meeting it"),
+         _field("ttft_slo_ms", "TTFT target (ms)", "", hint="batch max: largest meeting it"),
+         _field("sweep", "latency–throughput curve", "", options=["", "true"]),
          _field("calibration", "uploaded calibration", "", options=[""],
                 hint="empty: the packaged fit")]
-    return _form("estimate", "Estimate one deployment", "".join(f))
+    return _form("estimate", "Estimate one deployment", "".join(f),
+                 note="Engine settings not given take the engine's defaults on this part.")
 
 
 def _simulate_form(models: list[str], hardware: list[str]) -> str:
@@ -106,6 +113,7 @@ def _simulate_form(models: list[str], hardware: list[str]) -> str:
          _field("output_tokens_mean", "mean output tokens", d.output_tokens_mean),
          _field("prefix_cache", "prefix cache", d.prefix_cache,
                 options=["none", "lru_blocks", "radix"]),
+         _field("engine", "serving engine", d.engine, options=list(ENGINES)),
          _field("ttft_slo_s", "TTFT SLO (s)", d.ttft_slo_s),
          _field("tpot_slo_s", "TPOT SLO (s)", d.tpot_slo_s), _field("seed", "seed", d.seed)]
     return _form("simulate", "Simulate serving", "".join(f),
@@ -124,12 +132,17 @@ def _economics_form(hardware: list[str], models: list[str]) -> str:
                  note="Inputs not given take sourced defaults (listed in the report).")
 
 
-def _plan_form(planner: bool) -> str:
-    note = ("The planner is in this build: give a spec." if planner else
-            "The planner (issue #13) is not in this build yet: paste or upload a plan result "
-            "(plain data with candidates, pareto, recommended, runner_up) to see its report.")
-    f = [_field("plan_file", "uploaded plan", "", options=[""]),
-         _field("result", "plan data (JSON)", "", wide=True,
+def _plan_form() -> str:
+    note = ("Run the planner on a spec (the plan file of tokenworks plan, e.g. "
+            "examples/plans/chat-8b.yaml: uploaded, or pasted as YAML), or show a plan "
+            "computed elsewhere (its JSON: tokenworks plan --json, or plain data with "
+            "candidates, pareto, recommended, runner_up).")
+    f = [_field("spec_file", "uploaded plan spec", "", options=[""]),
+         _field("spec", "plan spec (YAML)", "", wide=True,
+                hint="model: llama-3.1-8b\ndemand: {rate_per_s: 10, input_tokens: 800, "
+                     "output_tokens: 150}\nslo: {ttft_s: 0.5, tpot_s: 0.03}"),
+         _field("plan_file", "uploaded plan result", "", options=[""]),
+         _field("result", "plan result (JSON)", "", wide=True,
                 hint='{"candidates": [...], "pareto": [...], "recommended": "id"}')]
     return _form("plan", "Plan", "".join(f), note=_e(note))
 
@@ -138,7 +151,8 @@ def _upload_form() -> str:
     return ('<form id="upload-form" class="run-form" novalidate><h3>Upload</h3>'
             '<div class="form-error" role="alert"></div><div class="fields">'
             + _field("upload_kind", "kind", "scenario",
-                     options=["scenario", "trace", "config", "calibration", "plan"])
+                     options=["scenario", "trace", "config", "calibration", "plan",
+                              "plan_spec"])
             + '<div class="field" data-field="file"><label for="f-file">file</label>'
               '<input type="file" name="file" id="f-file"><div class="field-error" '
               'data-error-for="file" role="alert"></div></div></div>'
@@ -146,7 +160,7 @@ def _upload_form() -> str:
               '</p><ul id="upload-list"></ul></form>')
 
 
-def dashboard_page(*, bind: str, planner: bool) -> str:
+def dashboard_page(*, bind: str) -> str:
     models = [r["name"] for r in model_rows()]
     hardware = [r["name"] for r in hardware_rows()]
     tabs = ("estimate", "simulate", "economics", "plan", "upload")
@@ -155,7 +169,7 @@ def dashboard_page(*, bind: str, planner: bool) -> str:
              f'</div><div class="tab-panel" data-panel="simulate">'
              f"{_simulate_form(models, hardware)}</div>"
              f'<div class="tab-panel" data-panel="economics">{_economics_form(hardware, models)}'
-             f'</div><div class="tab-panel" data-panel="plan">{_plan_form(planner)}</div>'
+             f'</div><div class="tab-panel" data-panel="plan">{_plan_form()}</div>'
              f'<div class="tab-panel" data-panel="upload">{_upload_form()}</div>')
     body = (f'<div class="layout"><aside class="forms"><nav class="tabs">{nav}</nav>{forms}'
             '</aside><section class="current" id="current"><div id="run-head" class="tw-block">'

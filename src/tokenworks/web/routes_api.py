@@ -23,7 +23,6 @@ from tokenworks.report.figures import plain
 from tokenworks.report.html import render_html
 from tokenworks.web.forms import FieldError
 from tokenworks.web.jobs import QueueFull
-from tokenworks.web.runs_model import planner_available
 from tokenworks.web.service import RUN_KINDS, InputError, Service
 from tokenworks.web.upload_checks import check_upload
 
@@ -85,7 +84,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 def health(request: Request) -> dict[str, Any]:
     s = service(request)
     return {"status": "ok", "version": __version__, "queued": s.jobs.queued(),
-            "max_queued": s.jobs.max_queued, "planner": planner_available()}
+            "max_queued": s.jobs.max_queued}
 
 
 @router.get("/catalog/{name}")
@@ -198,9 +197,10 @@ def compare(request: Request, ids: str = Query(..., description="Run ids, comma-
 
 @router.post("/uploads", status_code=201, responses={**_ERRORS, 413: {"model": ErrorOut}})
 async def upload(request: Request, kind: Literal["scenario", "trace", "config", "calibration",
-                                                  "plan"] = Query(...),
+                                                  "plan", "plan_spec"] = Query(...),
                  file: UploadFile = File(...), client: str = ClientId) -> Any:
-    """Upload a scenario, trace, HF config.json, calibration or plan (size-limited)."""
+    """Upload a scenario, trace, HF config.json, calibration, plan result or plan spec
+    (size-limited)."""
     s = service(request)
     limit = s.max_upload_bytes
     data = await file.read(limit + 1)

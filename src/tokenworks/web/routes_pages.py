@@ -17,7 +17,6 @@ from fastapi.responses import HTMLResponse
 from tokenworks.report.html import asset_text
 from tokenworks.web.pages import compare_page, dashboard_page, run_fragment, run_page
 from tokenworks.web.routes_api import ClientId
-from tokenworks.web.runs_model import planner_available
 
 __all__ = ["router"]
 
@@ -34,7 +33,7 @@ def _bind(request: Request) -> str:
 
 @router.get("/", response_class=HTMLResponse)
 def dashboard(request: Request, client: str = ClientId) -> HTMLResponse:
-    return HTMLResponse(dashboard_page(bind=_bind(request), planner=planner_available()))
+    return HTMLResponse(dashboard_page(bind=_bind(request)))
 
 
 def _run_parts(request: Request, run_id: str):  # -> (record, files, report) | None

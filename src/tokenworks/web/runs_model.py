@@ -17,9 +17,12 @@ from typing import Any
 import yaml
 
 from tokenworks.api import estimate, simulate
+from tokenworks.api.plan import load_plan
+from tokenworks.api.plan import plan as run_plan
 from tokenworks.claims import run_ledger
 from tokenworks.errors import ConfigError, ScenarioError
 from tokenworks.io.calibration import read_calibration
+from tokenworks.io.plan import read_plan_file
 from tokenworks.io.scenario import scenario_price, simulation_spec
 from tokenworks.io.scenario_file import Scenario, parse_scenario_dict
 from tokenworks.report.data import result_data
@@ -28,7 +31,7 @@ from tokenworks.web.forms import EstimateInputs, SimulateInputs
 from tokenworks.web.outputs import Output, Prepared, Progress, table_files
 from tokenworks.web.uploads import UPLOAD_PREFIX, Uploads
 
-__all__ = ["planner_available", "prepare_claims", "prepare_estimate", "prepare_plan",
+__all__ = ["prepare_claims", "prepare_estimate", "prepare_plan",
            "prepare_simulate"]
 
 
@@ -41,12 +44,15 @@ def prepare_estimate(inputs: dict[str, Any], uploads: Uploads) -> Prepared:
     cal_name = args.pop("calibration")
     cal = None if cal_name is None else read_calibration(
         uploads.path(cal_name, what="calibration"))
+    for k in ("tpot_slo", "ttft_slo"):  # the form takes ms, as the CLI's flags
+        ms = args.pop(f"{k}_ms")
+        args[f"{k}_s"] = None if ms is None else ms / 1e3
     # Validates, and is fast: run it now.
     est = estimate(model, args.pop("hardware"), calibration=cal, **args)
 
     def execute(progress: Progress) -> Output:
         kind, data = result_data(est, model=model, calibration=cal,
-                                 max_num_batched_tokens=form.max_num_batched_tokens)
+                                 max_num_batched_tokens=est.max_num_batched_tokens)
         e = est.to_dict()
         out = Output(summary={k: e[k] for k in (
             "model", "hardware", "num_gpus", "tp", "batch_size", "ttft_s", "tpot_s",
@@ -139,22 +145,13 @@ def prepare_claims(inputs: dict[str, Any], uploads: Uploads) -> Prepared:
     return Prepared(kind="claims", inputs={"ids": ids}, long=True, execute=execute)
 
 
-def planner_available() -> bool:
-    """Whether this build has the planner (``tokenworks.api.plan``, issue #13)."""
-    try:
-        from tokenworks.api import plan  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 def prepare_plan(inputs: dict[str, Any], uploads: Uploads) -> Prepared:
     """A plan: ``{"result": plan data}`` (or ``{"result_file": name}``, an uploaded plan)
     shows a plan computed elsewhere (the plain data of docs/reports.md); ``{"spec": {...}}``
     or ``{"spec_file": name}`` runs the planner.
 
-    HOOK (issue #13): when ``tokenworks.api.plan(spec)`` exists, its result goes through
-    ``report.plan.plan_data`` (it accepts the result's ``to_dict()``); nothing else changes.
+    The spec is checked when the run is submitted; the planner's result goes through
+    ``report.plan.plan_data`` (it accepts the result's ``to_dict()``).
     """
     unknown = sorted(set(inputs) - {"result", "result_file", "spec", "spec_file"})
     if unknown or len(inputs) != 1:
@@ -175,25 +172,26 @@ def prepare_plan(inputs: dict[str, Any], uploads: Uploads) -> Prepared:
 
         return Prepared(kind="plan", inputs={"result": inputs["result"]}, long=False,
                         execute=show)
-    if not planner_available():
-        raise PlannerUnavailable(
-            "the planner is not in this build (issue #13: tokenworks.api.plan); a plan run "
-            "can show a plan computed elsewhere: POST {\"kind\": \"plan\", \"inputs\": "
-            "{\"result\": {...}}} (see docs/reports.md, 'Plan data').")
-    from tokenworks.api import plan as run_plan  # type: ignore[attr-defined]
-
     spec: Any = inputs.get("spec")
     if "spec_file" in inputs:
-        spec = uploads.path(inputs["spec_file"], what="spec_file")
+        spec = read_plan_file(uploads.path(inputs["spec_file"], what="spec_file"))
+    elif isinstance(spec, str):  # pasted YAML (or JSON); never a path on the server
+        try:
+            spec = yaml.safe_load(spec)
+        except yaml.YAMLError as e:
+            raise ConfigError(f"spec is not valid YAML: {str(e).splitlines()[0]}") from None
+    if not isinstance(spec, dict):
+        raise ConfigError("spec must be a plan spec: a mapping with model, demand and slo "
+                          "(the plan file of tokenworks plan, e.g. examples/plans/chat-8b.yaml).")
+    # Files it names (a trace, a calibration, a config.json) must be the client's uploads.
+    ps = load_plan(uploads.resolve_scenario_paths(spec))  # checked now: a bad spec is a 422
 
     def execute(progress: Progress) -> Output:
-        return _plan_output(plan_data(run_plan(spec)))
+        # The web app's workers are threads: the planner's simulations run in them, serially.
+        return _plan_output(plan_data(run_plan(ps, backend="serial",
+                                               progress=lambda d, n: progress(d, n))))
 
     return Prepared(kind="plan", inputs=dict(inputs), long=True, execute=execute)
-
-
-class PlannerUnavailable(ConfigError):
-    """A plan was asked of a build without the planner."""
 
 
 def _plan_output(data: dict[str, Any]) -> Output:

@@ -105,10 +105,7 @@ class Service:
         try:
             prepared = prep(inputs, self.uploads(client))
         except (TokenworksError, ValidationError) as e:
-            from tokenworks.web.runs_model import PlannerUnavailable
-
-            status = 501 if isinstance(e, PlannerUnavailable) else 422
-            raise InputError(field_errors(e, form_fields(kind)), status) from None
+            raise InputError(field_errors(e, form_fields(kind)), 422) from None
         rec = self.store.create_run(prepared.kind, prepared.inputs, owner=client, label=label,
                                     status="queued" if prepared.long else "running")
         if not prepared.long:

@@ -15,6 +15,7 @@ import yaml
 
 from tokenworks.errors import ConfigError, ScenarioError
 from tokenworks.io.calibration import read_calibration
+from tokenworks.io.plan import parse_plan, read_plan_file
 from tokenworks.io.scenario_file import parse_scenario_dict
 from tokenworks.io.traces import read_trace
 from tokenworks.model import get_model
@@ -64,6 +65,10 @@ def check_upload(uploads: Uploads, kind: str, filename: str, data: bytes) -> dic
         except json.JSONDecodeError as e:
             raise ConfigError(f"{name} is not valid JSON: {e.msg} at line {e.lineno}.") from None
         what = f"plan of {len(plan_data(doc)['candidates'])} candidates"
+    elif kind == "plan_spec":
+        # Structure only: the files it names are checked when it runs (they may come later).
+        raw = _with_temp(name, data, read_plan_file)
+        what = f"plan spec for {parse_plan(raw, origin=name).model}"
     else:
         raise ConfigError(f"upload kind '{kind}' is not known.")
     uploads.save(name, data, kind)

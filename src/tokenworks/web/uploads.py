@@ -2,8 +2,9 @@
 client, and the only files a web run may read.
 
 A name is a plain file name (no folders, no ``..``); a scenario's ``trace.path``, an
-empirical distribution's ``trace``, its ``calibration`` and a ``model`` given as a
-config.json must each name one of the client's uploads, so a run never reads a server path.
+empirical distribution's ``trace``, its ``calibration``, a plan spec's ``demand.trace`` and
+``calibration``, and a ``model`` given as a config.json must each name one of the client's
+uploads, so a run never reads a server path.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from tokenworks.files import write_atomic
 __all__ = ["UPLOAD_KINDS", "UPLOAD_PREFIX", "Uploads"]
 
 UPLOAD_KINDS = {"scenario": (".yaml", ".yml", ".toml"), "trace": (".csv", ".jsonl", ".json"),
-                "config": (".json",), "calibration": (".toml",), "plan": (".json",)}
+                "config": (".json",), "calibration": (".toml",), "plan": (".json",),
+                "plan_spec": (".yaml", ".yml", ".toml", ".json")}
 UPLOAD_PREFIX = "upload:"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,120}$")
 _PATH_KEYS = ("path", "trace", "calibration")

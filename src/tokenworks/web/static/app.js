@@ -91,6 +91,8 @@
       }
     }
     if (kind === "plan") {
+      if (inputs.spec_file) return { kind: kind, inputs: { spec_file: inputs.spec_file } };
+      if (inputs.spec) return { kind: kind, inputs: { spec: inputs.spec } };
       if (inputs.plan_file) return { kind: kind, inputs: { result_file: inputs.plan_file } };
       try { inputs = { result: JSON.parse(inputs.result || "") }; }
       catch (e) { return { kind: kind, error: { field: "result", message: "plan data is not valid JSON: " + e.message } }; }
@@ -185,6 +187,7 @@
       var names = res.data;
       $("#upload-list").innerHTML = names.map(function (n) { return "<li>" + esc(n) + "</li>"; }).join("");
       [["scenario_file", /\.(ya?ml|toml)$/i], ["plan_file", /\.json$/i],
+       ["spec_file", /\.(ya?ml|toml|json)$/i],
        ["trace_file", /\.(csv|jsonl)$/i], ["calibration", /\.toml$/i]].forEach(function (pair) {
         var sel = $('select[name="' + pair[0] + '"]');
         if (!sel) return;

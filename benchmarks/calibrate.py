@@ -49,6 +49,7 @@ from scipy.optimize import least_squares
 
 from tokenworks.hardware import get_accelerator
 from tokenworks.perf import Calibration, CalibrationOverride, calibration_to_toml
+from tokenworks.perf.deployment import is_weight_only
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from latency_data import Point, load_points, predict
@@ -128,6 +129,73 @@ def _ring(aic: dict, g: str, link_gb_s: float) -> dict[str, float]:
     return {}
 
 
+# AIConfigurator MoE dtype tables -> (compute fraction, memory fraction) parameters.
+MOE_PARAMS = {"bf16": ("moe_compute_frac", "moe_memory_frac"),
+              "fp8": ("moe_compute_frac_lowp", "moe_memory_frac_lowp"),
+              "fp8_block": ("moe_compute_frac_block", "moe_memory_frac_block"),
+              "nvfp4": ("moe_compute_frac_fp4", "moe_memory_frac_fp4"),
+              "w4a16_mxfp4": ("moe_weight_only_compute_frac", "moe_weight_only_memory_frac")}
+# The decode-time (low-latency) all-to-all kernels each engine runs, dispatch and combine.
+A2A_KERNELS = {"trtllm": (("nvlink_two_sided_dispatch_fp8", "nvlink_two_sided_combine_bf16"),
+                          ("deepep_ll_dispatch_fp8", "deepep_ll_combine_bf16")),
+               "vllm": (("deepep_ll_dispatch", "deepep_ll_combine"),),
+               "sglang": (("deepep_ll_dispatch", "deepep_ll_combine"),)}
+
+
+def _moe(tab: dict) -> dict[str, float]:
+    """MoE fractions (clamped to 1: the fits' active-weight accounting can exceed the
+    datasheet), launch time and sharpness from one GPU's AIConfigurator MoE tables."""
+    vals: dict[str, float] = {}
+    for fmt, (c, m) in MOE_PARAMS.items():
+        if fmt in tab:
+            vals[c] = _r(min(tab[fmt]["roofline_eff_max"], 1.0))
+            vals[m] = _r(min(tab[fmt]["roofline_mem_bw_frac"], 1.0))
+    if "bf16" in tab:
+        vals["moe_launch_s"] = _r(tab["bf16"]["roofline_t0_us"] * 1e-6)
+        vals["moe_sharpness"] = _r(max(tab["bf16"]["roofline_smooth_k"], 1.0))
+    return vals
+
+
+def _imbalance(aic: dict, engine: str, g: str) -> dict[str, float]:
+    """Routing imbalance on the busiest expert-parallel rank (power-law α = 1.01 routing,
+    AIConfigurator's default for DeepSeek-style MoE)."""
+    t = aic.get("moe_imbalance", {}).get(engine, {}).get(g, {}).get("alpha_1_01")
+    return {} if not t else {"moe_imbalance_a": _r(t["a"]), "moe_imbalance_b": _r(t["b"])}
+
+
+def _a2a(aic: dict, engine: str, g: str, link_gb_s: float) -> dict[str, float]:
+    """Latency per phase and bandwidth (as a fraction of the scale-up link) of the engine's
+    decode all-to-all, at the largest EP group inside one node (dispatch and combine)."""
+    tabs = aic.get("moe_a2a", {}).get(engine, {}).get(g, {})
+    for disp, comb in A2A_KERNELS.get(engine, ()):
+        if disp not in tabs or comb not in tabs:
+            continue
+        eps = sorted(set(tabs[disp]) & set(tabs[comb]), key=lambda e: int(e[2:]))
+        eps = [e for e in eps if int(e[2:]) <= 8] or eps
+        d, c = tabs[disp][eps[-1]], tabs[comb][eps[-1]]
+        bd, bc = d["bytes_per_element"], c["bytes_per_element"]
+        bw = (bd + bc) / (bd / d["bw_gb_per_s"] + bc / c["bw_gb_per_s"])
+        return {"a2a_latency_s": _r(0.5 * (d["t0_us"] + c["t0_us"]) * 1e-6),
+                "a2a_bus_frac": _r(min(bw / link_gb_s, 1.0))}
+    return {}
+
+
+def _mla(aic: dict, engine: str, g: str) -> dict[str, float]:
+    """MLA decode from the engine's generation-module table (16 heads per GPU: TP8 of
+    DeepSeek-V3's 128; bf16 latent cache; block-scaled FP8 projections)."""
+    t = aic.get("mla_decode_module", {}).get(engine, {}).get(g, {}).get("bf16", {})
+    r = t.get("fp8_block", {}).get("h16")
+    if not r:
+        return {}
+    # The module is the whole attention block (AIConfigurator's MLAModule stands for the
+    # granular q_a/kv_a, q_b, batched matmuls, attention and o_proj ops): the step already
+    # counts its four projection GEMMs' launches, so the attention keeps the rest.
+    gemm_t0 = aic["gemm"][g]["bf16"]["roofline_t0_us"] if g in aic.get("gemm", {}) else 3.3
+    return {"mla_attention_launch_s": _r(max(r["t0_us"] - 4 * gemm_t0, 0.0) * 1e-6),
+            "mla_attention_per_seq_s": _r(r["per_seq_ns"] * 1e-9),
+            "mla_attention_memory_frac": _r(min(r["kv_bw_frac"], 1.0))}
+
+
 def kernel_overrides() -> tuple[list[CalibrationOverride], list[str]]:
     """Per-accelerator and engine-on-accelerator overrides from measured kernel tables."""
     aic = tomllib.loads(AIC.read_text())
@@ -142,6 +210,9 @@ def kernel_overrides() -> tuple[list[CalibrationOverride], list[str]]:
             vals |= _gemm(gm["bf16"])
         if "fp8_static" in gm and _measured(gm["fp8_static"]):
             vals["gemm_compute_frac_lowp"] = _eff(gm["fp8_static"])
+        if "fp8_block" in gm and _measured(gm["fp8_block"]):
+            vals["gemm_compute_frac_block"] = _eff(gm["fp8_block"])
+            vals["gemm_memory_frac_block"] = _r(min(gm["fp8_block"]["roofline_mem_bw_frac"], 1.0))
         if "nvfp4" in gm and _measured(gm["nvfp4"]):
             vals["gemm_compute_frac_fp4"] = _eff(gm["nvfp4"])
             vals["gemm_memory_frac_fp4"] = _r(gm["nvfp4"]["roofline_mem_bw_frac"])
@@ -155,13 +226,13 @@ def kernel_overrides() -> tuple[list[CalibrationOverride], list[str]]:
             vals |= {"prefill_attention_frac": _r(ap["eff_max"]),
                      "prefill_attention_half_tokens": _r(ap["s_half_tokens"]),
                      "prefill_attention_launch_s": _r(ap["t0_us"] * 1e-6)}
-        mo = aic.get("moe", {}).get(g, {}).get("bf16")
-        if mo:
-            vals["moe_launch_s"] = _r(mo["roofline_t0_us"] * 1e-6)
+        vals |= _moe(aic.get("moe", {}).get(g, {}))
+        vals |= _imbalance(aic, "trtllm", g) | _a2a(aic, "trtllm", g, link)
+        vals |= _mla(aic, "trtllm", g)
         vals |= _ring(aic, g, link)
         if vals:
             out.append(CalibrationOverride(match=g, source=f"{src_aic}: {g} GEMM (TensorRT-LLM), "
-                                           "decode/prefill attention, MoE", **vals))
+                                           "decode/prefill attention, MoE, all-to-all", **vals))
         # TensorRT-LLM's own custom all-reduce; vLLM's and SGLang's graph-captured ones and
         # their GEMM tables.
         ar = {n: aic["allreduce"][g][f"tp{n}"] for n in (2, 4, 8)
@@ -177,6 +248,9 @@ def kernel_overrides() -> tuple[list[CalibrationOverride], list[str]]:
                 v |= _gemm(ge["bf16"])
             if "fp8_static" in ge and _measured(ge["fp8_static"]):
                 v["gemm_compute_frac_lowp"] = _eff(ge["fp8_static"])
+            if "fp8_block" in ge and _measured(ge["fp8_block"]):
+                v["gemm_compute_frac_block"] = _eff(ge["fp8_block"])
+                v["gemm_memory_frac_block"] = _r(min(ge["fp8_block"]["roofline_mem_bw_frac"], 1.0))
             for dtn in ("bf16", "fp8_static"):
                 if dtn in ge and not _measured(ge[dtn]):
                     notes.append(f"{eng} {g} {dtn} GEMM table is at the datasheet peak "
@@ -185,10 +259,13 @@ def kernel_overrides() -> tuple[list[CalibrationOverride], list[str]]:
             ar = {n: impl[f"tp{n}"] for n in (2, 4, 8) if f"tp{n}" in impl}
             if ar:
                 v |= _allreduce(ar, link)
+            v |= _moe(aic.get("moe_engine", {}).get(eng, {}).get(g, {}))
+            v |= _imbalance(aic, eng, g) | _a2a(aic, eng, g, link) | _mla(aic, eng, g)
             if v:
                 out.append(CalibrationOverride(
                     match=f"engine:{eng}/{g}",
-                    source=f"{src_aic}: {g} {eng} GEMM and CUDA-graph custom all-reduce", **v))
+                    source=f"{src_aic}: {g} {eng} GEMM, CUDA-graph custom all-reduce, MoE "
+                           "and all-to-all", **v))
     if VIDUR.exists():
         vd = tomllib.loads(VIDUR.read_text())
         g = "a100-80g-sxm"
@@ -212,12 +289,16 @@ ENGINE_PARAMS = ("step_overhead_s", "per_seq_overhead_s", "frontend_s")
 GLOBAL_PARAMS = ("weight_only_memory_frac",)
 DEVICE_PARAMS = ("gemm_memory_frac", "gemm_compute_frac", "attention_memory_frac")
 PCIE_PARAMS = ("comm_bus_frac",)  # devices whose TP collectives run over PCIe
-LOW = {"weight_only_memory_frac": 0.05, "comm_bus_frac": 0.05, "step_overhead_s": 1e-5, "per_seq_overhead_s": 1e-8, "frontend_s": 1e-4,
-       "gemm_memory_frac": 0.2, "gemm_compute_frac": 0.15, "attention_memory_frac": 0.2}
-HIGH = {"weight_only_memory_frac": 1.0, "comm_bus_frac": 1.0, "step_overhead_s": 0.05, "per_seq_overhead_s": 2e-4, "frontend_s": 0.5,
-        "gemm_memory_frac": 1.0, "gemm_compute_frac": 1.0, "attention_memory_frac": 1.0}
-X0 = {"weight_only_memory_frac": 0.6, "comm_bus_frac": 0.7, "step_overhead_s": 1e-3, "per_seq_overhead_s": 5e-6, "frontend_s": 0.01,
-      "gemm_memory_frac": 0.8, "gemm_compute_frac": 0.7, "attention_memory_frac": 0.8}
+LOW = {"weight_only_memory_frac": 0.05, "comm_bus_frac": 0.05, "step_overhead_s": 1e-5,
+       "per_seq_overhead_s": 1e-8, "frontend_s": 1e-4, "gemm_memory_frac": 0.2,
+       "gemm_compute_frac": 0.15, "attention_memory_frac": 0.2}
+HIGH = {"weight_only_memory_frac": 1.0, "comm_bus_frac": 1.0, "step_overhead_s": 0.05,
+        "per_seq_overhead_s": 2e-4, "frontend_s": 0.5, "gemm_memory_frac": 1.0,
+        "gemm_compute_frac": 1.0, "attention_memory_frac": 1.0}
+X0 = {"weight_only_memory_frac": 0.6, "comm_bus_frac": 0.7, "step_overhead_s": 1e-3,
+      "per_seq_overhead_s": 5e-6, "frontend_s": 0.01, "gemm_memory_frac": 0.8,
+      "gemm_compute_frac": 0.7, "attention_memory_frac": 0.8}
+
 # ASSUMPTION: a device fraction's prior is log-normal around the H100 kernel value with a
 # factor-1.5 width: a few rows cannot move a bandwidth fraction far without strong evidence.
 PRIOR_SIGMA = math.log(1.5)
@@ -229,7 +310,7 @@ def fit_targets(points: list[Point]) -> list[Point]:
     runs (not finite offline runs over a length distribution)."""
     # TTFT under load depends on how the benchmark started its clients (all at once, then
     # staggered): the simulator replays those runs (benchmarks/validate_serving_runs.py).
-    return [p for p in points if "dense" in p.tags and p.engine_row != "lmdeploy"
+    return [p for p in points if p.engine_row != "lmdeploy"
             and "finite_run" not in p.tags and "legacy_engine" not in p.tags
             and "below_floor" not in p.tags and p.kind != "ttft_loaded"]
 
@@ -240,19 +321,44 @@ def device_names(points: list[Point], overrides: list[CalibrationOverride]) -> l
     return sorted({p.gpu for p in points} - have)
 
 
-def _device_params(name: str) -> tuple[str, ...]:
+# The MoE parameters a device's rows exercise, by the experts' weight format.
+MOE_BY_DTYPE = {"bf16": ("moe_compute_frac", "moe_memory_frac"),
+                "fp16": ("moe_compute_frac", "moe_memory_frac"),
+                "fp8": ("moe_compute_frac_lowp", "moe_memory_frac_lowp"),
+                "fp8_block": ("moe_compute_frac_block", "moe_memory_frac_block"),
+                "nvfp4": ("moe_compute_frac_fp4", "moe_memory_frac_fp4"),
+                "mxfp4": ("moe_compute_frac_fp4", "moe_memory_frac_fp4")}
+for _n in {n for pair in MOE_BY_DTYPE.values() for n in pair} | {
+        "moe_weight_only_compute_frac", "moe_weight_only_memory_frac"}:
+    LOW[_n], HIGH[_n], X0[_n] = 0.03, 1.0, getattr(Calibration(), _n)
+
+
+def _device_params(name: str, points: list[Point] = ()) -> tuple[str, ...]:
+    """Fractions fitted for an accelerator without kernel tables: GEMM and attention, the
+    collective's bus fraction over PCIe, and the MoE fractions of the formats its MoE rows
+    run (a W4A16 path counts as its own)."""
     pcie = get_accelerator(name).scaleup_bytes_per_s is None
-    return DEVICE_PARAMS + (PCIE_PARAMS if pcie else ())
+    moe: list[str] = []
+    for p in points:
+        if p.gpu != name or "moe" not in p.tags:
+            continue
+        if is_weight_only(p.dep):
+            pair = ("moe_weight_only_compute_frac", "moe_weight_only_memory_frac")
+        else:
+            pair = MOE_BY_DTYPE.get(p.dep.weights_dtype, ())
+        moe += [n for n in pair if n not in moe]
+    return DEVICE_PARAMS + (PCIE_PARAMS if pcie else ()) + tuple(moe)
 
 
 class Fit:
     """The joint fit: a parameter vector <-> a Calibration with engine/device overrides."""
 
-    def __init__(self, base: Calibration, engines: list[str], devices: list[str]) -> None:
+    def __init__(self, base: Calibration, engines: list[str], devices: list[str],
+                 points: list[Point] = ()) -> None:
         self.base, self.engines, self.devices = base, engines, devices
         self.names = [("global", n) for n in GLOBAL_PARAMS] + \
             [(f"engine:{e}", n) for e in engines for n in ENGINE_PARAMS] + \
-            [(d, n) for d in devices for n in _device_params(d)]
+            [(d, n) for d in devices for n in _device_params(d, points)]
 
     def x0(self) -> np.ndarray:
         return np.log([X0[n] for _, n in self.names])
@@ -285,9 +391,9 @@ def residuals(points: list[Point], cal: Calibration) -> np.ndarray:
                      for p in points])
 
 
-def fit(points: list[Point], base: Calibration, engines: list[str], devices: list[str],
-        x0: np.ndarray | None = None) -> tuple[Calibration, np.ndarray, Fit]:
-    f = Fit(base, engines, devices)
+def _solve(f: Fit, points: list[Point], x0: np.ndarray | None, max_nfev: int) -> np.ndarray:
+    """Least squares on log(predicted / measured), Cauchy loss, sources weighted
+    1/sqrt(points), log-normal priors on the device fractions."""
     by_source = defaultdict(int)
     for p in points:
         by_source[p.source] += 1
@@ -297,18 +403,45 @@ def fit(points: list[Point], base: Calibration, engines: list[str], devices: lis
                  and m != "global"]
     kernel = Calibration()  # the H100 kernel values the device priors centre on
     prior_mu = np.array([math.log(getattr(kernel, f.names[i][1])) for i in prior_idx])
+    # The prior counts as PRIOR_POINTS points of the mean weight.
+    prior_w = math.sqrt(PRIOR_POINTS * float(np.mean(w ** 2)))
 
     def res(x: np.ndarray) -> np.ndarray:
         r = residuals(points, f.calibration(x))
         r = np.where(np.isfinite(r), r, 2.0) * w
-        pr = (x[prior_idx] - prior_mu) / PRIOR_SIGMA * math.sqrt(PRIOR_POINTS) * 0.1 \
-            if prior_idx else np.zeros(0)
+        pr = (x[prior_idx] - prior_mu) / PRIOR_SIGMA * prior_w if prior_idx else np.zeros(0)
         return np.concatenate([r, pr])
 
     start = np.clip(f.x0() if x0 is None else x0, lo + 1e-6, hi - 1e-6)
     sol = least_squares(res, start, bounds=(lo, hi), loss="cauchy", f_scale=0.15,
-                        x_scale=1.0, diff_step=1e-3, max_nfev=400)
-    return f.calibration(sol.x), sol.x, f
+                        x_scale=1.0, diff_step=1e-3, max_nfev=max_nfev)
+    return sol.x
+
+
+def fit(points: list[Point], base: Calibration, engines: list[str], devices: list[str],
+        x0: np.ndarray | None = None) -> tuple[Calibration, np.ndarray, Fit]:
+    """Two stages. (1) The engines' overheads and the global weight-only rate, on the
+    accelerators whose kernels are measured (AIConfigurator, vidur): there the step time's
+    kernel terms are known, so what is left is the engine's. (2) Each accelerator without
+    kernel tables alone, on its own rows, with the engines fixed: its GEMM, attention and
+    MoE fractions (and its PCIe collective rate)."""
+    f = Fit(base, engines, devices, points)
+    # ASSUMPTION: an engine's own overheads do not depend on the model: they are identified
+    # on dense models, whose kernel terms are the best measured.
+    known = [p for p in points if p.gpu not in devices and "dense" in p.tags]
+    fa = Fit(base, engines, [], known)
+    xa = _solve(fa, known, None if x0 is None else x0[:len(fa.names)], max_nfev=300)
+    stage = fa.calibration(xa)
+    xs = list(xa)
+    for d in devices:
+        mine = [p for p in points if p.gpu == d]
+        fd = Fit(stage, [], [d], mine)
+        fd.names = [n for n in fd.names if n[0] == d]
+        xd = _solve(fd, mine, None, max_nfev=200)
+        stage = fd.calibration(xd)
+        xs += list(xd)
+    x = np.array(xs)
+    return f.calibration(x), x, f
 
 
 # ---------------------------------------------------------------------- error reporting
@@ -325,9 +458,8 @@ TARGETS = {
 }
 # The sets a point is reported in (first match wins).
 SETS = (
-    ("fit", "dense models, current engines (the fitted set)"),
+    ("fit", "dense and MoE models, current engines (the fitted set)"),
     ("ttft_loaded", "TTFT above concurrency 8 (benchmark start-up dominates: simulator)"),
-    ("moe", "MoE models (issue #12: EP, DP attention, MTP not modelled)"),
     ("finite_run", "offline runs of N prompts over a length distribution (not a steady state)"),
     ("legacy_engine", "engine versions before the profiles (TensorRT-LLM < 0.10, vLLM < 0.6)"),
     ("lmdeploy", "LMDeploy TurboMind (predicted with the trtllm profile; not fitted)"),
@@ -338,10 +470,8 @@ SETS = (
 def set_of(p: Point, train_ids: set[int]) -> str:
     if id(p) in train_ids:
         return "fit"
-    if p.kind == "ttft_loaded" and "dense" in p.tags:
+    if p.kind == "ttft_loaded":
         return "ttft_loaded"
-    if "moe" in p.tags:
-        return "moe"
     for tag in ("below_floor", "finite_run", "legacy_engine"):
         if tag in p.tags:
             return tag
@@ -385,6 +515,160 @@ def _pct(x: float) -> str:
     return f"{x:.1f}%"
 
 
+RATES = ("per_user_throughput", "output_throughput", "total_throughput", "request_throughput")
+
+
+def time_error(p: Point, v: float) -> float:
+    """Signed error on the time scale: + means the model is slower than measured (a rate's
+    error is inverted)."""
+    return (p.measured / v - 1.0) if p.metric in RATES else (v / p.measured - 1.0)
+
+
+def _layout(p: Point) -> str:
+    d = p.dep
+    if d.pp > 1:
+        return "pipeline parallel (pp > 1)"
+    if d.dp > 1:
+        return "data-parallel attention + EP"
+    if d.ep > 1:
+        return "tensor parallel + EP"
+    return "tensor parallel only"
+
+
+def _fmt(p: Point) -> str:
+    from tokenworks.perf.deployment import is_weight_only as wo
+    w = p.dep.weights_dtype
+    if wo(p.dep):
+        return "weight-only (INT4/INT8 AWQ-GPTQ, FP4/FP8 dequantised: W4A16/W8A16)"
+    if w in ("bf16", "fp16"):
+        return "16-bit"
+    if w == "fp8":
+        return "FP8 per-tensor"
+    if w == "fp8_block":
+        return "FP8 block-scaled"
+    if w in ("nvfp4", "mxfp4", "fp4"):
+        return "FP4 on FP4 tensor cores"
+    return w
+
+
+SLICES = (
+    ("Models", lambda p: "MoE" if "moe" in p.tags else "dense"),
+    ("Vendor", lambda p: {"nvidia": "NVIDIA", "amd": "AMD", "google": "Google"}.get(
+        p.dep.accelerator.vendor.lower(), p.dep.accelerator.vendor)),
+    ("Metric", lambda p: "latency rows (TTFT, TPOT/ITL, E2E, per-user speed)"
+     if p.metric in ("ttft", "tpot", "itl", "e2e", "per_user_throughput") else
+     "throughput rows"),
+    ("Layout", _layout),
+    ("Weight format", _fmt),
+)
+
+
+# The comparisons issue #12 names, and pipeline parallelism.
+NAMED = (
+    ("DeepSeek-R1/V3 on 8× H200", lambda p: p.model.name.startswith("deepseek")
+     and p.gpu == "h200" and p.dep.num_gpus == 8),
+    ("DeepSeek-R1/V3 on 8× B200", lambda p: p.model.name.startswith("deepseek")
+     and p.gpu == "b200" and p.dep.num_gpus == 8),
+    ("gpt-oss on 8× B200", lambda p: p.model.name.startswith("gpt-oss") and p.gpu == "b200"),
+    ("gpt-oss on H100 (no 8× H200 rows)", lambda p: p.model.name.startswith("gpt-oss")
+     and p.gpu == "h100-sxm"),
+    ("Llama-4-Maverick on MI300X", lambda p: p.model.name == "llama-4-maverick"
+     and p.gpu == "mi300x"),
+)
+
+
+def pp_check(points: list[Point], pred: np.ndarray) -> list[str]:
+    """Pipeline parallelism against the one public source that runs the same model, engine
+    and lengths at TP1, TP2, TP4 and PP2 (GPUStack perf lab, gpt-oss-120b on H100, vLLM).
+    Its runs are finite offline batches (not a steady state), so the absolute numbers are not
+    comparable; the ratios between layouts are."""
+    sel = {}
+    for i, p in enumerate(points):
+        if (p.source.startswith("gpustack-perflab-gpt-oss-120b") and p.gpu == "h100-sxm"
+                and p.engine == "vllm" and p.metric == "output_throughput"
+                and p.concurrency is None and (p.isl, p.osl) == (215, 196)):
+            sel[(p.dep.tp, p.dep.pp)] = (p.measured, pred[i])
+    pairs = (((1, 2), (2, 1), "PP2 / TP2 (same 2 GPUs)"), ((1, 2), (1, 1), "PP2 / TP1"),
+             ((2, 1), (1, 1), "TP2 / TP1"))
+    L = ["", "### Pipeline parallelism (ratios between layouts)", "",
+         "GPUStack perf lab, gpt-oss-120b on H100 with vLLM, 215/196 tokens, max load: the "
+         "only public source with TP and PP runs of one setup (finite offline runs, so the "
+         "ratios are compared, not the absolute rates).", "",
+         "| ratio of output throughput | measured | predicted | error |",
+         "|---|---:|---:|---:|"]
+    for a, b, label in pairs:
+        if a in sel and b in sel:
+            m, q = sel[a][0] / sel[b][0], sel[a][1] / sel[b][1]
+            L.append(f"| {label} | {m:.2f} | {q:.2f} | {(q / m - 1) * 100:+.0f}% |")
+    return L if len(L) > 6 else []
+
+
+def named_table(points: list[Point], tidx: list[int], pred: np.ndarray,
+                loso: np.ndarray | None) -> list[str]:
+    """The named comparisons: error over their rows and the lowest-concurrency TPOT row."""
+    L = ["", "### Named comparisons", "",
+         "| comparison | n | median |error| | bias | leave-one-source-out median | "
+         "a TPOT row: measured → predicted |", "|---|---:|---:|---:|---:|---|"]
+    for label, sel in NAMED:
+        idx = [i for i in tidx if sel(points[i]) and np.isfinite(pred[i])]
+        if not idx:
+            L.append(f"| {label} | 0 | — | — | — | no public row in the data |")
+            continue
+        meas = np.array([points[i].measured for i in idx])
+        e = np.abs(pred[idx] / meas - 1)
+        bias = np.median([time_error(points[i], pred[i]) for i in idx])
+        lso = "—"
+        if loso is not None:
+            v = loso[idx]
+            k = np.isfinite(v)
+            lso = _pct(float(np.median(np.abs(v[k] / meas[k] - 1))) * 100) if k.any() else "—"
+        tp = sorted((i for i in idx if points[i].metric in ("tpot", "itl")),
+                    key=lambda i: (points[i].concurrency or 10**9, points[i].row_id))
+        ex = "—"
+        if tp:
+            p = points[tp[0]]
+            ex = (f"{p.row_id} {p.engine_row} {p.dep.layout.replace(', pp=1', '')} "
+                  f"{p.dep.weights_dtype} {p.isl}/{p.osl} c{p.concurrency}: "
+                  f"{p.measured * 1e3:.1f} → {pred[tp[0]] * 1e3:.1f} ms")
+        L.append(f"| {label} | {len(idx)} | {_pct(float(np.median(e)) * 100)} | "
+                 f"{bias * 100:+.1f}% | {lso} | {ex} |")
+    return L
+
+
+def slice_tables(points: list[Point], tidx: list[int], pred: np.ndarray,
+                 loso: np.ndarray | None, logo: np.ndarray | None) -> list[str]:
+    """Fitted-set errors by model kind, vendor, metric, layout and weight format (medians of
+    |error|; bias = median signed error on the time scale, + = the model is slower)."""
+    L = ["", "### Slices of the fitted set", "",
+         "Bias is the median signed error on the time scale (a rate's error inverted): "
+         "positive means the model is slower than measured.", "",
+         "| slice | value | n | in-sample median | bias | leave-one-source-out median | "
+         "leave-one-GPU-out median |", "|---|---|---:|---:|---:|---:|---:|"]
+    for title, key in SLICES:
+        groups = defaultdict(list)
+        for i in tidx:
+            groups[key(points[i])].append(i)
+        for val, idx in sorted(groups.items(), key=lambda kv: -len(kv[1])):
+            meas = np.array([points[i].measured for i in idx])
+            ok = np.isfinite(pred[idx])
+            if not ok.any():
+                continue
+            e_in = np.abs(pred[idx][ok] / meas[ok] - 1)
+            bias = np.median([time_error(points[i], pred[i]) for i in idx
+                              if np.isfinite(pred[i])])
+
+            def other(arr, idx=idx, meas=meas):
+                if arr is None:
+                    return "—"
+                v = arr[idx]
+                k = np.isfinite(v)
+                return _pct(float(np.median(np.abs(v[k] / meas[k] - 1))) * 100) if k.any() \
+                    else "—"
+            L.append(f"| {title} | {val} | {int(ok.sum())} | {_pct(float(np.median(e_in)) * 100)}"
+                     f" | {bias * 100:+.1f}% | {other(loso)} | {other(logo)} |")
+    return L
+
+
 def render(cal: Calibration, f: Fit, x: np.ndarray, points: list[Point], train: list[Point],
            pred: np.ndarray, loso: np.ndarray | None, logo: np.ndarray | None,
            skipped: tuple, notes: list[str]) -> tuple[str, str]:
@@ -392,15 +676,18 @@ def render(cal: Calibration, f: Fit, x: np.ndarray, points: list[Point], train: 
     train_ids = {id(p) for p in train}
     tidx = [i for i, p in enumerate(points) if id(p) in train_ids]
     tp = [points[i] for i in tidx]
-    L = ["## Step time and latency (issue #11)", "",
+    L = ["## Step time and latency (issues #11, #12)", "",
          "Generated by `python benchmarks/calibrate.py --write` on "
          f"{dt.date.today().isoformat()}; every row with its error is in "
          "[accuracy_latency_rows.md](accuracy_latency_rows.md).", "",
          "The step time is a sum of physical terms (perf/step.py) whose kernel coefficients "
          "come from measured kernel timings (AIConfigurator 0.12.0 for H100/H200/B200/GB200/"
-         "B300/GB300, vidur for A100; `data/calibration.toml` names each table's source). Only "
-         "the engines' own overheads, and the fractions of accelerators without kernel tables, "
-         "are fitted on serving measurements — jointly on latency and throughput, "
+         "B300/GB300: GEMMs by format, attention, MLA, grouped MoE GEMMs with their routing "
+         "imbalance, all-reduce and MoE all-to-all; vidur for A100; `data/calibration.toml` "
+         "names each table's source). Only the engines' own overheads (on dense models, where "
+         "the kernels are best measured), and the fractions of accelerators without kernel "
+         "tables (GEMM, attention and MoE, each accelerator alone on its rows), are fitted on "
+         "serving measurements — jointly on latency and throughput, "
          f"{len(tp)} points from {len({p.source for p in tp})} sources "
          "(`benchmarks/latency_data.py` says which rows are used and why others are not).", "",
          "| fitted | parameter | value |", "|---|---|---:|"]
@@ -408,7 +695,7 @@ def render(cal: Calibration, f: Fit, x: np.ndarray, points: list[Point], train: 
         val = math.exp(v)
         shown = f"{val * 1e3:.3g} ms" if n.endswith("_s") else f"{val:.3f}"
         L.append(f"| {m} | {n} | {shown} |")
-    L += ["", "### Error by target, fitted set (dense models, current engines)", "",
+    L += ["", "### Error by target, fitted set (dense and MoE models, current engines)", "",
           "Median and mean |predicted / measured − 1|. Leave-one-source-out refits without "
           "the source and predicts it; leave-one-GPU-out refits without the accelerator, whose "
           "fitted fractions then fall back to the global (H100 kernel) values.", "",
@@ -445,14 +732,18 @@ def render(cal: Calibration, f: Fit, x: np.ndarray, points: list[Point], train: 
                 lso_txt = _pct(float(np.nanmedian(e_lo)) * 100)
             L.append(f"| {label} | {len(idx)} | {len(keys)} | {_pct(float(e_in) * 100)} | "
                      f"{lso_txt} |")
+    L += slice_tables(points, tidx, pred, loso, logo)
+    L += named_table(points, tidx, pred, loso)
+    L += pp_check(points, pred)
     L += ["", "### By accelerator and engine, fitted set", "",
           "| accelerator | engine | n | median | mean |", "|---|---|---:|---:|---:|"]
     groups = defaultdict(list)
     for i in tidx:
         groups[(points[i].gpu, points[i].engine)].append(i)
     for (g, e), idx in sorted(groups.items()):
-        r = err_table([points[i] for i in idx], pred[idx])["all"]
-        L.append(f"| {g} | {e} | {r[0]} | {_pct(r[1])} | {_pct(r[2])} |")
+        r = err_table([points[i] for i in idx], pred[idx]).get("all")
+        if r:
+            L.append(f"| {g} | {e} | {r[0]} | {_pct(r[1])} | {_pct(r[2])} |")
     L += ["", "### Points outside the fit (reported, not fitted)", "",
           "| set | n | median | mean |", "|---|---:|---:|---:|"]
     sets = defaultdict(list)

@@ -150,21 +150,35 @@ def _hardware(name: str) -> str | None:
         return None
 
 
+# ASSUMPTION: the FP8 checkpoints of these families are 128×128 block-scaled (DeepSeek-V3's
+# recipe; Qwen3-*-FP8, GLM-4.5-FP8, Kimi-K2 and MiniMax follow it), so a row's "fp8" runs the
+# block-scaled kernels; other FP8 checkpoints (ModelOpt, Llama, Mixtral) are per-tensor.
+BLOCK_FP8_FAMILIES = ("deepseek", "qwen3", "qwq", "glm", "kimi", "minimax")
+
+
 def _dtype(text: str, model: ModelArch, hf_id: str = "") -> str | None:
     t = text.strip().lower()
+    out = None
     if not t:
         # ASSUMPTION: a row that does not state the weights ran the checkpoint it names: an
-        # -FP8 / -NVFP4 / -AWQ repository in that format, any other in bf16 (the dtype of the
-        # catalog's checkpoints); the sources say "unquantized checkpoint, bf16 inferred".
+        # -FP8 / -NVFP4 / -AWQ repository in that format, a natively quantised model (gpt-oss
+        # MXFP4 experts, DeepSeek-V3/R1 FP8) in its own format, any other in bf16 (the dtype
+        # of the catalog's checkpoints); the sources say "unquantized checkpoint, bf16
+        # inferred".
         h = hf_id.lower()
-        return next((dt for needle, dt in DTYPES if needle in h), "bf16") if hf_id or \
-            not text else None
-    for needle, dt in DTYPES:
-        if needle in t:
-            return dt
-    return None
+        if hf_id or not text:
+            native = model.native_expert_dtype or model.native_linear_dtype or "bf16"
+            out = next((dt for needle, dt in DTYPES if needle in h), native)
+    else:
+        out = next((dt for needle, dt in DTYPES if needle in t), None)
+    if out == "fp8" and model.name.startswith(BLOCK_FP8_FAMILIES):
+        out = "fp8_block"
+    return out
 
 
+# A run over a length distribution whose printed totals give the actual mean lengths (SGLang's
+# "random" dataset draws lengths below the nominal ones): those means are what ran.
+_ACTUAL = re.compile(r"actual mean tokens/request in/out = (\d+)/(\d+)")
 _LENGTHS = (
     re.compile(r"mean (\d+) in / (\d+) out"),
     re.compile(r"totals in=(\d+) out=(\d+) tokens over (\d+) requests"),
@@ -174,6 +188,9 @@ _FLAG_SEQS = re.compile(r"max-num-seqs[ =](\d+)")
 
 
 def _lengths(row: dict) -> tuple[int, int] | None:
+    m = _ACTUAL.search(row.get("notes", ""))
+    if m:
+        return int(m.group(1)), int(m.group(2))
     isl, osl = _num(row["input_tokens"]), _num(row["output_tokens"])
     if isl and osl:
         return int(isl), int(osl)
@@ -276,7 +293,7 @@ def _point(r: dict) -> Point | str:
     if metric not in METRICS:
         return f"metric {metric} not predicted"
     if r["spec_decode"] not in ("", "none"):
-        return "speculative decoding (issue #12)"
+        return "speculative decoding (benchmarks/spec_decode.py: acceptance not stated here)"
     engine = ENGINE_MAP.get(r["engine"])
     if engine is None and r["engine"] == "other" and "NIM" in r["notes"] + r["engine_version"]:
         engine = "trtllm"
@@ -314,16 +331,26 @@ def _point(r: dict) -> Point | str:
         return f"unit {r['unit']} not predicted"
     tp = int(_num(r["tp"]) or 1)
     pp = int(_num(r["pp"]) or 1)
-    ep = int(_num(r["ep"]) or 1)
-    if _num(r["dp"]) and (_num(r["dp"]) or 1) > 1:
-        return "data-parallel attention (issue #12)"
-    if model.is_moe and ep > 1:
-        return "expert parallel MoE (issue #12)"
+    dp = int(_num(r["dp"]) or 1)
+    ep_text = r["ep"].strip().lower()
+    # "yes": vLLM --enable-expert-parallel, EP over tp × dp
+    ep = tp * dp if ep_text.startswith("yes") else int(_num(r["ep"]) or 1)
+    if dp > 1 and not model.is_moe:
+        dp = 1  # data-parallel replicas of a dense model: the rows are per-replica rates
+    given = int(_num(r["num_gpus"]) or 0)
+    if dp > 1 and tp % dp == 0 and (given == tp or (not given and engine in ("sglang",
+                                                                           "trtllm"))):
+        # SGLang (--tp 8 --dp 8 --enable-dp-attention) and TensorRT-LLM (tp_size 8 with
+        # attention DP) count every GPU in tp: attention runs tp / dp wide on dp ranks.
+        tp //= dp
+    if dp > 1:
+        ep = tp * dp
     try:
-        dep = make_deployment(model, hw, tp=tp, pp=pp, ep=1, weights_dtype=w, kv_dtype=kv)
+        dep = make_deployment(model, hw, tp=tp, pp=pp, ep=ep if model.is_moe else 1, dp=dp,
+                              weights_dtype=w, kv_dtype=kv)
     except TokenworksError as e:
         return f"deployment invalid: {e}"
-    num_gpus = int(_num(r["num_gpus"]) or tp * pp)
+    num_gpus = int(_num(r["num_gpus"]) or dep.num_gpus)
     notes = r.get("notes", "")
     mt = _FLAG_TOKENS.search(notes)
     ms = _FLAG_SEQS.search(notes)

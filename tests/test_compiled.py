@@ -107,6 +107,28 @@ def _scenarios() -> dict:
                       "tier_load": "overlapped"}
     tiers["hardware"] = {"accelerator": "h100-sxm", "system": "hgx-h100-8"}
     out["kv-tiers"] = tiers
+    # MoE layouts (issue #12): data-parallel attention with its per-prompt chunk cap (no
+    # prefill jumps), expert parallelism, and speculative decoding (a drafter formula inside
+    # the compiled step formula).
+    moe = {
+        "model": "deepseek-v3", "hardware": {"accelerator": "h200"},
+        "deployment": {"tp": 1, "dp": 8, "ep": 8, "weights_dtype": "fp8_block"},
+        "scheduler": {"max_num_batched_tokens": 4096, "max_num_seqs": 256},
+        "workload": {"arrivals": {"kind": "poisson", "rate_per_s": 6.0},
+                     "prompt_tokens": {"kind": "lognormal", "mean": 1500, "cv": 0.8},
+                     "output_tokens": {"kind": "lognormal", "mean": 300, "cv": 0.8},
+                     "num_requests": 150, "max_prompt_tokens": 6000},
+        "seed": 3,
+    }
+    out["moe-dp-attention"] = moe
+    mtp = json.loads(json.dumps(moe))
+    mtp["deployment"] = {"tp": 8, "ep": 8, "weights_dtype": "fp8_block",
+                         "speculative": {"method": "mtp", "num_tokens": 2}}
+    out["moe-tp-ep-mtp"] = mtp
+    eagle = json.loads(json.dumps(busy))
+    eagle["deployment"] = {"tp": 1, "num_replicas": 2,
+                           "speculative": {"method": "eagle", "acceptance_length": 2.5}}
+    out["dense-eagle"] = eagle
     for example in ("agentic.yaml", "disagg-h100-h200.yaml"):
         out[example] = str(ROOT / "examples" / example)
     return out

@@ -29,6 +29,26 @@ MoE (``moe/*/moe_perf.parquet``, balanced routing, moe_tp=1): efficiency vs toke
 expert tpe = num_tokens*topk/E; hyperbolic eff(tpe) and a roofline with the bytes of the
 *active* local experts (AIConfigurator's own SOL accounting).
 
+MoE routing imbalance (same table, moe_tp=1): every power_law_{1.01,1.2} row is paired with
+the balanced row of the same kernel, dtype, tokens, shape and EP; ratio = t(power law) /
+t(balanced). The collector's power-law generator puts the busiest EP rank on the measured
+rank, so in the compute-bound regime (tpe >= 64) the ratio is the busiest-rank load factor,
+fitted as I(ep) = 1 + a * ln(ep)^b (ep >= 2; alternative c0 + c1 * ln(ep)) on log ratio.
+
+MoE all-to-all (``comm/{trtllm,vllm}/*/moe_a2a_perf.parquet`` in microseconds,
+``comm/trtllm/*/trtllm_alltoall_perf.parquet`` (GB200 NVLink one/two-sided, ms),
+``comm/sglang/*/wideep_deepep_{normal,ll}_perf.parquet`` in microseconds, ep = 8 * node_num
+as AIConfigurator's adapter sets it): per engine x kernel x phase x dtype x EP,
+t = t0 + bytes / bw with bytes = tokens_per_rank * topk * hidden * bytes_per_element *
+(ep-1)/ep (num_tokens is the token count of one EP rank).
+
+MLA (``mla/*``, DeepSeek-V3 geometry): decode kernel (``generation_mla_perf``; one layer on
+one GPU, num_heads = rank-local heads) t = t0 + b * per_seq + kv_bytes / (mem_bw * kv_bw_frac),
+kv_bytes = b * kv_len * 576 * bytes (latent 512 + rope 64); the same model on the decode
+*module* tables (``mla_generation_module_perf``: BMM pre + MLA + BMM post) at 128 and 16
+heads; prefill kernel (``context_mla_perf``) t = t0 + F/(peak*eff_max) * (1 + s_half/s),
+F = b * n_heads * (192+128) * s^2 (causal).
+
 Writes ``coefficients.toml`` and ``fit_tables.md`` next to this file. Reference peaks
 (dense tensor-core FLOP/s, HBM bandwidth) are AIConfigurator's own system YAMLs.
 
@@ -516,6 +536,391 @@ def fit_moe(system, engine, out, tables):
                     tables.setdefault("moe_shapes", []).append((system, dtype, nm, int(eps), cells))
 
 
+# --------------------------------------------------------------------------- MoE routing imbalance
+
+MOE_KEYS = ["kernel_source", "moe_dtype", "num_tokens", "hidden_size", "inter_size", "topk",
+            "num_experts", "moe_ep_size"]
+IMB_ALPHAS = ("1.01", "1.2")
+IMB_TPE_BINS = (0.0, 0.1, 1.0, 4.0, 16.0, 64.0, 256.0, math.inf)
+IMB_TPE_MIN = 64.0  # compute-bound regime for the load-factor fit
+IMB_EPS = (8, 16, 32, 64, 72)
+IMB_MODEL = "I(ep) = 1 + a * ln(ep)^b; t(power law) = I(ep) * t(balanced), tpe >= 64, ep >= 2"
+IMB_ALT_MODEL = "I(ep) = c0 + c1 * ln(ep) (I(1) = c0 free), tpe >= 64, ep >= 1"
+
+
+def imbalance_ratios(path):
+    """Power-law / balanced latency ratio per paired row (moe_tp = 1)."""
+    import pandas as pd
+
+    df = pd.read_parquet(path, columns=[*MOE_KEYS, "moe_tp_size", "distribution", "latency"])
+    df = df[df.moe_tp_size == 1]
+    df = df.groupby([*MOE_KEYS, "distribution"], as_index=False).latency.min()
+    bal = df[df.distribution == "balanced"].set_index(MOE_KEYS).latency
+    out = {}
+    for alpha in IMB_ALPHAS:
+        pl = df[df.distribution == f"power_law_{alpha}"].set_index(MOE_KEYS).latency
+        r = (pl / bal).dropna().rename("ratio").reset_index()
+        r["tpe"] = r.num_tokens * r.topk / r.num_experts
+        out[alpha] = r
+    return out
+
+
+def fit_moe_imbalance(system, engine, out, tables):
+    """Busiest-rank load factor of the power-law routing tables vs balanced routing."""
+    np = _np()
+    import pandas as pd
+
+    path, ver = latest_version_dir(DATA, system, "moe", engine, "moe_perf.parquet")
+    if not path:
+        return
+    for alpha, r in imbalance_ratios(path).items():
+        if r.empty:
+            continue
+        if engine == PRIMARY_ENGINE:
+            b = pd.cut(r.tpe, IMB_TPE_BINS)
+            med = r.groupby(["moe_ep_size", b], observed=True).ratio.median()
+            cnt = r.groupby(["moe_ep_size", b], observed=True).ratio.size()
+            tables.setdefault("moe_imb_bins", []).append((system, alpha, med, cnt))
+        cb = r[r.tpe >= IMB_TPE_MIN]
+        ep = cb.moe_ep_size.to_numpy(float)
+        ratio = cb.ratio.to_numpy(float)
+        m = ep >= 2
+        if m.sum() < 10:
+            continue
+
+        def load(p, e):
+            return 1.0 + p[0] * np.log(e) ** p[1]
+
+        def alt(p, e):
+            return p[0] + p[1] * np.log(e)
+
+        (a, bb), err = fit_log(load, [0.3, 1.0], [1e-4, 0.05], [10.0, 5.0], ep[m], ratio[m])
+        (c0, c1), err_alt = fit_log(alt, [1.1, 0.2], [0.3, 1e-5], [3.0, 5.0], ep, ratio)
+        rec = dict(a=float(a), b=float(bb), n_points=err["n_points"], mape_pct=err["mape_pct"],
+                   p90_ape_pct=err["p90_ape_pct"], max_ape_pct=err["max_ape_pct"],
+                   ep_range=f"{int(ep[m].min())}..{int(ep[m].max())}", model=IMB_MODEL)
+        for e in IMB_EPS:
+            rec[f"factor_ep{e}"] = float(load((a, bb), float(e)))
+        rec.update(alt_c0=float(c0), alt_c1=float(c1), alt_mape_pct=err_alt["mape_pct"],
+                   alt_model=IMB_ALT_MODEL)
+        med = cb.groupby("moe_ep_size").ratio.median()
+        for e, v in med.items():
+            rec[f"median_ratio_ep{int(e)}"] = float(v)
+        small = r[(r.tpe > 0.1) & (r.tpe <= 4.0)].ratio
+        rec.update(
+            median_ratio_tpe_0p1_to_4=float(small.median()) if len(small) else float("nan"),
+            distribution=f"power_law_{alpha}", alpha=float(alpha), tpe_min=IMB_TPE_MIN,
+            pairing="same kernel_source, moe_dtype, num_tokens, hidden, inter, topk, E, ep; "
+                    "moe_tp = 1",
+            dtypes=", ".join(sorted(cb.moe_dtype.unique())),
+            kernels=", ".join(sorted(cb.kernel_source.unique())),
+            n_shapes=int(cb.groupby(["hidden_size", "inter_size", "topk", "num_experts"]).ngroups),
+            engine=f"{engine} {ver}", source=src(path))
+        key = (system, "alpha_" + alpha.replace(".", "_"))
+        out.setdefault("moe_imbalance", {}).setdefault(engine, {})[key] = rec
+
+
+# --------------------------------------------------------------------------- MoE all-to-all
+
+A2A_CONVENTION = ("bytes = tokens_per_rank * topk * hidden * bytes_per_element * (ep-1)/ep "
+                  "(num_tokens column = tokens on one EP rank; topk copies per token, the "
+                  "(ep-1)/ep share leaves the rank)")
+A2A_BPE = {"bfloat16": 2.0, "fp8": 1.0, "nvfp4": 0.5625, "fp4": 0.5625}
+DSV3_A2A = (7168, 8, 256)  # (hidden, topk, experts) for the measured reference times
+
+
+def a2a_bpe(kernel, phase, dtype):
+    """Payload bytes per hidden element of one token copy (see README, MoE all-to-all)."""
+    if dtype == "default":  # sglang/vLLM DeepEP: FP8 dispatch, BF16 combine (collector)
+        return 1.0 if phase == "dispatch" else 2.0
+    if phase == "combine" and dtype != "fp4" and ("ht" in kernel or "nvlink" in kernel):
+        return 2.0  # DeepEP normal and TRT-LLM NVLink standard combine move BF16
+    return A2A_BPE[dtype]
+
+
+def a2a_rows(system):
+    """All MoE all-to-all rows of one system in one long format (latency in seconds).
+
+    Columns: engine, ver, path, device, kernel, phase, dtype, ep, nodes, sms, hidden, topk,
+    experts, tokens, t.
+    """
+    import pandas as pd
+
+    spec = _aic.system_spec(CORE, system)
+    gpn = int((spec.get("node") or {}).get("num_gpus_per_node") or 8)
+    parts = []
+    for engine in ("trtllm", "vllm"):
+        path, ver = latest_version_dir(DATA, system, "comm", engine, "moe_a2a_perf.parquet")
+        if not path:
+            continue
+        d = pd.read_parquet(path)
+        parts.append(pd.DataFrame(dict(
+            engine=engine, ver=ver, path=path, device=d.device,
+            kernel=d.comm_backend.str.replace("trtllm_", ""),
+            phase=d.phase, dtype=d.comm_dtype, ep=d.ep_size, nodes=d.node_num, sms=d.sms,
+            hidden=d.hidden_size, topk=d.topk, experts=d.num_experts, tokens=d.num_tokens,
+            t=d.latency * 1e-6)))  # moe_a2a latency is in microseconds
+    # TRT-LLM NVLink one/two-sided all-to-all (GB200 only; latency already in ms)
+    path, ver = latest_version_dir(DATA, system, "comm", "trtllm", "trtllm_alltoall_perf.parquet")
+    if path:
+        d = pd.read_parquet(path)
+        d = d[d.distribution == "balanced"]
+        lowp = d.op_name == "alltoall_combine_low_precision"
+        parts.append(pd.DataFrame(dict(
+            engine="trtllm", ver=ver, path=path, device=d.device,
+            kernel=d.kernel_source.map({"NVLinkTwoSided": "nvlink_two_sided",
+                                        "NVLinkOneSided": "nvlink_one_sided"}),
+            phase=d.op_name.str.replace("alltoall_", "").str.replace("_low_precision", ""),
+            dtype=d.moe_dtype.where(~lowp, "fp4"), ep=d.moe_ep_size,
+            nodes=-(-d.moe_ep_size // gpn), sms=0, hidden=d.hidden_size, topk=d.topk,
+            experts=d.num_experts, tokens=d.num_tokens, t=d.latency * 1e-3)))
+    # SGLang DeepEP tables: no ep column; AIConfigurator's adapter sets ep = 8 * node_num.
+    # The newest directory first; node counts it lacks come from older directories (the
+    # multi-node curves AIConfigurator keeps as backward-fill sources).
+    import glob as _glob
+
+    from packaging.version import Version
+
+    base = os.path.join(DATA, system, "comm", "sglang")
+    for fname, kernel in (("wideep_deepep_normal_perf.parquet", "deepep_ht"),
+                          ("wideep_deepep_ll_perf.parquet", "deepep_ll")):
+        cands = sorted(_glob.glob(os.path.join(base, "*", fname)),
+                       key=lambda p: Version(os.path.basename(os.path.dirname(p))), reverse=True)
+        seen = set()
+        for path in cands:
+            ver = os.path.basename(os.path.dirname(path))
+            d = pd.read_parquet(path)
+            d = d[~d.node_num.isin(seen)]
+            if d.empty:
+                continue
+            seen |= set(d.node_num.unique().tolist())
+            for phase in ("dispatch", "combine"):
+                if kernel == "deepep_ht":
+                    t = (d[f"{phase}_transmit_us"] + d[f"{phase}_notify_us"]) * 1e-6
+                    sms = d[f"{phase}_sms"]
+                else:
+                    t, sms = d[f"{phase}_avg_t_us"] * 1e-6, 0
+                parts.append(pd.DataFrame(dict(
+                    engine="sglang", ver=ver, path=path, device=d.device, kernel=kernel,
+                    phase=phase,
+                    dtype="default", ep=d.node_num * 8, nodes=d.node_num, sms=sms,
+                    hidden=d.hidden_size, topk=d.num_topk, experts=d.num_experts,
+                    tokens=d.num_token, t=t)))
+    if not parts:
+        return None
+    df = pd.concat(parts, ignore_index=True)
+    return df[(df.t > 0) & (df.tokens > 0)]
+
+
+def a2a_link(system, ep, nodes):
+    """(long, short) description of the links one EP group of `ep` ranks spans."""
+    spec = _aic.system_spec(CORE, system)
+    gpn = int((spec.get("node") or {}).get("num_gpus_per_node") or 8)
+    if system in ("gb200", "gb300"):
+        return (f"NVLink (NVL72 domain; {ep} ranks = {-(-ep // gpn)} tray(s) of {gpn}, "
+                "no network hop)", "NVL72")
+    if nodes <= 1 and ep <= gpn:
+        return f"NVLink, intra-node ({gpn} GPUs per node)", "NVLink"
+    return (f"inter-node: {nodes} nodes x {gpn} GPUs (RDMA between nodes, NVLink inside)",
+            f"RDMA, {nodes} nodes")
+
+
+def fit_moe_a2a(system, out, tables):
+    np = _np()
+
+    df = a2a_rows(system)
+    if df is None:
+        return
+    keys = ["engine", "kernel", "phase", "dtype", "ep", "nodes"]
+    for (engine, kernel, phase, dtype, ep, nodes), g in df.groupby(keys):
+        if phase == "prepare":  # metadata exchange only: report, no bytes model
+            tables.setdefault("a2a_prepare", []).append(
+                (system, engine, kernel, dtype, int(ep), float(g.t.median() * 1e6),
+                 float(g.t.max() * 1e6)))
+            continue
+        sms_avail = sorted(g.sms.unique().tolist())
+        sms = 20 if 20 in sms_avail else sms_avail[-1]  # AIConfigurator default sms = 20
+        g = g[g.sms == sms]
+        bpe = a2a_bpe(kernel, phase, dtype)
+        tok, topk, hid = (g[c].to_numpy(float) for c in ("tokens", "topk", "hidden"))
+        nbytes = tok * topk * hid * bpe * (ep - 1) / ep
+        t = g.t.to_numpy(float)
+        if len(t) < 5 or ep < 2:
+            continue
+        alpha, bw, err = alpha_beta(nbytes, t)
+        link, link_short = a2a_link(system, int(ep), int(nodes))
+        ds = g[(g.hidden == DSV3_A2A[0]) & (g.topk == DSV3_A2A[1]) & (g.experts == DSV3_A2A[2])]
+        ds = ds.groupby("tokens").t.median()
+        shapes = sorted({(int(a), int(b), int(c)) for a, b, c in
+                         zip(g.hidden, g.topk, g.experts, strict=True)})
+        rec = dict(
+            t0_us=alpha * 1e6, bw_gb_per_s=bw / 1e9, bytes_per_element=bpe,
+            convention=A2A_CONVENTION, n_points=err["n_points"], mape_pct=err["mape_pct"],
+            p90_ape_pct=err["p90_ape_pct"], max_ape_pct=err["max_ape_pct"],
+            tokens_per_rank_range=f"{int(tok.min())}..{int(tok.max())}",
+            min_measured_us=float(t.min() * 1e6),
+            peak_measured_bw_gb_per_s=float(np.max(nbytes / t)) / 1e9,
+            bw_at_upper_bound=bool(bw >= 0.99e13),
+            # share of the bytes term in the fitted time at the largest message: small values
+            # mean the curve is latency-bound over the measured range and bw is ill-determined
+            bytes_term_share_at_max=float(nbytes.max() / bw / (alpha + nbytes.max() / bw)),
+            ep=int(ep), node_num=int(nodes), link=link, link_short=link_short,
+            comm_backend=kernel, phase=phase, comm_dtype=dtype, sms=int(sms),
+            shapes="; ".join(f"h{a}/top{b}/E{c}" for a, b, c in shapes))
+        for tk in (1, 16, 128, 1024, 8192):
+            if tk in ds.index:
+                rec[f"t_us_dsv3_{tk}tok"] = float(ds.loc[tk] * 1e6)
+        ver, path = g.ver.iloc[0], g.path.iloc[0]
+        rec.update(device=str(g.device.iloc[0]), engine=f"{engine} {ver}", source=src(path))
+        label = f"{kernel}_{phase}"
+        if dtype != "default":
+            label += f"_{DTYPE_LABEL.get(dtype, dtype)}"
+        out.setdefault("moe_a2a", {}).setdefault(engine, {})[(system, label, int(ep))] = rec
+
+
+# --------------------------------------------------------------------------- MLA
+
+MLA_KV_ELEMS = 512 + 64  # kv_lora_rank + qk_rope_head_dim (DeepSeek-V3), per token per layer
+MLA_CTX_ELEMS = 192 + 128  # qk head dim (nope 128 + rope 64) + v head dim, per head
+MLA_MODULE_HEADS = (128, 16)  # attention-DP / TP1 rank and TP8 rank of DeepSeek-V3
+
+
+def mla_decode_fit(b, kv_len, t, bpe, bw):
+    """t = t0 + b * per_seq + kv_bytes / (mem_bw * kv_bw_frac); kv_bytes = b*kv_len*576*bpe."""
+    np = _np()
+    kvb = b * kv_len * MLA_KV_ELEMS * bpe
+
+    def model(p, x):
+        return p[0] + x / (bw * p[1])
+
+    def model3(p, x):
+        return p[0] + x[0] / (bw * p[1]) + x[1] * p[2]
+
+    (t0s, fracs), errs = fit_log(model, [5e-6, 0.7], [1e-7, 0.01], [1e-3, 1.5], kvb, t)
+    (t0, frac, cseq), err = fit_log(model3, [5e-6, 0.7, 1e-7], [1e-7, 0.01, 1e-12],
+                                    [1e-3, 1.5, 1e-3], (kvb, b), t)
+    achieved = kvb / (t * bw)
+    big = kvb >= 256 * MIB
+    return dict(
+        kv_bw_frac=frac, t0_us=t0 * 1e6, per_seq_ns=cseq * 1e9, n_points=err["n_points"],
+        mape_pct=err["mape_pct"], p90_ape_pct=err["p90_ape_pct"], max_ape_pct=err["max_ape_pct"],
+        simple_kv_bw_frac=fracs, simple_t0_us=t0s * 1e6, simple_mape_pct=errs["mape_pct"],
+        achieved_frac_kv_ge_256mib_median=(float(np.median(achieved[big])) if big.any()
+                                           else float("nan")),
+        achieved_frac_max=float(np.max(achieved)), mem_bw_gb_per_s_ref=bw / 1e9,
+        kv_bytes="b * kv_len * 576 * bytes_per_element (latent 512 + rope 64, one layer)",
+        kv_len="isl + step - 1 (AIConfigurator: s = isl + step)")
+
+
+def fit_mla(system, engine, out, tables):
+    np = _np()
+    import pandas as pd
+
+    spec = _aic.system_spec(CORE, system)["gpu"]
+    bw = spec["mem_bw"]
+    # op-level decode kernel: one layer on one GPU, num_heads = rank-local query heads
+    path, ver = latest_version_dir(DATA, system, "mla", engine, "generation_mla_perf.parquet")
+    if path:
+        g = pd.read_parquet(path)
+        # AIConfigurator keys the table on (kv dtype, num_heads, batch, s) and keeps the first row
+        g = g.drop_duplicates(["kv_cache_dtype", "num_heads", "batch_size", "isl", "step"])
+        for kvd, gg in g.groupby("kv_cache_dtype"):
+            if kvd not in KV_BYTES:
+                continue
+            b = gg.batch_size.to_numpy(float)
+            kv_len = (gg.isl + gg.step - 1).to_numpy(float)
+            t = gg.latency.to_numpy(float) * 1e-3
+            keep = kv_len >= 1
+            rec = mla_decode_fit(b[keep], kv_len[keep], t[keep], KV_BYTES[kvd], bw)
+            nh = gg.num_heads.to_numpy()[keep]
+            kvb = (b * kv_len * MLA_KV_ELEMS * KV_BYTES[kvd])[keep]
+            ach = kvb / (t[keep] * bw)
+            for h in (16, 128):
+                s_ = (nh == h) & (kvb >= 256 * MIB)
+                rec[f"achieved_frac_h{h}_kv_ge_256mib_median"] = (
+                    float(np.median(ach[s_])) if s_.any() else float("nan"))
+            rec.update(kv_dtype=DTYPE_LABEL[kvd], bytes_per_element=KV_BYTES[kvd],
+                       heads="pooled over rank-local num_heads "
+                             + "/".join(str(x) for x in sorted(set(nh.tolist()))),
+                       kernels=", ".join(sorted(gg.kernel_source.unique())),
+                       engine=f"{engine} {ver}", source=src(path))
+            out.setdefault("mla_decode", {}).setdefault(engine, {})[(system, kvd)] = rec
+            if engine in (PRIMARY_ENGINE, "sglang"):
+                for bb in (1, 32, 256):
+                    for L in (1023, 8191, 65535):
+                        for h in (16, 128):
+                            s_ = (b == bb) & (kv_len == L) & (gg.num_heads.to_numpy() == h)
+                            if s_.any():
+                                tt = float(t[s_][0])
+                                frac = bb * L * MLA_KV_ELEMS * KV_BYTES[kvd] / (tt * bw)
+                                tables.setdefault("mla_decode", []).append(
+                                    (system, engine, kvd, h, bb, L + 1, tt * 1e6, frac))
+    # module-level decode (BMM pre + MLA + BMM post, DeepSeek-V3), fitted per head count
+    fname = "mla_generation_module_perf.parquet"
+    path, ver = latest_version_dir(DATA, system, "mla", engine, fname)
+    if path:
+        g = pd.read_parquet(path)
+        g = g[g.model == "deepseek-ai/DeepSeek-V3"]
+        for (kvd, gem), gg in g.groupby(["kv_cache_dtype", "gemm_type"]):
+            if kvd not in KV_BYTES:
+                continue
+            kernels = ", ".join(sorted(gg.kernel_source.unique()))
+            # several attention kernels for one point (vLLM): keep the fastest
+            gg = gg.groupby(["num_heads", "batch_size", "isl", "step"],
+                            as_index=False).latency.min()
+            for h in MLA_MODULE_HEADS:
+                hh = gg[gg.num_heads == h]
+                if len(hh) < 20:
+                    continue
+                b = hh.batch_size.to_numpy(float)
+                kv_len = (hh.isl + hh.step - 1).to_numpy(float)
+                t = hh.latency.to_numpy(float) * 1e-3
+                rec = mla_decode_fit(b, kv_len, t, KV_BYTES[kvd], bw)
+                rec.update(kv_dtype=DTYPE_LABEL[kvd], gemm_dtype=DTYPE_LABEL.get(gem, gem),
+                           bytes_per_element=KV_BYTES[kvd], num_heads=int(h),
+                           scope="module: MLA BMM pre + generation MLA + BMM post (one layer, "
+                                 "one GPU); t0 includes the head-proportional BMM weights",
+                           kernels=kernels, engine=f"{engine} {ver}", source=src(path))
+                key = (system, kvd, gem, int(h))
+                out.setdefault("mla_decode_module", {}).setdefault(engine, {})[key] = rec
+    # op-level prefill (context) kernel
+    path, ver = latest_version_dir(DATA, system, "mla", engine, "context_mla_perf.parquet")
+    if path:
+        c = pd.read_parquet(path)
+        c = c.drop_duplicates(["mla_dtype", "kv_cache_dtype", "num_heads", "batch_size", "isl"])
+        for (ad, kvd), cc in c.groupby(["mla_dtype", "kv_cache_dtype"]):
+            # FP8 KV: the FMHA runs in FP8 (the rows reach 1.04-1.08x the dense BF16 peak on
+            # B300/GB300 although mla_dtype says bfloat16), so the FP8 peak is the reference.
+            math = "fp8" if kvd == "fp8" else ad
+            peak = spec.get({"bfloat16": "bfloat16_tc_flops", "fp8": "fp8_tc_flops"}.get(math, ""))
+            if not peak or kvd not in KV_BYTES:
+                continue
+            b, s, nq = (cc[x].to_numpy(float) for x in ("batch_size", "isl", "num_heads"))
+            F = b * nq * MLA_CTX_ELEMS * s * s  # AIConfigurator: 2 * (192+128) * s^2 / 2 (causal)
+            t = cc.latency.to_numpy(float) * 1e-3
+
+            def model(p, X, peak=peak):
+                F, s = X
+                return p[0] + F / (peak * p[1]) * (1.0 + p[2] / s)
+
+            (t0, eff_max, s_half), err = fit_log(model, [5e-6, 0.6, 256.0], [1e-7, 0.01, 1.0],
+                                                 [1e-2, 1.5, 1e5], (F, s), t)
+            eff = F / (t * peak)
+            label = DTYPE_LABEL[ad] if kvd == ad else f"{DTYPE_LABEL[kvd]}kv"
+            rec = dict(eff_max=eff_max, s_half_tokens=s_half, t0_us=t0 * 1e6,
+                       mape_pct=err["mape_pct"], p90_ape_pct=err["p90_ape_pct"],
+                       max_ape_pct=err["max_ape_pct"], n_points=err["n_points"],
+                       achieved_eff_max=float(np.max(eff)),
+                       achieved_eff_s_ge_4096_median=float(np.median(eff[s >= 4096])),
+                       peak_tflops_ref=peak / 1e12, peak_ref_dtype=DTYPE_LABEL[math],
+                       mla_dtype_column=DTYPE_LABEL[ad], kv_dtype=DTYPE_LABEL[kvd],
+                       flops="b * n_heads * (192+128) * s^2 (causal; AIConfigurator's count)",
+                       heads="pooled over rank-local num_heads "
+                             + "/".join(str(int(x)) for x in sorted(set(nq.tolist()))),
+                       engine=f"{engine} {ver}", source=src(path))
+            out.setdefault("mla_prefill", {}).setdefault(engine, {})[(system, label)] = rec
+
+
 # --------------------------------------------------------------------------- framework overheads
 
 
@@ -619,7 +1024,37 @@ def write_toml(res, fw, path):
     for system, rec in fw.items():
         table(L, f"framework_system.{SYSTEMS[system]}", rec)
     with open(path, "w", encoding="utf-8") as f:
-        f.write("\n".join(L) + "\n")
+        f.write("\n".join(L + new_family_tables(res)) + "\n")
+
+
+def new_family_tables(res):
+    """TOML lines of the MoE imbalance, MoE all-to-all and MLA tables (appended at the end)."""
+    L = [
+        "",
+        "# ---- MoE routing imbalance, MoE all-to-all, MLA (see README for the conventions):",
+        "# [moe_imbalance.<engine>.<gpu>.alpha_<1_01|1_2>],",
+        "# [moe_a2a.<engine>.<gpu>.<kernel>_<phase>[_<dtype>].ep<n>],",
+        "# [mla_decode.<engine>.<gpu>.<kv dtype>],",
+        "# [mla_decode_module.<engine>.<gpu>.<kv>.<gemm>.h<heads>],",
+        "# [mla_prefill.<engine>.<gpu>.<bf16|fp8kv>].",
+    ]
+    for engine in ENGINES:
+        for (system, alpha), rec in sorted(res.get("moe_imbalance", {}).get(engine, {}).items()):
+            table(L, f"moe_imbalance.{engine}.{SYSTEMS[system]}.{alpha}", rec)
+    for engine in ENGINES:
+        for (system, label, ep), rec in sorted(res.get("moe_a2a", {}).get(engine, {}).items()):
+            table(L, f"moe_a2a.{engine}.{SYSTEMS[system]}.{label}.ep{ep}", rec)
+    for engine in ENGINES:
+        for (system, kvd), rec in sorted(res.get("mla_decode", {}).get(engine, {}).items()):
+            table(L, f"mla_decode.{engine}.{SYSTEMS[system]}.{DTYPE_LABEL[kvd]}", rec)
+        mod = res.get("mla_decode_module", {}).get(engine, {})
+        for (system, kvd, gem, h), rec in sorted(mod.items()):
+            name = (f"mla_decode_module.{engine}.{SYSTEMS[system]}.{DTYPE_LABEL[kvd]}."
+                    f"{DTYPE_LABEL.get(gem, gem)}.h{h}")
+            table(L, name, rec)
+        for (system, label), rec in sorted(res.get("mla_prefill", {}).get(engine, {}).items()):
+            table(L, f"mla_prefill.{engine}.{SYSTEMS[system]}.{label}", rec)
+    return L
 
 
 def framework_table():
@@ -764,8 +1199,145 @@ def write_tables(res, tables, path):
         if system in ("h100_sxm", "h200_sxm", "b200_sxm", "gb200"):
             c = " | ".join(f"{cells[x]:.3f}" if x in cells else "—" for x in (1.0, 4.0, 16.0, 64.0, 256.0))
             L.append(f"| {SYSTEMS[system]} | {DTYPE_LABEL[dt]} | {nm} | {eps} | {c} |")
+    L += new_family_md(res, tables)
     with open(path, "w", encoding="utf-8") as f:
         f.write("\n".join(L) + "\n")
+
+
+def _f(v, fmt=".2f"):
+    return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else format(v, fmt)
+
+
+def new_family_md(res, tables):
+    """fit_tables.md sections for MoE imbalance, MoE all-to-all and MLA."""
+    L = ["", "## MoE routing imbalance: t(power law) / t(balanced), moe_tp = 1", "",
+         f"Fit (compute-bound points, tpe = T·topk/E ≥ {IMB_TPE_MIN:.0f}, ep ≥ 2, pooled over "
+         "dtypes, shapes and kernels, least squares on log ratio): `I(ep) = 1 + a·ln(ep)^b`; "
+         "alternative `I(ep) = c0 + c1·ln(ep)` (fitted on ep ≥ 1). MAPE is on the ratio.", "",
+         "| GPU | engine | alpha | a | b | I(8) | I(16) | I(32) | I(64) | I(72) | MAPE % | n | "
+         "c0 / c1 / MAPE % | median ratio ep=1 | median ratio, 0.1 < tpe ≤ 4 |",
+         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for e in ENGINES:
+        for (system, _al), r in sorted(res.get("moe_imbalance", {}).get(e, {}).items()):
+            fac = " | ".join(f"{r[f'factor_ep{x}']:.2f}" for x in IMB_EPS)
+            L.append(f"| {SYSTEMS[system]} | {e} | {r['alpha']} | {r['a']:.3f} | {r['b']:.3f} | "
+                     f"{fac} | {r['mape_pct']:.1f} | {r['n_points']} | {r['alt_c0']:.3f} / "
+                     f"{r['alt_c1']:.3f} / {r['alt_mape_pct']:.1f} | "
+                     f"{_f(r.get('median_ratio_ep1'))} | {_f(r['median_ratio_tpe_0p1_to_4'])} |")
+    L += ["", "### Median ratio by EP size and tokens-per-expert bin (TensorRT-LLM)", "",
+          "Ratio < 1 at small tpe (0.1 < tpe ≤ 4, weight-streaming regime): the balanced "
+          "pattern spreads the T·topk routed slots over min(E, T·topk) distinct experts, the "
+          "power-law pattern piles them onto fewer, so fewer expert weights are read. The "
+          "saving is largest at EP 1–4 (≈ 0.8) and fades to ≈ 1 at EP ≥ 64, where a rank holds "
+          "only a few experts and all of them are touched under either pattern; at tpe ≤ 0.1 "
+          "both patterns touch about T·topk experts. Above tpe ≈ 16 the busiest rank's extra "
+          "tokens dominate and the ratio grows with EP and with T (the generator's power law "
+          "spans 1…0.8·T tokens per expert, so the skew grows with the batch: compare the "
+          "(64, 256] and (256, inf] columns). EP 1 > 1 at large tpe is the grouped-GEMM cost of "
+          "unequal experts on one GPU.", ""]
+    bins = [f"({_bin(IMB_TPE_BINS[i])}, {_bin(IMB_TPE_BINS[i + 1])}]"
+            for i in range(len(IMB_TPE_BINS) - 1)]
+    for (system, alpha, med, cnt) in tables.get("moe_imb_bins", []):
+        L += [f"**{SYSTEMS[system]}, power_law_{alpha}** (pairs per cell: "
+              f"{int(cnt.min())}–{int(cnt.max())})", "",
+              "| EP | " + " | ".join(f"tpe {b}" for b in bins) + " |",
+              "|---|" + "---|" * len(bins)]
+        for ep in sorted({k[0] for k in med.index}):
+            row = med.loc[ep]
+            cells = []
+            for iv in _intervals():
+                v = [float(x) for k, x in row.items() if k.left == iv[0] and k.right == iv[1]]
+                cells.append(_f(v[0]) if v else "—")
+            L.append(f"| {int(ep)} | " + " | ".join(cells) + " |")
+        L.append("")
+    L += ["## MoE all-to-all (dispatch / combine): t = t0 + bytes / bw", "",
+          f"Convention: {A2A_CONVENTION}. Bytes per element: the table's comm dtype (bf16 2, "
+          "fp8 1, nvfp4/fp4 0.5625 incl. block scales); `default` (SGLang/vLLM DeepEP, no dtype "
+          "axis) = FP8 dispatch (1) and BF16 combine (2); DeepEP-normal and TRT-LLM NVLink "
+          "standard combine move BF16 (2) whatever the key. `∞` marks fits at the bandwidth bound, "
+          "`*` fits whose bytes term is < 30 % of the time even at the largest message (flat, "
+          "latency-bound curves: bw ill-determined). `t DSv3` = measured µs for hidden 7168 / "
+          "top-8 / 256 experts at 1 / 128 / 8192 tokens per rank.", "",
+          "| GPU | engine | kernel_phase | dtype | EP | nodes | link | t0 µs | bw GB/s | B/elem | "
+          "MAPE % | p90 % | tokens/rank | t DSv3 1 / 128 / 8192 tok µs | device |",
+          "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for e in ENGINES:
+        for (system, _label, ep), r in sorted(res.get("moe_a2a", {}).get(e, {}).items(),
+                                             key=lambda kv: (list(SYSTEMS).index(kv[0][0]),
+                                                             kv[0][1], kv[0][2])):
+            bw = "∞" if r["bw_at_upper_bound"] else f"{r['bw_gb_per_s']:.0f}"
+            if r["bytes_term_share_at_max"] < 0.3:
+                bw += "*"
+            ds = " / ".join(_f(r.get(f"t_us_dsv3_{x}tok"), ".1f") for x in (1, 128, 8192))
+            L.append(f"| {SYSTEMS[system]} | {e} | {r['comm_backend']}_{r['phase']} | "
+                     f"{r['comm_dtype']} | {ep} | {r['node_num']} | {r['link_short']} | "
+                     f"{r['t0_us']:.1f} | {bw} | {r['bytes_per_element']:.3g} | "
+                     f"{r['mape_pct']:.1f} | {r['p90_ape_pct']:.1f} | "
+                     f"{r['tokens_per_rank_range']} | "
+                     f"{ds} | {r['device']} |")
+    prep = tables.get("a2a_prepare", [])
+    if prep:
+        L += ["", "### TRT-LLM NVLink two-sided `prepare` phase (routing metadata; no bytes model)",
+              "", "| GPU | dtype | EP | median µs | max µs |", "|---|---|---|---|---|"]
+        for (system, _e, _k, dt, ep, med, mx) in sorted(prep):
+            L.append(f"| {SYSTEMS[system]} | {dt} | {ep} | {med:.1f} | {mx:.1f} |")
+    L += ["", "## MLA decode kernel: t = t0 + b·per_seq + kv_bytes / (mem_bw · kv_bw_frac)", "",
+          "kv_bytes = b · kv_len · 576 · bytes (DeepSeek-V3 latent 512 + rope 64 per token per "
+          "layer, shared by all heads); one layer on one GPU; pooled over the rank-local head "
+          "counts 1…128; kv_len = isl + step − 1.", "",
+          "| GPU | engine | KV | kv_bw_frac | t0 µs | per_seq ns | MAPE % | p90 % | "
+          "2-param frac / t0 µs / MAPE % | "
+          "achieved frac KV ≥ 256 MiB: all / 16 heads / 128 heads |",
+          "|---|---|---|---|---|---|---|---|---|---|"]
+    for e in ENGINES:
+        for (system, kvd), r in sorted(res.get("mla_decode", {}).get(e, {}).items()):
+            L.append(f"| {SYSTEMS[system]} | {e} | {DTYPE_LABEL[kvd]} | {r['kv_bw_frac']:.3f} | "
+                     f"{r['t0_us']:.1f} | {r['per_seq_ns']:.0f} | {r['mape_pct']:.1f} | "
+                     f"{r['p90_ape_pct']:.1f} | {r['simple_kv_bw_frac']:.3f} / "
+                     f"{r['simple_t0_us']:.1f} / {r['simple_mape_pct']:.1f} | "
+                     f"{r['achieved_frac_kv_ge_256mib_median']:.2f} / "
+                     f"{_f(r['achieved_frac_h16_kv_ge_256mib_median'])} / "
+                     f"{_f(r['achieved_frac_h128_kv_ge_256mib_median'])} |")
+    L += ["", "### MLA decode module (BMM pre + MLA + BMM post, DeepSeek-V3), same model per head "
+          "count", "",
+          "| GPU | engine | KV | GEMM | heads | kv_bw_frac | t0 µs | per_seq ns | MAPE % | "
+          "achieved frac KV ≥ 256 MiB | kernels |",
+          "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for e in ENGINES:
+        mod = res.get("mla_decode_module", {}).get(e, {})
+        for (system, kvd, gem, h), r in sorted(mod.items()):
+            L.append(f"| {SYSTEMS[system]} | {e} | {DTYPE_LABEL[kvd]} | "
+                     f"{DTYPE_LABEL.get(gem, gem)} | {h} | {r['kv_bw_frac']:.3f} | "
+                     f"{r['t0_us']:.1f} | {r['per_seq_ns']:.0f} | "
+                     f"{r['mape_pct']:.1f} | {_f(r['achieved_frac_kv_ge_256mib_median'])} | "
+                     f"{r['kernels']} |")
+    L += ["", "### MLA decode kernel, measured µs (achieved HBM fraction of the KV read)", "",
+          "| GPU | engine | KV | heads | batch | KV len | µs | frac |",
+          "|---|---|---|---|---|---|---|---|"]
+    for (system, e, kvd, h, bb, kl, us, fr) in tables.get("mla_decode", []):
+        if system in ("h100_sxm", "h200_sxm", "b200_sxm", "gb200"):
+            L.append(f"| {SYSTEMS[system]} | {e} | {DTYPE_LABEL[kvd]} | {h} | {bb} | {kl} | "
+                     f"{us:.1f} | {fr:.2f} |")
+    L += ["", "## MLA prefill kernel: t = t0 + F/(peak·eff_max)·(1 + s_half/s), "
+          "F = b·n_heads·(192+128)·s² (causal)", "",
+          "| GPU | engine | table | peak ref | eff_max | s_half | t0 µs | MAPE % | p90 % | "
+          "achieved max | median eff s ≥ 4096 |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for e in ENGINES:
+        for (system, label), r in sorted(res.get("mla_prefill", {}).get(e, {}).items()):
+            L.append(f"| {SYSTEMS[system]} | {e} | {label} | {r['peak_ref_dtype']} "
+                     f"{r['peak_tflops_ref']:.0f} T | {r['eff_max']:.3f} | "
+                     f"{r['s_half_tokens']:.0f} | "
+                     f"{r['t0_us']:.1f} | {r['mape_pct']:.1f} | {r['p90_ape_pct']:.1f} | "
+                     f"{r['achieved_eff_max']:.3f} | {r['achieved_eff_s_ge_4096_median']:.3f} |")
+    return L
+
+
+def _bin(x):
+    return "inf" if math.isinf(x) else f"{x:g}"
+
+
+def _intervals():
+    return [(IMB_TPE_BINS[i], IMB_TPE_BINS[i + 1]) for i in range(len(IMB_TPE_BINS) - 1)]
 
 
 def main():
@@ -786,7 +1358,10 @@ def main():
             fit_gemm(system, engine, res, tables)
             fit_attention(system, engine, res, tables)
             fit_moe(system, engine, res, tables)
+            fit_moe_imbalance(system, engine, res, tables)
+            fit_mla(system, engine, res, tables)
         fit_comm(system, res)
+        fit_moe_a2a(system, res, tables)
         print(f"  {system}: done")
     fw = framework_overheads()
     write_toml(res, fw, os.path.join(_aic.HERE, "coefficients.toml"))

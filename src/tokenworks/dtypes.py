@@ -31,6 +31,10 @@ DTYPES: dict[str, Dtype] = {
     "bf16": Dtype(name="bf16", bits=16, compute="bf16"),
     "fp16": Dtype(name="fp16", bits=16, compute="fp16"),
     "fp8": Dtype(name="fp8", bits=8, compute="fp8"),
+    # FP8 with one fp32 scale per 128×128 weight block (DeepSeek-V3 technical report,
+    # arXiv:2412.19437 section 3.3; the FP8 checkpoints of DeepSeek-V3/R1, Qwen3, GLM-4.5,
+    # Kimi-K2): 8 + 32/16384 bits. Same tensor cores as fp8, slower kernels (block scales).
+    "fp8_block": Dtype(name="fp8_block", bits=8 + 32 / 16384, compute="fp8"),
     "int8": Dtype(name="int8", bits=8, compute="int8"),
     "fp6": Dtype(name="fp6", bits=6, compute="fp6"),
     # MXFP4: 4-bit elements + one E8M0 scale per 32 -> 4 + 8/32 = 4.25 bits.
@@ -44,7 +48,8 @@ DTYPES: dict[str, Dtype] = {
 
 # Aliases users type.
 ALIASES = {"float16": "fp16", "bfloat16": "bf16", "float32": "fp32", "half": "fp16", "e4m3": "fp8",
-           "float8": "fp8", "fp8_e4m3": "fp8", "w4a16": "int4"}
+           "float8": "fp8", "fp8_e4m3": "fp8", "w4a16": "int4",
+           "fp8-block": "fp8_block", "fp8_blockwise": "fp8_block"}
 
 
 def get_dtype(name: str) -> Dtype:

@@ -41,6 +41,14 @@ def test_estimate_json_has_the_documented_keys(capsys):
     (["estimate", "--input-tokens", "0"], "input_tokens"),
     (["model-info", "gpt-9"], "not in the catalog"),
     (["hardware", "--kind", "quantum"], "Valid"),
+    (["estimate", "--model", "llama-3.1-8b", "--dp", "2"], "dense"),
+    (["estimate", "--model", "deepseek-v3", "--hardware", "h200", "--tp", "1", "--dp", "8"],
+     "set ep = 8"),
+    (["estimate", "--spec", "mtp", "--model", "llama-3.1-8b", "--hardware", "h100-sxm"],
+     "has none"),
+    (["estimate", "--spec-tokens", "3"], "need --spec"),
+    (["estimate", "--spec", "eagle", "--spec-acceptance-length", "9"], "acceptance_length"),
+    (["estimate", "--engine", "trtllm", "--hardware", "mi300x", "--tp", "8"], "NVIDIA GPUs only"),
 ])
 def test_user_errors_are_one_red_line_exit_1(args, needle, capsys):
     code, _out, err = run(args, capsys)
@@ -73,3 +81,24 @@ def test_console_script_exits_1_without_traceback():
                        capture_output=True, text=True)
     assert r.returncode == 1
     assert "Traceback" not in r.stderr and "tpu-v9" in r.stderr
+
+
+def test_moe_layouts_and_speculative_decoding_from_the_command_line(capsys):
+    base = ["estimate", "--model", "deepseek-v3", "--hardware", "h200", "--weights-dtype",
+            "fp8_block", "--engine", "sglang", "--batch", "16", "--json"]
+    code, out, err = run([*base, "--tp", "8", "--ep", "8"], capsys)
+    assert code == 0, err
+    tp = json.loads(out)
+    code, out, err = run([*base, "--tp", "1", "--dp", "8", "--ep", "8"], capsys)
+    assert code == 0, err
+    dp = json.loads(out)
+    assert dp["dp"] == 8 and dp["num_gpus"] == 8
+    assert dp["max_concurrent_sequences"] > tp["max_concurrent_sequences"]
+    code, out, err = run([*base, "--tp", "8", "--ep", "8", "--spec", "mtp",
+                          "--spec-acceptance-length", "2.5"], capsys)
+    assert code == 0, err
+    mtp = json.loads(out)
+    assert mtp["speculative"]["method"] == "mtp" and mtp["speculative"]["num_tokens"] == 3
+    assert mtp["speculative"]["tokens_per_step"] == pytest.approx(2.5, rel=1e-6)
+    assert mtp["tpot_s"] < tp["tpot_s"]
+    assert any("speculative decoding" in n for n in mtp["notes"])

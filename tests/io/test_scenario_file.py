@@ -153,3 +153,21 @@ def test_examples_parse():
     assert len(files) >= 4
     for f in files:
         read_scenario_file(f)
+
+
+def test_moe_layout_and_speculative_keys(tmp_path):
+    from tokenworks.io.scenario import simulation_spec
+
+    f = tmp_path / "moe.yaml"
+    f.write_text("name: moe\nmodel: deepseek-v3\nhardware: {accelerator: h200}\n"
+                 "deployment:\n  tp: 1\n  dp: 8\n  ep: 8\n  weights_dtype: fp8_block\n"
+                 "  speculative: {method: mtp, num_tokens: 2, acceptance_length: 2.2}\n"
+                 "workload: {arrivals: {kind: poisson, rate_per_s: 2}, prompt_tokens: 500,\n"
+                 "  output_tokens: 100, num_requests: 20}\n")
+    pool = simulation_spec(load_scenario(f)).pools[0]
+    assert (pool.tp, pool.dp, pool.ep, pool.num_gpus) == (1, 8, 8, 8)
+    assert pool.spec.method == "mtp" and pool.spec.tokens_per_step == pytest.approx(2.2)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(f.read_text().replace("num_tokens: 2", "num_tokens: 2, drafts: 3"))
+    with pytest.raises(ScenarioError, match="drafts"):
+        load_scenario(bad)

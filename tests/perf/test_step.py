@@ -143,15 +143,21 @@ def test_moe_touches_fewer_experts_at_small_batch() -> None:
     assert many.bytes / one.bytes == pytest.approx(4.0, rel=1e-3)
 
 
-def test_pipeline_latency_sums_stages() -> None:
+def test_pipeline_latency_sums_stages_and_decodes_pipeline() -> None:
     s1 = _model("llama-3.1-70b", tp=4)
     s2 = _model("llama-3.1-70b", tp=4, pp=2)
-    kw = dict(num_decode_seqs=16, decode_kv_tokens=16 * 2000)
-    t1, t2 = s1.step_time_s(**kw), s2.step_time_s(**kw)
-    # Same layers on 2× the GPUs: latency about the same (stages run one after the other)
-    # plus one stage-to-stage send; steady-state interval is half.
-    assert t2 == pytest.approx(t1, rel=0.05)
-    assert s2.pipeline_interval_s(**kw) == pytest.approx(t2 / 2)
+    one = dict(num_decode_seqs=1, decode_kv_tokens=2000)
+    # One sequence: the same layers on 2× the GPUs, one stage after the other, plus a send.
+    assert s2.step_time_s(**one) == pytest.approx(s1.step_time_s(**one), rel=0.05)
+    # Two sequences run as two micro-batches in flight: a round (both gain a token) costs one
+    # micro-batch's trip, the same as one sequence's but for per-sequence overheads.
+    two = dict(num_decode_seqs=2, decode_kv_tokens=4000)
+    over = s2.calibration.per_seq_overhead_s
+    assert s2.step_time_s(**two) == pytest.approx(s2.step_time_s(**one) + over, rel=1e-9)
+    # At a compute-bound batch the pipelined round is well below a single pass of the batch.
+    big = dict(num_decode_seqs=512, decode_kv_tokens=512 * 2000)
+    assert s2.step_time_s(**big) < 0.75 * s1.step_time_s(**big)
+    assert s2.pipeline_interval_s(**big) == pytest.approx(s2.step_time_s(**big) / 2)
 
 
 def test_time_for_sequences_and_prefill_helpers() -> None:

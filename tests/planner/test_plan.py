@@ -148,3 +148,23 @@ def test_plan_report_of_an_unmeetable_plan_says_why():
     note = rep.block("plan-diagnosis")
     assert note.warning and "Closest:" in note.text
     assert plan_data(r)["recommended"] is None
+
+
+def test_moe_space_tries_data_parallel_attention_and_speculation():
+    from tokenworks.model import get_model
+    from tokenworks.perf import make_spec_decode
+    from tokenworks.planner.space import Pruning, pool_choices
+
+    spec = replace(small_plan(), model=get_model("qwen3-30b-a3b"))
+    spec = replace(spec, space=replace(
+        spec.space, tp=(1, 2), dp=(1, 2), ep=(1, 2),
+        speculative=(None, make_spec_decode("eagle", acceptance_length=2.5))))
+    pr = Pruning()
+    pools = pool_choices(spec, ("h100-sxm",), pr)
+    layouts = {(p.choice.tp, p.choice.dp, p.choice.ep, p.choice.spec is not None) for p in pools}
+    # dp > 1 forces ep = tp × dp; each layout with and without the drafter
+    assert (1, 2, 2, False) in layouts and (2, 2, 4, True) in layouts
+    assert (1, 2, 1, False) not in layouts
+    labels = {p.choice.label() for p in pools}
+    assert any("dp2" in s and "eagle3" in s for s in labels)
+    assert all(p.choice.num_gpus == p.choice.tp * p.choice.dp for p in pools)

@@ -352,3 +352,15 @@ def test_an_uploaded_plan_spec_runs(client):
     st = wait_done(_get(client), r.json()["id"])
     assert st["status"] == "done", st["error"]
     assert st["inputs"] == {"spec_file": "chat.yaml"}
+
+
+def test_an_estimate_takes_moe_layouts_and_speculative_decoding(client):
+    r = _post(client, "estimate", model="deepseek-v3", hardware="h200", num_gpus="8", tp="1",
+              dp="8", ep="8", weights_dtype="fp8_block", engine="sglang", batch="32",
+              spec="mtp", spec_acceptance_length="2.4")
+    assert r.status_code == 201, r.json()
+    res = client.get(f"/api/runs/{r.json()['id']}/files/result.json").json()
+    assert res["dp"] == 8 and res["speculative"]["method"] == "mtp"
+    bad = _post(client, "estimate", model="deepseek-v3", hardware="h200", spec="mtp",
+                spec_acceptance_length="9")
+    assert bad.status_code == 422 and "acceptance_length" in bad.json()["errors"][0]["message"]

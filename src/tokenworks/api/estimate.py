@@ -16,7 +16,7 @@ from tokenworks.hardware import Accelerator, get_accelerator
 from tokenworks.io.calibration import read_calibration
 from tokenworks.model import ModelArch, get_model
 from tokenworks.perf.calibration import Calibration
-from tokenworks.perf.deployment import make_deployment
+from tokenworks.perf.deployment import SpecDecode, make_deployment
 from tokenworks.perf.engine import (
     DEFAULT_ENGINE,
     VENDOR_STACK_KINDS,
@@ -37,6 +37,7 @@ def estimate(
     tp: int | None = None,
     pp: int = 1,
     ep: int = 1,
+    dp: int = 1,
     weights_dtype: str = "bf16",
     kv_dtype: str | None = None,
     input_tokens: int = 2048,
@@ -52,12 +53,15 @@ def estimate(
     tpot_slo_s: float | None = None,
     ttft_slo_s: float | None = None,
     sweep: bool = False,
+    spec: SpecDecode | None = None,
 ) -> Estimate:
     """Estimate latency, throughput, cost and energy for one deployment and request shape.
 
     Engine settings left as None take ``engine``'s defaults on this accelerator; with a TPOT or
     TTFT target and ``batch="max"`` the batch is the largest that meets it; ``sweep`` adds the
-    latency–throughput curve."""
+    latency–throughput curve. ``dp`` > 1 runs attention data-parallel over that many ranks
+    (MoE models, with ``ep`` = tp × dp); ``spec`` adds speculative decoding
+    (``make_spec_decode``)."""
     defaults: list[str] = []
     arch = get_model(model) if isinstance(model, str) else model
     acc = get_accelerator(hardware) if isinstance(hardware, str) else hardware
@@ -88,10 +92,10 @@ def estimate(
             tp = 1  # nothing fits: the memory plan below explains what would
         else:
             defaults.append(f"tp = {tp} (the smallest that fits {arch.name} on {acc.name})")
-    for name, v in (("tp", tp), ("pp", pp), ("ep", ep)):
+    for name, v in (("tp", tp), ("pp", pp), ("ep", ep), ("dp", dp)):
         if isinstance(v, bool) or not isinstance(v, int) or v < 1:
             raise ConfigError(f"{name} = {v!r} is invalid: it must be a whole number >= 1.")
-    replica_gpus = tp * pp
+    replica_gpus = tp * dp * pp
     if num_gpus is None:
         num_gpus = replica_gpus
     elif not isinstance(num_gpus, int) or isinstance(num_gpus, bool):
@@ -101,12 +105,14 @@ def estimate(
         check_range("num_gpus", num_gpus, low=1, high=MAX_TOKENS,
                     fix="Give the number of accelerators, e.g. 8.")
     if num_gpus % replica_gpus:
+        split = f"tp × pp = {tp} × {pp}" if dp == 1 else f"tp × dp × pp = {tp} × {dp} × {pp}"
         raise ConfigError(
-            f"num_gpus = {num_gpus} is not a multiple of tp × pp = {tp} × {pp} = {replica_gpus}. "
-            f"Each replica uses tp × pp GPUs; pick num_gpus in multiples of {replica_gpus}."
+            f"num_gpus = {num_gpus} is not a multiple of {split} = {replica_gpus}. "
+            f"Each replica uses {replica_gpus} GPUs; pick num_gpus in multiples of "
+            f"{replica_gpus}."
         )
-    dep = make_deployment(arch, acc, tp=tp, pp=pp, ep=ep, weights_dtype=weights_dtype,
-                          kv_dtype=kv_dtype)
+    dep = make_deployment(arch, acc, tp=tp, pp=pp, ep=ep, dp=dp, weights_dtype=weights_dtype,
+                          kv_dtype=kv_dtype, spec=spec)
     cal = read_calibration(calibration) if isinstance(calibration, str) else calibration
     if calibration is None:
         defaults.append("calibration: packaged fit (data/calibration.toml)")
@@ -136,6 +142,6 @@ def default_kv_dtype(weights_dtype: str, engine: str = DEFAULT_ENGINE) -> str:
     # otherwise (kv_cache_dtype="auto"), whatever the weights; TensorRT-LLM's FP8/FP4
     # checkpoints (ModelOpt, as in its perf-overview and the MLPerf FP8 recipes) carry an FP8
     # KV cache.
-    if engine == "trtllm" and weights_dtype in ("fp8", "fp4", "nvfp4", "mxfp4"):
+    if engine == "trtllm" and weights_dtype in ("fp8", "fp8_block", "fp4", "nvfp4", "mxfp4"):
         return "fp8"
     return "bf16"

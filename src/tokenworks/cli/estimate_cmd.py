@@ -23,6 +23,7 @@ from tokenworks.cli.render import (
 )
 from tokenworks.errors import ConfigError, check_range
 from tokenworks.io.calibration import read_calibration
+from tokenworks.perf.deployment import make_spec_decode
 from tokenworks.perf.engine import DEFAULT_ENGINE
 
 # The built-in default scenario: the question the README asks.
@@ -44,11 +45,12 @@ def _parse_batch(value: str) -> int | str:
 def estimate_command(
     model: Annotated[str, typer.Option("--model", "-m", help="Catalog model name or path to a config.json.")] = DEFAULT_MODEL,
     hardware: Annotated[str, typer.Option("--hardware", "-H", help="Accelerator catalog name.")] = DEFAULT_HARDWARE,
-    num_gpus: Annotated[int | None, typer.Option("--num-gpus", "-n", help="Accelerators in total (replicas = n / (tp×pp)). Default: tp×pp (one replica).")] = None,
+    num_gpus: Annotated[int | None, typer.Option("--num-gpus", "-n", help="Accelerators in total (replicas = n / (tp×dp×pp)). Default: one replica.")] = None,
     tp: Annotated[int | None, typer.Option(help="Tensor-parallel size per replica (default: 8 for the built-in scenario, else the smallest that fits).")] = None,
     pp: Annotated[int, typer.Option(help="Pipeline-parallel size per replica.")] = 1,
-    ep: Annotated[int, typer.Option(help="Expert-parallel size (MoE).")] = 1,
-    weights_dtype: Annotated[str | None, typer.Option("--weights-dtype", help="bf16, fp16, fp8, int8, int4, fp4, nvfp4, mxfp4 (default: fp8 for the built-in scenario, else bf16).")] = None,
+    ep: Annotated[int, typer.Option(help="Expert-parallel size (MoE): experts placed whole on ep of a stage's tp×dp GPUs.")] = 1,
+    dp: Annotated[int, typer.Option(help="Data-parallel attention ranks per replica (MoE; needs --ep tp×dp), e.g. SGLang --enable-dp-attention.")] = 1,
+    weights_dtype: Annotated[str | None, typer.Option("--weights-dtype", help="bf16, fp16, fp8, fp8_block, int8, int4, fp4, nvfp4, mxfp4 (default: fp8 for the built-in scenario, else bf16).")] = None,
     kv_dtype: Annotated[str | None, typer.Option("--kv-dtype", help="KV-cache precision (default: the engine's: bf16; TensorRT-LLM fp8 with 8/4-bit weights).")] = None,
     input_tokens: Annotated[int, typer.Option("--input-tokens", "-i", help="Prompt tokens per request.")] = 2048,
     output_tokens: Annotated[int, typer.Option("--output-tokens", "-o", help="Output tokens per request.")] = 256,
@@ -63,6 +65,11 @@ def estimate_command(
     max_num_seqs: Annotated[int | None, typer.Option("--max-num-seqs", help="Engine cap on concurrent sequences per replica (default: the engine's on this part).")] = None,
     max_num_batched_tokens: Annotated[int | None, typer.Option("--max-num-batched-tokens", help="Engine cap on tokens per step, decode + prefill chunks (default: the engine's on this part).")] = None,
     calibration: Annotated[str | None, typer.Option("--calibration", help="Calibration TOML (from `tokenworks calibrate`).")] = None,
+    spec: Annotated[str | None, typer.Option("--spec", help="Speculative decoding: mtp, eagle, draft or ngram.")] = None,
+    spec_tokens: Annotated[int | None, typer.Option("--spec-tokens", help="Drafted tokens per step (default: 3 for mtp and eagle).")] = None,
+    spec_acceptance: Annotated[float | None, typer.Option("--spec-acceptance", help="Chance one drafted token is accepted (0–1).")] = None,
+    spec_acceptance_length: Annotated[float | None, typer.Option("--spec-acceptance-length", help="Mean tokens per step (the engines' acceptance length), instead of --spec-acceptance.")] = None,
+    draft_model: Annotated[str | None, typer.Option("--draft-model", help="Draft model for --spec draft (catalog name or config.json).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     report: ReportOpt = None,
 ) -> None:
@@ -80,8 +87,17 @@ def estimate_command(
         weights_dtype = DEFAULT_WEIGHTS if scenario else "bf16"
     check_report_path(report)
     cal = read_calibration(calibration) if calibration is not None else None
+    sd = None
+    if spec is not None:
+        sd = make_spec_decode(spec, num_tokens=spec_tokens, acceptance_rate=spec_acceptance,
+                              acceptance_length=spec_acceptance_length, draft_model=draft_model)
+    elif any(v is not None for v in (spec_tokens, spec_acceptance, spec_acceptance_length,
+                                     draft_model)):
+        raise ConfigError("--spec-tokens, --spec-acceptance, --spec-acceptance-length and "
+                          "--draft-model need --spec (mtp, eagle, draft or ngram).")
     est = estimate(
-        model, hardware, num_gpus=num_gpus, tp=tp, pp=pp, ep=ep, weights_dtype=weights_dtype,
+        model, hardware, num_gpus=num_gpus, tp=tp, pp=pp, ep=ep, dp=dp, spec=sd,
+        weights_dtype=weights_dtype,
         kv_dtype=kv_dtype, input_tokens=input_tokens, output_tokens=output_tokens,
         batch=_parse_batch(batch), prefix_hit_frac=prefix_hit, usd_per_gpu_hour=usd_per_gpu_hour,
         engine=engine, gpu_memory_utilization_frac=gpu_memory_utilization,
@@ -109,7 +125,7 @@ def render_estimate(e: Estimate) -> None:
     m = e.memory
     console.print(
         f"[bold]{e.model}[/] on [bold]{e.num_gpus}× {e.hardware}[/] "
-        f"(tp={e.tp}, pp={e.pp}, ep={e.ep}; {e.num_replicas} replica{'s' if e.num_replicas > 1 else ''}), "
+        f"(tp={e.tp}, pp={e.pp}, ep={e.ep}{f', dp={e.dp}' if e.dp > 1 else ''}; {e.num_replicas} replica{'s' if e.num_replicas > 1 else ''}), "
         f"{e.engine}, weights {e.weights_dtype}, KV {e.kv_dtype}, "
         f"{e.input_tokens:,} in / {e.output_tokens:,} out"
     )

@@ -22,11 +22,11 @@ __all__ = ["Estimate", "price_estimate", "token_cost_from_estimate"]
 
 # The order of ``Estimate.to_dict`` (and of ``tokenworks estimate --json``).
 _ORDER = (
-    "model", "hardware", "engine", "num_gpus", "num_replicas", "tp", "pp", "ep",
-    "weights_dtype", "kv_dtype", "compute_dtype", "input_tokens", "output_tokens",
+    "model", "hardware", "engine", "num_gpus", "num_replicas", "tp", "pp", "ep", "dp",
+    "weights_dtype", "kv_dtype", "compute_dtype", "speculative", "input_tokens", "output_tokens",
     "prefix_hit_frac", "max_num_seqs", "max_num_batched_tokens", "gpu_memory_utilization_frac",
     "params_total", "params_active", "weight_bytes", "weight_bytes_per_gpu",
-    "kv_bytes_per_token", "memory", "max_concurrent_sequences", "batch_size",
+    "kv_bytes_per_token", "memory", "max_concurrent_sequences", "batch_size", "decoding_batch",
     "batch_limited_by", "ttft_s", "frontend_s", "ttft_at_batch_s", "prefill_tokens_per_s",
     "decode_step_time_s", "tpot_s", "e2e_s", "output_tokens_per_s", "total_tokens_per_s",
     "output_tokens_per_s_per_gpu", "usd_per_gpu_hour", "price_source",

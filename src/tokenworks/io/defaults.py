@@ -137,7 +137,7 @@ def default_kv_dtype(weights_dtype: str) -> str:
     # ASSUMPTION: with no --kv-dtype the KV cache is bf16 (vLLM kv_cache_dtype="auto" uses the
     # model's activation dtype), except that fp8 weights imply an fp8 KV cache as in the
     # TensorRT-LLM and MLPerf FP8 recipes.
-    return "fp8" if weights_dtype in ("fp8", "fp4", "nvfp4", "mxfp4") else "bf16"
+    return "fp8" if weights_dtype in ("fp8", "fp8_block", "fp4", "nvfp4", "mxfp4") else "bf16"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -28,8 +28,10 @@ from tokenworks.hardware import get_accelerator, list_accelerators
 from tokenworks.io.calibration import read_calibration
 from tokenworks.io.defaults import tco_spec
 from tokenworks.io.economics import question
+from tokenworks.io.scenario_file import SpeculativeSection
 from tokenworks.io.traces import read_trace
 from tokenworks.model.catalog import get_model
+from tokenworks.perf.deployment import make_spec_decode
 from tokenworks.perf.engine import DEFAULT_ENGINE, ENGINES
 from tokenworks.planner.spec import (
     MODES,
@@ -106,8 +108,11 @@ class SearchSection(_Section):
     tp: list[PosInt] = [1, 2, 4, 8]
     pp: list[PosInt] = [1]
     ep: list[PosInt] = [1]
+    dp: list[PosInt] = [1]  # data-parallel attention ranks (MoE; ep becomes tp × dp)
     weights_dtypes: list[str] = ["bf16"]
     kv_dtypes: list[str] | None = None  # None: bf16, plus fp8 when fp8/fp4 weights are tried
+    # speculative decoding options to try; "none" (or an empty table) for none
+    speculative: list[Literal["none"] | SpeculativeSection] = ["none"]
     max_num_batched_tokens: list[PosInt] = [2048, 8192]
     max_num_seqs: list[PosInt] = [64, 256]
     prefix_cache: list[bool] = [True]
@@ -344,12 +349,18 @@ def plan_spec(f: PlanFile, *, base_dir: Path | None = None) -> PlanSpec:
     if kv is None:
         # ASSUMPTION: unless told, the KV cache is tried in bf16, and also in fp8 when fp8 or
         # fp4 weights are tried (the FP8 recipes of TensorRT-LLM and MLPerf pair them).
-        narrow = any(w in ("fp8", "fp4", "nvfp4", "mxfp4") for w in s.weights_dtypes)
+        narrow = any(w in ("fp8", "fp8_block", "fp4", "nvfp4", "mxfp4")
+                     for w in s.weights_dtypes)
         kv = ["bf16", "fp8"] if narrow else ["bf16"]
     space = SearchSpace(
         hardware=tuple(hardware),
         prefill_hardware=tuple(get_accelerator(n).name for n in s.prefill_hardware),
-        tp=tuple(s.tp), pp=tuple(s.pp), ep=tuple(s.ep), weights_dtypes=tuple(s.weights_dtypes),
+        tp=tuple(s.tp), pp=tuple(s.pp), ep=tuple(s.ep), dp=tuple(s.dp),
+        weights_dtypes=tuple(s.weights_dtypes),
+        speculative=tuple(None if sp == "none" else make_spec_decode(
+            sp.method, num_tokens=sp.num_tokens, acceptance_rate=sp.acceptance_rate,
+            acceptance_length=sp.acceptance_length, draft_model=sp.draft_model)
+            for sp in s.speculative),
         kv_dtypes=tuple(kv), max_num_batched_tokens=tuple(s.max_num_batched_tokens),
         max_num_seqs=tuple(s.max_num_seqs), prefix_cache=tuple(s.prefix_cache),
         kv_tiers=tuple(tuple(t) for t in s.kv_tiers), modes=tuple(s.modes),

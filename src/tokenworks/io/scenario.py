@@ -26,6 +26,7 @@ from tokenworks.io.scenario_file import (
 )
 from tokenworks.io.traces import read_trace
 from tokenworks.model.catalog import get_model
+from tokenworks.perf.deployment import make_spec_decode
 from tokenworks.serving import workload as wl
 from tokenworks.serving.agentic import AgenticSpec
 from tokenworks.serving.kv_tiers import TierRequest, replica_tiers
@@ -63,13 +64,18 @@ def _pool(sc: Scenario, section: PoolSection, role: str) -> PoolSpec:
         read_bytes_per_s=None if t.read_gb_per_s is None else t.read_gb_per_s * GB,
         write_bytes_per_s=None if t.write_gb_per_s is None else t.write_gb_per_s * GB,
         latency_s=t.latency_s) for t in sc.spec.cache.tiers)
+    sp = section.speculative
+    spec = None if sp is None else make_spec_decode(
+        sp.method, num_tokens=sp.num_tokens, acceptance_rate=sp.acceptance_rate,
+        acceptance_length=sp.acceptance_length, draft_model=sp.draft_model)
     return PoolSpec(role=role, accelerator=acc, system=system, tp=section.tp, pp=section.pp,
-                    ep=section.ep, weights_dtype=section.weights_dtype,
-                    kv_dtype=section.kv_dtype, num_replicas=section.num_replicas,
+                    ep=section.ep, dp=section.dp, weights_dtype=section.weights_dtype,
+                    kv_dtype=section.kv_dtype, spec=spec, num_replicas=section.num_replicas,
                     gpu_memory_utilization_frac=section.gpu_memory_utilization_frac,
                     kv_block_size_tokens=section.kv_block_size_tokens,
                     max_seq_len_tokens=section.max_seq_len_tokens,
-                    kv_tiers=replica_tiers(tiers, system, section.tp * section.pp))
+                    kv_tiers=replica_tiers(tiers, system,
+                                           section.tp * section.dp * section.pp))
 
 
 def pool_sections(sc: Scenario) -> list[tuple[PoolSection, str]]:

@@ -82,12 +82,24 @@ class HardwareSection(_Section):
     system: str | None = None
 
 
+class SpeculativeSection(_Section):
+    """Speculative decoding (perf.deployment.make_spec_decode checks the values)."""
+
+    method: str
+    num_tokens: PosInt | None = None
+    acceptance_rate: float | None = None
+    acceptance_length: float | None = None
+    draft_model: str | None = None
+
+
 class DeploymentSection(_Section):
     tp: PosInt = 1
     pp: PosInt = 1
     ep: PosInt = 1
+    dp: PosInt = 1  # data-parallel attention ranks (MoE models)
     weights_dtype: str = "bf16"
     kv_dtype: str = "bf16"
+    speculative: SpeculativeSection | None = None
     num_replicas: PosInt = 1
     # None: the engine's default (vLLM 0.9, SGLang 0.88, TensorRT-LLM 0.9)
     gpu_memory_utilization_frac: Annotated[float, Field(gt=0, le=1)] | None = None

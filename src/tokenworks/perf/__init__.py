@@ -12,7 +12,14 @@ from tokenworks.perf.calibration import (
     packaged_calibration,
     parse_calibration,
 )
-from tokenworks.perf.deployment import Deployment, derive_compute_dtype, make_deployment
+from tokenworks.perf.deployment import (
+    SPEC_METHODS,
+    Deployment,
+    SpecDecode,
+    derive_compute_dtype,
+    make_deployment,
+    make_spec_decode,
+)
 from tokenworks.perf.memory import MemoryPlan, plan_memory
 from tokenworks.perf.shape import ShardedShape, sharded_shape
 from tokenworks.perf.steady import SteadyState, steady_state, token_budget_batch
@@ -25,12 +32,14 @@ from tokenworks.perf.step import (
 )
 
 __all__ = [
+    "SPEC_METHODS",
     "Calibration",
     "CalibrationOverride",
     "Deployment",
     "MemoryPlan",
     "OpCost",
     "ShardedShape",
+    "SpecDecode",
     "SteadyState",
     "StepBreakdown",
     "StepCostModel",
@@ -39,6 +48,7 @@ __all__ = [
     "default_calibration",
     "derive_compute_dtype",
     "make_deployment",
+    "make_spec_decode",
     "packaged_calibration",
     "parse_calibration",
     "pipeline_bubble_frac",

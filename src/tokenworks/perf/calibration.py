@@ -60,6 +60,10 @@ PARAMS: dict[str, ParamSpec] = {
         0.0, 1.0, "frac", "GEMM weight streaming at small M as a fraction of memory bandwidth"),
     "gemm_memory_frac_fp4": ParamSpec(
         0.0, 1.0, "frac", "weight streaming of FP4 GEMMs (with their block scales)"),
+    "gemm_compute_frac_block": ParamSpec(
+        0.0, 1.0, "frac", "the same for FP8 matmuls with 128×128 block scales (fp8_block)"),
+    "gemm_memory_frac_block": ParamSpec(
+        0.0, 1.0, "frac", "weight streaming of block-scaled FP8 GEMMs"),
     "weight_only_memory_frac": ParamSpec(
         0.0, 1.0, "frac", "weight streaming of weight-only INT4 GEMMs (AWQ/GPTQ, dequantised "
         "in the kernel) as a fraction of memory bandwidth"),
@@ -71,13 +75,60 @@ PARAMS: dict[str, ParamSpec] = {
     "attention_launch_s": ParamSpec(0.0, 1e-3, "s", "fixed time of decode attention per layer"),
     "attention_per_seq_s": ParamSpec(
         0.0, 1e-5, "s", "decode attention time per sequence per layer"),
+    "mla_attention_launch_s": ParamSpec(
+        0.0, 1e-3, "s", "fixed time of decode attention per MLA layer (the latent attention "
+        "kernel with its absorbed batched matmuls, rope and quantisation)"),
+    "mla_attention_per_seq_s": ParamSpec(
+        0.0, 1e-5, "s", "MLA decode attention time per sequence per layer"),
+    "mla_attention_memory_frac": ParamSpec(
+        0.0, 1.0, "frac", "MLA decode latent-cache reads as a fraction of memory bandwidth"),
     "prefill_attention_frac": ParamSpec(
         0.0, 1.0, "frac", "prefill (flash) attention at long prompts, fraction of 16-bit peak"),
     "prefill_attention_half_tokens": ParamSpec(
         0.0, 1e6, "tokens", "prompt length at which prefill attention reaches half that rate"),
     "prefill_attention_launch_s": ParamSpec(
         0.0, 1e-3, "s", "fixed time of prefill attention per layer"),
-    "moe_launch_s": ParamSpec(0.0, 1e-3, "s", "fixed time of the grouped expert GEMMs per layer"),
+    "moe_launch_s": ParamSpec(
+        0.0, 1e-3, "s", "fixed time of one MoE layer's expert kernels (routing, permutation, "
+        "grouped GEMMs, finalize)"),
+    "moe_compute_frac": ParamSpec(
+        0.0, 1.0, "frac", "grouped expert GEMMs at many tokens per expert, fraction of the "
+        "16-bit peak"),
+    "moe_compute_frac_lowp": ParamSpec(
+        0.0, 1.0, "frac", "the same for per-tensor FP8 experts, of the FP8 peak"),
+    "moe_compute_frac_block": ParamSpec(
+        0.0, 1.0, "frac", "the same for block-scaled FP8 experts (fp8_block), of the FP8 peak"),
+    "moe_compute_frac_fp4": ParamSpec(
+        0.0, 1.0, "frac", "the same for FP4 experts on FP4 tensor cores, of the FP4 peak"),
+    "moe_weight_only_compute_frac": ParamSpec(
+        0.0, 1.0, "frac", "the same for 4-bit experts dequantised to 16-bit (W4A16), of the "
+        "16-bit peak"),
+    "moe_memory_frac": ParamSpec(
+        0.0, 1.0, "frac", "expert weight streaming at few tokens per expert (16-bit), fraction "
+        "of memory bandwidth"),
+    "moe_memory_frac_lowp": ParamSpec(0.0, 1.0, "frac", "the same for per-tensor FP8 experts"),
+    "moe_memory_frac_block": ParamSpec(0.0, 1.0, "frac", "the same for block-scaled FP8 experts"),
+    "moe_memory_frac_fp4": ParamSpec(0.0, 1.0, "frac", "the same for FP4 experts"),
+    "moe_weight_only_memory_frac": ParamSpec(
+        0.0, 1.0, "frac", "the same for W4A16 experts (dequantised in the kernel)"),
+    "moe_sharpness": ParamSpec(
+        1.0, 50.0, "exponent", "k of the smooth maximum of the expert GEMMs' memory and compute "
+        "times (1: they add)"),
+    "moe_imbalance_a": ParamSpec(
+        0.0, 10.0, "exponent", "routing imbalance: the busiest expert-parallel rank carries "
+        "1 + a·ln(ep)^b times the mean tokens"),
+    "moe_imbalance_b": ParamSpec(0.0, 10.0, "exponent", "b of the routing imbalance (above)"),
+    "a2a_latency_s": ParamSpec(
+        0.0, 1e-2, "s", "latency of one MoE all-to-all phase (dispatch or combine) inside the "
+        "scale-up domain"),
+    "a2a_bus_frac": ParamSpec(
+        0.0, 1.0, "frac", "all-to-all bandwidth per GPU as a fraction of the scale-up link"),
+    "a2a_internode_bus_frac": ParamSpec(
+        0.0, 1.0, "frac", "all-to-all bandwidth per GPU across nodes as a fraction of the "
+        "scale-out NIC"),
+    "spec_draft_step_s": ParamSpec(
+        0.0, 1e-2, "s", "fixed time of one speculative draft step beyond the drafter's "
+        "kernels (sampling, the draft loop's glue)"),
     "elementwise_launch_s": ParamSpec(
         0.0, 1e-3, "s", "fixed time of one elementwise kernel (norm, activation, rope)"),
     "comm_bus_frac": ParamSpec(
@@ -123,16 +174,38 @@ class CalibrationOverride:
     gemm_compute_frac_fp4: float | None = None
     gemm_memory_frac: float | None = None
     gemm_memory_frac_fp4: float | None = None
+    gemm_compute_frac_block: float | None = None
+    gemm_memory_frac_block: float | None = None
     weight_only_memory_frac: float | None = None
     gemm_launch_s: float | None = None
     gemm_sharpness: float | None = None
     attention_memory_frac: float | None = None
     attention_launch_s: float | None = None
     attention_per_seq_s: float | None = None
+    mla_attention_launch_s: float | None = None
+    mla_attention_per_seq_s: float | None = None
+    mla_attention_memory_frac: float | None = None
     prefill_attention_frac: float | None = None
     prefill_attention_half_tokens: float | None = None
     prefill_attention_launch_s: float | None = None
     moe_launch_s: float | None = None
+    moe_compute_frac: float | None = None
+    moe_compute_frac_lowp: float | None = None
+    moe_compute_frac_block: float | None = None
+    moe_compute_frac_fp4: float | None = None
+    moe_weight_only_compute_frac: float | None = None
+    moe_memory_frac: float | None = None
+    moe_memory_frac_lowp: float | None = None
+    moe_memory_frac_block: float | None = None
+    moe_memory_frac_fp4: float | None = None
+    moe_weight_only_memory_frac: float | None = None
+    moe_sharpness: float | None = None
+    moe_imbalance_a: float | None = None
+    moe_imbalance_b: float | None = None
+    a2a_latency_s: float | None = None
+    a2a_bus_frac: float | None = None
+    a2a_internode_bus_frac: float | None = None
+    spec_draft_step_s: float | None = None
     elementwise_launch_s: float | None = None
     comm_bus_frac: float | None = None
     comm_latency_s: float | None = None
@@ -166,6 +239,10 @@ class Calibration:
     gemm_compute_frac_fp4: float = 0.5
     gemm_memory_frac: float = 0.819
     gemm_memory_frac_fp4: float = 0.5  # ASSUMPTION (unfitted default): as B200's NVFP4 table
+    # ASSUMPTION (unfitted defaults): block-scaled FP8 GEMMs as H100's fp8_block table
+    # (AIConfigurator gemm.h100-sxm.fp8_block).
+    gemm_compute_frac_block: float = 0.546
+    gemm_memory_frac_block: float = 0.887
     # ASSUMPTION (unfitted default): weight-only INT4 kernels stream like 16-bit GEMMs.
     weight_only_memory_frac: float = 0.819
     gemm_launch_s: float = 3.29e-6
@@ -173,10 +250,43 @@ class Calibration:
     attention_memory_frac: float = 0.816
     attention_launch_s: float = 9.77e-6
     attention_per_seq_s: float = 72.5e-9
+    # ASSUMPTION (unfitted defaults): H100 TensorRT-LLM's MLA generation module at 16 heads
+    # per GPU, bf16 latent cache (AIConfigurator mla_decode_module.trtllm.h100-sxm.bf16.fp8_block
+    # .h16: t0 57 µs, 128 ns per sequence, 0.93 of HBM bandwidth).
+    mla_attention_launch_s: float = 57e-6
+    mla_attention_per_seq_s: float = 128e-9
+    mla_attention_memory_frac: float = 0.93
     prefill_attention_frac: float = 0.59
     prefill_attention_half_tokens: float = 1432.0
     prefill_attention_launch_s: float = 16.4e-6
     moe_launch_s: float = 39.6e-6
+    # ASSUMPTION (unfitted defaults): the grouped expert GEMMs of H100 TensorRT-LLM
+    # (AIConfigurator 0.12.0 moe.h100-sxm.*: bf16, fp8 per-tensor, fp8_block, w4a16_mxfp4;
+    # FP4 from moe.b200.nvfp4), fractions above 1 in those fits clamped to 1.
+    moe_compute_frac: float = 0.792
+    moe_compute_frac_lowp: float = 0.629
+    moe_compute_frac_block: float = 0.312
+    moe_compute_frac_fp4: float = 0.23
+    moe_weight_only_compute_frac: float = 0.23
+    moe_memory_frac: float = 0.858
+    moe_memory_frac_lowp: float = 0.773
+    moe_memory_frac_block: float = 0.929
+    moe_memory_frac_fp4: float = 0.684
+    moe_weight_only_memory_frac: float = 0.5
+    moe_sharpness: float = 1.06
+    # ASSUMPTION (unfitted defaults): routing imbalance and all-to-all as fitted on
+    # AIConfigurator's H100 tables (power-law α = 1.01 token routing, TensorRT-LLM's MoE
+    # all-to-all); replaced by the packaged file's values.
+    moe_imbalance_a: float = 0.1
+    moe_imbalance_b: float = 1.0
+    a2a_latency_s: float = 20e-6
+    a2a_bus_frac: float = 0.5
+    a2a_internode_bus_frac: float = 0.5
+    # ASSUMPTION (sourced default): a draft step costs 0.3 ms beyond its drafter's kernels:
+    # TensorRT-LLM tech blog 1 (DeepSeek-R1, B200, batch 1) measures a verification round
+    # growing 0.77 ms per MTP draft token where the MTP layer's kernels account for ~0.46 ms
+    # (benchmarks/spec_decode.py, docs/accuracy_spec_decode.md).
+    spec_draft_step_s: float = 0.3e-3
     elementwise_launch_s: float = 3.0e-6
     # ASSUMPTION (unfitted defaults): vLLM's CUDA-graph custom all-reduce on H100 NVLink for
     # decode-sized messages (AIConfigurator allreduce_impl.vllm_vllm_custom_graph.h100-sxm:

@@ -12,12 +12,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tokenworks.dtypes import get_dtype
 from tokenworks.errors import ConfigError, check_range
 from tokenworks.hardware import Accelerator
+from tokenworks.perf.deployment import Deployment, is_weight_only
 from tokenworks.units import GIB
 
-__all__ = ["DEFAULT_ENGINE", "ENGINES", "VENDOR_STACK_KINDS", "EngineDefaults", "check_batch", "check_engine",
-           "check_engine_limits", "engine_defaults"]
+__all__ = [
+    "DEFAULT_ENGINE",
+    "ENGINES",
+    "VENDOR_STACK_KINDS",
+    "EngineDefaults",
+    "check_batch",
+    "check_engine",
+    "check_engine_limits",
+    "check_engine_support",
+    "engine_defaults",
+]
 
 
 def check_engine_limits(*, max_num_seqs: int, max_num_batched_tokens: int) -> None:
@@ -132,3 +143,39 @@ def engine_defaults(engine: str, accelerator: Accelerator) -> EngineDefaults:
     return EngineDefaults(engine=e, max_num_seqs=2048, max_num_batched_tokens=8192,
                           gpu_memory_utilization_frac=0.9, block_size_tokens=32,
                           source="TensorRT-LLM LLM API BuildConfig / KvCacheConfig defaults")
+
+
+def check_engine_support(engine: str | None, dep: Deployment) -> tuple[str, ...]:
+    """Refuse (``ConfigError``) what ``engine`` cannot run on ``dep``'s accelerator and
+    precision; return warnings for what it runs on a slower path than the format suggests.
+
+    Sources: TensorRT-LLM's support matrix (docs/source/reference/support-matrix.md: NVIDIA
+    GPUs only; FP8 on Ada, Hopper and Blackwell; NVFP4 on Blackwell); vLLM's quantization
+    table (docs/features/quantization: FP8 W8A16 and FP4 W4A16 through Marlin on Ampere and
+    Hopper, MXFP4 on Hopper through Marlin/Triton for gpt-oss).
+    """
+    if engine is None or dep.accelerator.kind in VENDOR_STACK_KINDS:
+        return ()
+    e = check_engine(engine)
+    acc = dep.accelerator
+    w = get_dtype(dep.weights_dtype)
+    out: list[str] = []
+    if e == "trtllm":
+        if acc.vendor.lower() != "nvidia":
+            raise ConfigError(f"TensorRT-LLM runs on NVIDIA GPUs only, not {acc.name} "
+                              f"({acc.vendor}); use --engine vllm or sglang.")
+        if w.compute == "fp8" and not acc.supports("fp8"):
+            raise ConfigError(f"TensorRT-LLM's FP8 needs FP8 tensor cores (Ada, Hopper, "
+                              f"Blackwell); {acc.name} has none. Use bf16, int8 or int4 weights, "
+                              f"or vllm (FP8 weight-only through Marlin).")
+        if w.name == "nvfp4" and not acc.supports("fp4"):
+            raise ConfigError(f"TensorRT-LLM's NVFP4 needs Blackwell FP4 tensor cores; {acc.name} "
+                              f"has none. Use fp8 weights, or mxfp4 (W4A16) for gpt-oss.")
+    if acc.kind == "tpu" and e != "vllm":
+        raise ConfigError(f"{e} has no TPU backend modelled here; TPUs run vLLM's TPU backend "
+                          f"(--engine vllm).")
+    if is_weight_only(dep) and w.name != "int4":
+        out.append(f"{w.name} weights on {acc.name}, which has no {w.compute.upper()} tensor "
+                   f"cores, run dequantised in 16-bit kernels (W{int(w.bits)}A16, e.g. Marlin): "
+                   f"they save memory and weight traffic, not compute.")
+    return tuple(out)

@@ -29,6 +29,7 @@ from tokenworks.perf.engine import (
     check_batch,
     check_engine,
     check_engine_limits,
+    check_engine_support,
     engine_defaults,
 )
 from tokenworks.perf.memory import MemoryPlan, plan_memory
@@ -117,6 +118,10 @@ class PerfEstimate:
     # the SLO asked for and whether the chosen batch meets it
     slo: dict[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    dp: int = 1  # data-parallel attention ranks per replica
+    # speculative decoding: method, num_tokens, acceptance_rate, tokens_per_step, source
+    speculative: dict[str, Any] = field(default_factory=dict)
+    decoding_batch: int = 0  # sequences decoding per step (< batch_size when the budget binds)
 
 
 def _positive_int(name: str, value: int, *, fix: str) -> int:
@@ -184,12 +189,14 @@ def estimate_performance(
                                    max_num_batched_tokens=max_num_batched_tokens)
     if plan.max_concurrent_sequences < 1:
         raise InfeasibleError(
-            f"{arch.name} on {replica_gpus}× {acc.name} (tp={tp}, pp={pp}) leaves KV room for "
+            f"{arch.name} on {replica_gpus}× {acc.name} ({dep.layout}) leaves KV room for "
             f"{plan.kv_capacity_tokens} tokens, less than one {seq_len}-token sequence. "
             f"Use more GPUs (larger tp), fp8 weights/KV, or shorter sequences."
         )
     cached = round(prefix_hit_frac * input_tokens)
-    cost = StepCostModel(arch, dep, calibration, engine=engine)
+    support_notes = check_engine_support(engine, dep)
+    cost = StepCostModel(arch, dep, calibration, engine=engine,
+                         max_num_batched_tokens=max_num_batched_tokens)
 
     def at(b: int) -> SteadyState:
         return steady_state(cost, batch=b, input_tokens=input_tokens, output_tokens=output_tokens,
@@ -231,7 +238,8 @@ def estimate_performance(
     new = input_tokens - cached
     frontend_s = cost.calibration.frontend_s
     ttft_s = frontend_s + prefill_time_s(cost, new_tokens=new, cached_tokens=cached,
-                                         chunk_tokens=max_num_batched_tokens)
+                                         chunk_tokens=cost.rank_chunk_tokens
+                                         or max_num_batched_tokens)
     tpot_s = ss.step_time_s
     out_tps = ss.output_tokens_per_s * num_replicas
     total_tps = out_tps * (input_tokens + output_tokens) / output_tokens
@@ -251,7 +259,19 @@ def estimate_performance(
         slo = {"tpot_slo_s": tpot_slo_s, "ttft_slo_s": ttft_slo_s,
                "tpot_met": tpot_slo_s is None or tpot_s <= tpot_slo_s,
                "ttft_met": ttft_slo_s is None or ss.ttft_s <= ttft_slo_s}
-    notes = []
+    notes = list(support_notes)
+    if ss.decoding < ss.batch:
+        notes.append(
+            f"batch {batch_size} needs more prompt tokens per step than max_num_batched_tokens "
+            f"= {max_num_batched_tokens} leaves: every step is full, only {ss.decoding} "
+            f"sequences decode at once and the rest wait for their prefill (raise the budget or "
+            f"lower the batch).")
+    spec = dep.spec
+    if spec is not None:
+        notes.append(
+            f"speculative decoding ({spec.method}, {spec.num_tokens} drafts, acceptance "
+            f"{spec.acceptance_rate:.2f}: {spec.tokens_per_step:.2f} tokens per step; "
+            f"{spec.source}): TPOT and throughput are per accepted token.")
     if tpot_s > INTERACTIVE_TPOT_S:
         notes.append(
             f"batch {batch_size} gives TPOT {tpot_s * 1e3:.0f} ms ({1 / tpot_s:.1f} tokens/s per "
@@ -264,7 +284,7 @@ def estimate_performance(
     return PerfEstimate(
         model=arch.name, hardware=acc.name, engine=engine, num_gpus=num_gpus,
         num_replicas=num_replicas, tp=tp, pp=pp, ep=dep.ep, weights_dtype=dep.weights_dtype,
-        kv_dtype=dep.kv_dtype, compute_dtype=dep.compute_dtype or dep.weights_dtype,
+        kv_dtype=dep.kv_dtype, compute_dtype=dep.matmul_dtype,
         input_tokens=input_tokens, output_tokens=output_tokens, prefix_hit_frac=prefix_hit_frac,
         max_num_seqs=max_num_seqs, max_num_batched_tokens=max_num_batched_tokens,
         gpu_memory_utilization_frac=gpu_memory_utilization_frac,
@@ -283,7 +303,12 @@ def estimate_performance(
         bound=bound, prefill_breakdown=asdict(pre), decode_breakdown=asdict(dec),
         prefill_share_frac=ss.prefill_share_frac,
         busy_frac=min(max(_busy_frac(dec), 0.0), 1.0),
-        curve=curve, slo=slo, notes=tuple(notes),
+        curve=curve, slo=slo, notes=tuple(notes), dp=dep.dp,
+        speculative={} if spec is None else {
+            "method": spec.method, "num_tokens": spec.num_tokens,
+            "acceptance_rate": spec.acceptance_rate, "tokens_per_step": spec.tokens_per_step,
+            "draft_model": spec.draft_model, "source": spec.source},
+        decoding_batch=ss.decoding,
     )
 
 

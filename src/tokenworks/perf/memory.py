@@ -4,7 +4,11 @@ vLLM's worker (``determine_num_available_blocks`` / ``determine_available_memory
 ``total GPU memory × gpu_memory_utilization``, subtracts the loaded weights, the peak
 activation memory of a profiling forward pass with ``max_num_batched_tokens`` dummy tokens,
 and non-torch memory (CUDA context, NCCL, CUDA graphs), and gives the rest to the paged KV
-cache in blocks of ``block_size`` tokens. Units: bytes, tokens, counts.
+cache in blocks of ``block_size`` tokens. With data-parallel attention (``dp`` > 1) each rank
+keeps the KV of its own sequences: the replica holds ``dp`` times one rank's sequences, and
+the token budget is shared by the ranks. Units: bytes, tokens, counts; per-GPU fields are
+per GPU, capacities (``kv_capacity_tokens``, ``num_kv_blocks``,
+``max_concurrent_sequences``) are the replica's.
 """
 
 from __future__ import annotations
@@ -81,8 +85,11 @@ def activation_bytes(model: ModelArch, dep: Deployment, *, max_num_batched_token
     # ASSUMPTION: peak = a few live tensors of one layer (2 residual copies, qkv, 2·I gate/up)
     # in bf16, sharded by tp except the residual; PyTorch frees layer outputs as it goes.
     per_token = (2.0 * h + (qkv + 2.0 * inter) / tp) * ab
-    logits = min(max_num_seqs, max_num_batched_tokens) * model.vocab_size * fp32
-    return max_num_batched_tokens * per_token + logits
+    # ASSUMPTION: with data-parallel attention the replica's token budget is shared by its dp
+    # ranks, each profiling its share.
+    tokens = max(max_num_batched_tokens // dep.dp, 1)
+    logits = min(max_num_seqs, tokens) * model.vocab_size * fp32
+    return tokens * per_token + logits
 
 
 def _fits(model: ModelArch, dep: Deployment, usable: float, reserve: float) -> bool:
@@ -187,11 +194,11 @@ def plan_memory(
                f"({weights / GB:.1f} GB per GPU); {dep.num_gpus}× {acc.name} offer "
                f"{usable / GB:.1f} GB usable each ({acc.memory_bytes / GIB:.0f} GiB × "
                f"{gpu_memory_utilization_frac:.2f}) of which {(act + overhead) / GB:.1f} GB go "
-               f"to activations and engine overhead, at tp={dep.tp}, pp={dep.pp}. ")
+               f"to activations and engine overhead, at {dep.layout}. ")
         raise InfeasibleError(msg + _suggestion(model, dep, usable, act + overhead))
     kv_budget = usable - weights - act - overhead
-    # Per stage: a GPU holds 1/pp of the layers' KV.
-    full = shape.kv_bytes_per_token_full_per_gpu / dep.pp
+    # Per stage: a GPU holds 1/pp of the layers' KV (a drafter's on the last stage).
+    full = shape.kv_bytes_per_token_full_per_gpu / dep.pp + shape.draft_kv_bytes_per_token_per_gpu
     sliding = shape.kv_bytes_per_token_sliding_per_gpu / dep.pp
     ssm = shape.ssm_state_bytes_per_seq_per_gpu / dep.pp
     per_token = full + sliding
@@ -204,15 +211,17 @@ def plan_memory(
     if per_seq > kv_budget:
         raise InfeasibleError(
             f"{model.name} leaves {kv_budget / GB:.2f} GB per GPU for KV cache on "
-            f"{dep.num_gpus}× {acc.name} (tp={dep.tp}, pp={dep.pp}), but one "
+            f"{dep.num_gpus}× {acc.name} ({dep.layout}), but one "
             f"{max_seq_len_tokens}-token sequence needs {per_seq / GB:.2f} GB. Reduce "
             f"max_seq_len_tokens, use fp8 KV cache, or add GPUs.")
+    dp = dep.dp
     if per_token > 0:
-        num_blocks = int(kv_budget // (per_token * kv_block_size_tokens))
+        num_blocks = int(kv_budget // (per_token * kv_block_size_tokens)) * dp
         capacity_tokens = num_blocks * kv_block_size_tokens
     else:  # attention-free model: no paged KV
         num_blocks, capacity_tokens = 0, 0
-    max_seqs = min(max_num_seqs, int(kv_budget // per_seq)) if per_seq > 0 else max_num_seqs
+    max_seqs = min(max_num_seqs, int(kv_budget // per_seq) * dp) if per_seq > 0 \
+        else max_num_seqs
     return MemoryPlan(
         gpu_memory_bytes=acc.memory_bytes,
         gpu_memory_utilization_frac=gpu_memory_utilization_frac,

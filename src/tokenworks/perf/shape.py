@@ -13,8 +13,14 @@ from functools import lru_cache
 
 from tokenworks.dtypes import get_dtype
 from tokenworks.model.arch import ModelArch
+from tokenworks.model.catalog import get_model
 from tokenworks.model.flops import attention_flops_per_pair
-from tokenworks.model.kv import kv_bytes_per_token_by_layer_kind, ssm_state_bytes
+from tokenworks.model.kv import (
+    kv_bytes_per_token,
+    kv_bytes_per_token_by_layer_kind,
+    kv_elements_per_token_per_layer,
+    ssm_state_bytes,
+)
 from tokenworks.model.params import param_counts
 from tokenworks.perf.deployment import Deployment
 
@@ -35,6 +41,8 @@ class ShardedShape:
     num_moe_layers: int
     num_experts: int
     num_experts_per_tok: int
+    expert_intermediate_size: int  # one routed expert's FFN width
+    mla: bool  # multi-head latent attention (DeepSeek-V2/V3, Kimi-K2)
     lm_head_params_per_gpu: float
     embedding_params_per_gpu: float
     weight_bytes_per_param: float
@@ -51,7 +59,9 @@ class ShardedShape:
     kv_bytes_per_token_sliding_per_gpu: float  # all sliding-window layers, per GPU
     ssm_state_bytes_per_seq_per_gpu: float
     act_bytes_per_token_per_gpu: float  # activation traffic of the linear layers, all layers
-    weight_bytes_per_gpu: float  # all weights resident on the busiest GPU
+    weight_bytes_per_gpu: float  # all weights resident on the busiest GPU (drafter included)
+    draft_weight_bytes_per_gpu: float  # of which a speculative drafter's (MTP, EAGLE, draft)
+    draft_kv_bytes_per_token_per_gpu: float  # the drafter's own KV cache per context token
     num_attention_layers: int  # full + sliding attention layers (all stages)
     gemm_calls: int  # dense GEMM kernels per step on one GPU (all stages)
     elementwise_calls: int  # elementwise kernels per step on one GPU (all stages)
@@ -85,15 +95,18 @@ def sharded_shape(model: ModelArch, dep: Deployment) -> ShardedShape:
     expert_one = pc.routed_experts / (n_moe * pc.num_experts) if moe is not None else 0.0
     lm_head = pc.lm_head if pc.lm_head else pc.embedding  # tied: the embedding is the head
     emb = pc.embedding
-    # ASSUMPTION: routed experts are split evenly over the tp GPUs of a stage, whether by
-    # slicing each expert (ep=1) or placing whole experts (ep=tp); ep changes communication,
-    # not the resident bytes. Load imbalance between experts is ignored.
+    # Routed experts are split evenly over the tp × dp GPUs of a stage, whether by slicing
+    # each expert (ep = 1), placing whole experts (ep = tp × dp), or both; attention, dense
+    # layers, shared experts and the vocabulary tables are held by each of the dp ranks,
+    # split over tp.
     hb = get_dtype(ACT_DTYPE).bytes
-    per_gpu_layers = ((dense + pc.routed_experts) * wb + tables_params * hb) / tp
+    per_gpu_layers = (dense * wb + tables_params * hb) / tp \
+        + pc.routed_experts * wb / (tp * dep.dp)
     # Embedding on the first stage, lm_head on the last (Megatron-LM, Shoeybi et al. 2019);
     # vocabulary-parallel over tp. The busiest GPU holds its layers plus the larger table.
     tables = (emb + pc.lm_head) if pp == 1 else max(emb, lm_head)
-    weight_bytes_per_gpu = per_gpu_layers / pp + tables * hb / tp
+    draft = _draft_weight_bytes(model, dep, pc.routed_experts / n_moe if n_moe else 0.0)
+    weight_bytes_per_gpu = per_gpu_layers / pp + tables * hb / tp + draft
     kv = kv_bytes_per_token_by_layer_kind(model, dep.kv_dtype)
     shard = _kv_shard(model, tp)
     h, inter = model.hidden_size, model.intermediate_size
@@ -116,6 +129,8 @@ def sharded_shape(model: ModelArch, dep: Deployment) -> ShardedShape:
         num_moe_layers=n_moe,
         num_experts=moe.num_experts if moe else 0,
         num_experts_per_tok=moe.num_experts_per_tok if moe else 0,
+        expert_intermediate_size=moe.expert_intermediate_size if moe else 0,
+        mla=model.mla is not None,
         lm_head_params_per_gpu=lm_head / tp,
         embedding_params_per_gpu=emb / tp,
         weight_bytes_per_param=wb,
@@ -134,11 +149,64 @@ def sharded_shape(model: ModelArch, dep: Deployment) -> ShardedShape:
         ssm_state_bytes_per_seq_per_gpu=float(ssm_state_bytes(model, ACT_DTYPE)) / tp,
         act_bytes_per_token_per_gpu=act_elems * ab / tp,
         weight_bytes_per_gpu=weight_bytes_per_gpu,
+        draft_weight_bytes_per_gpu=draft,
+        draft_kv_bytes_per_token_per_gpu=_draft_kv_bytes(model, dep) / shard,
         num_attention_layers=n_attn,
         gemm_calls=gemm_calls,
         elementwise_calls=ELEMENTWISE_CALLS_PER_LAYER * model.num_layers,
         elementwise_bytes_per_token_per_gpu=elem_elems * ab,
     )
+
+
+def _draft_weight_bytes(model: ModelArch, dep: Deployment, routed_per_layer: float) -> float:
+    """Weights a speculative drafter adds per GPU (on the last stage; counted once).
+
+    MTP: ``num_mtp_layers`` modules, each one decoder layer like the model's last plus the
+    projection of [embedding; hidden] (2H × H) (DeepSeek-V3 report section 2.2; the head and
+    embedding are shared). EAGLE-3: one dense decoder layer of the target's width, the fusion
+    of three hidden states (3H × H) and a draft vocabulary head (arXiv:2503.01840). A draft
+    model: its own weights, split over tp like the target's. N-gram drafting: none.
+    """
+    spec = dep.spec
+    if spec is None or spec.method == "ngram":
+        return 0.0
+    wb = get_dtype(dep.weights_dtype).bytes
+    hb = get_dtype(ACT_DTYPE).bytes
+    h = model.hidden_size
+    if spec.method == "draft":
+        d = param_counts(get_model(str(spec.draft_model)))
+        layers = d.attention + d.dense_ffn + d.shared_experts + d.mamba + d.routed_experts
+        return (layers * wb + (d.embedding + d.lm_head + d.router + d.norms) * hb) / dep.tp
+    if spec.method == "mtp":
+        pc = param_counts(model)
+        per_layer = (pc.attention + pc.shared_experts) / max(model.num_attention_layers, 1)
+        per_layer_dense = per_layer + routed_per_layer / dep.dp
+        proj = 2.0 * h * h
+        return model.num_mtp_layers * (per_layer_dense + proj) * wb / dep.tp
+    # EAGLE-3: attention as the target's layer, a SwiGLU FFN of the target's dense width
+    # (ASSUMPTION: 4·H for MoE targets with no dense width), fusion and a 32k-token head.
+    inter = model.intermediate_size or 4 * h
+    qkv = (model.num_attention_heads + 2 * model.num_kv_heads) * model.head_dim
+    layer = 2.0 * h * qkv + h * model.num_attention_heads * model.head_dim + 3.0 * h * inter
+    return (layer * wb + (3.0 * h * h + EAGLE_DRAFT_VOCAB * h) * hb) / dep.tp
+
+
+def _draft_kv_bytes(model: ModelArch, dep: Deployment) -> float:
+    """KV bytes per context token of the drafter's attention layers (before the tp split):
+    MTP modules and the EAGLE layer are one attention layer each like the target's; a draft
+    model has its own cache."""
+    spec = dep.spec
+    if spec is None or spec.method == "ngram":
+        return 0.0
+    if spec.method == "draft":
+        return kv_bytes_per_token(get_model(str(spec.draft_model)), dep.kv_dtype)
+    per_layer = kv_elements_per_token_per_layer(model) * get_dtype(dep.kv_dtype).bytes
+    return per_layer * (model.num_mtp_layers if spec.method == "mtp" else 1)
+
+
+# EAGLE-3 heads predict over a reduced vocabulary (draft_vocab_size = 32000 in the published
+# EAGLE-3 checkpoints, e.g. yuhuili/EAGLE3-LLaMA3.1-Instruct-8B config.json).
+EAGLE_DRAFT_VOCAB = 32000
 
 
 # ASSUMPTION: three elementwise kernels per layer that are not fused into a GEMM or the

@@ -13,7 +13,9 @@ sequences, ``B·(I − cached)/O`` tokens per step on average. They arrive in ch
 TTFT at that load is the front end, half a step of waiting for the running step to end, the
 wait for other prompts ahead of it (M/D/1), and its own chunks each mixed with the other
 ``B − 1`` decodes; at zero load, the front end and its chunks alone. Throughput follows from Little's law on the ``B`` slots:
-``B · O / (engine TTFT + (O − 1) · TPOT)``.
+``B · O / (engine TTFT + (O − 1) · TPOT)``. When ``B`` sequences need more prompt tokens per
+step than the budget leaves, every step is full and only ``budget·O/(O + I)`` of them decode
+at once; the rest wait for their chunks (their TTFT grows by Little's law).
 
 The estimator, the calibration fit (``benchmarks/calibrate.py``) and the planner's screen use
 these functions, so the calibrated parameters mean the same thing everywhere. Units: s, tokens.
@@ -32,6 +34,7 @@ class SteadyState:
     """One replica at ``batch`` running sequences (see module): its latencies and rates."""
 
     batch: int
+    decoding: int  # sequences decoding each step (< batch when the token budget binds)
     step_time_s: float  # mean step = TPOT
     decode_only_step_s: float  # a step without a prompt chunk
     mixed_step_s: float  # a step carrying a prompt chunk
@@ -72,11 +75,19 @@ def steady_state(cost: StepCostModel, *, batch: int, input_tokens: int, output_t
     calibration's per-request front-end time to the TTFT (an HTTP server; not an offline
     benchmark)."""
     new = max(input_tokens - cached_tokens, 0)
-    b = int(batch)
+    held = int(batch)
+    b = held
+    budget = max_num_batched_tokens
+    if new and held * (output_tokens + new) > budget * output_tokens:
+        # The token budget cannot admit prompts as fast as ``held`` sequences would finish
+        # them: every step is full, and only this many decode at once while the others wait
+        # for their prefill chunks (the engine's per-step token budget binds).
+        b = token_budget_batch(max_num_batched_tokens=budget, input_tokens=input_tokens,
+                               output_tokens=output_tokens, cached_tokens=cached_tokens)
     kv_dec = b * (input_tokens + output_tokens / 2.0)
     t_dec = float(cost.step_time_s(num_decode_seqs=b, decode_kv_tokens=kv_dec))
     rate = b * new / output_tokens  # prompt tokens needed per step
-    room = max(max_num_batched_tokens - b, 1)
+    room = max(budget - b, 1)
     chunk = float(min(room, new)) if new else 0.0
     if new == 0:
         frac, t_mix = 0.0, t_dec
@@ -84,14 +95,17 @@ def steady_state(cost: StepCostModel, *, batch: int, input_tokens: int, output_t
         frac = rate / chunk
         t_mix = _mixed(cost, b, kv_dec, chunk, new, cached_tokens, input_tokens)
     else:
-        # The budget cannot hold the prompts this batch needs: every step carries them.
-        frac, chunk = 1.0, rate
-        t_mix = _mixed(cost, b, kv_dec, rate, new, cached_tokens, input_tokens)
+        # Several prompts per step, within the budget: every step carries them.
+        frac, chunk = 1.0, min(rate, float(room))
+        t_mix = _mixed(cost, b, kv_dec, chunk, new, cached_tokens, input_tokens)
     step = frac * t_mix + (1.0 - frac) * t_dec
     others = max(b - 1, 0)
     kv_others = others * (input_tokens + output_tokens / 2.0)
+    own_chunk = max(max_num_batched_tokens - others, 1)
+    if cost.rank_chunk_tokens is not None:  # data-parallel attention: one rank's share
+        own_chunk = min(own_chunk, cost.rank_chunk_tokens)
     engine_ttft = prefill_time_s(cost, new_tokens=new, cached_tokens=cached_tokens,
-                                 chunk_tokens=max(max_num_batched_tokens - others, 1),
+                                 chunk_tokens=own_chunk,
                                  decode_seqs=others, decode_kv_tokens=kv_others)
     front = cost.calibration.frontend_s if frontend else 0.0
     if others:
@@ -105,14 +119,19 @@ def steady_state(cost: StepCostModel, *, batch: int, input_tokens: int, output_t
         cycle = front + own + (output_tokens - 1) * step
         rho = min(b / cycle * own, 0.95) if cycle > 0 else 0.0
         engine_ttft += rho * own / (2.0 * (1.0 - rho))
+    if held > b:
+        # Little's law on the held sequences: they finish at b / (O·step) per second, so each
+        # spends held·O·step / b in the replica, (O − 1)·step of it decoding.
+        engine_ttft = max(engine_ttft, held * output_tokens * step / b
+                          - (output_tokens - 1) * step)
     ttft = front + engine_ttft
     busy = engine_ttft + (output_tokens - 1) * step
     share = max(step - t_dec, 0.0) / step if step > 0 else 0.0
     return SteadyState(
-        batch=b, step_time_s=step, decode_only_step_s=t_dec, mixed_step_s=t_mix,
+        batch=held, decoding=b, step_time_s=step, decode_only_step_s=t_dec, mixed_step_s=t_mix,
         chunk_tokens=chunk, mixed_step_frac=frac, prefill_tokens_per_step=rate,
         ttft_s=ttft, engine_ttft_s=engine_ttft, e2e_s=ttft + (output_tokens - 1) * step,
-        output_tokens_per_s=b * output_tokens / busy if busy > 0 else 0.0,
+        output_tokens_per_s=held * output_tokens / busy if busy > 0 else 0.0,
         prefill_share_frac=share,
         breakdown=cost.breakdown(num_decode_seqs=b, decode_kv_tokens=kv_dec))
 

@@ -33,30 +33,34 @@ Every term is physical and its coefficients come from measured kernels or servin
 ASSUMPTION: terms do not overlap (times are summed). In decode an all-reduce sits between
 dependent GEMMs, so engines overlap little; prefill overlap is absorbed by the fitted terms.
 
-Pipeline parallelism: ``step_time_s`` is the *latency* of one batch through all pp stages
-(sum of stage times + sends). A replica keeps pp micro-batches in flight, so in steady state
-it completes one batch every ``step_time_s / pp`` (``pipeline_interval_s``). ASSUMPTION: stages
-are balanced and, with continuous batching, the pipeline never drains, so the GPipe bubble
-(p−1)/(m+p−1) (Huang et al. 2019, arXiv:1811.06965; Narayanan et al. 2021, arXiv:2104.04473)
-tends to 0; ``pipeline_bubble_frac`` gives it for a finite number of micro-batches.
+Pipeline parallelism: the constants sum all pp stages, so the formula at a batch is that batch's
+latency through the pipeline. Decodes run as pp micro-batches in flight (vLLM's virtual
+engines, TensorRT-LLM's micro-batches): a round in which every sequence gains one token is one
+micro-batch of ``D/pp`` sequences through all stages, so ``step_time_s`` evaluates the decode
+work at the micro-batch (fewer sequences than stages leave bubbles: a micro-batch holds at
+least one). ASSUMPTION: stages are balanced, the pipeline never drains under continuous
+batching (the GPipe bubble (p−1)/(m+p−1), Huang et al. 2019, arXiv:1811.06965; Narayanan et
+al. 2021, arXiv:2104.04473, tends to 0; ``pipeline_bubble_frac`` gives it for m micro-batches),
+and a prompt chunk is not pipelined: it pays its full latency through the stages.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from tokenworks.dtypes import get_dtype
 from tokenworks.errors import ConfigError
-from tokenworks.model.arch import ModelArch
+from tokenworks.model.arch import LayerSpec, ModelArch
+from tokenworks.model.catalog import get_model
 from tokenworks.model.flops import attention_pairs
 from tokenworks.perf.calibration import Calibration, packaged_calibration
-from tokenworks.perf.deployment import WEIGHT_ONLY, Deployment
-from tokenworks.perf.engine import VENDOR_STACK_KINDS
-from tokenworks.perf.shape import ShardedShape, sharded_shape
-from tokenworks.perf.step_formula import TERM_NAMES, StepFormula
+from tokenworks.perf.deployment import Deployment, is_weight_only
+from tokenworks.perf.engine import DEFAULT_ENGINE, VENDOR_STACK_KINDS, engine_defaults
+from tokenworks.perf.shape import EAGLE_DRAFT_VOCAB, ShardedShape, sharded_shape
+from tokenworks.perf.step_formula import TERM_NAMES, StepFormula, imbalance
 
 # ASSUMPTION: elementwise kernels stream at 80% of memory bandwidth (AIConfigurator 0.12.0
 # systems/*.yaml mem_op_bw_scaling = 0.8).
@@ -116,8 +120,8 @@ class StepCostModel:
     """Step time of one replica; ``step_time_s`` is the hot path (one compiled formula)."""
 
     def __init__(self, model: ModelArch, deployment: Deployment,
-                 calibration: Calibration | None = None, *, engine: str | None = "vllm"
-                 ) -> None:
+                 calibration: Calibration | None = None, *, engine: str | None = "vllm",
+                 max_num_batched_tokens: int | None = None) -> None:
         acc = deployment.accelerator
         base = packaged_calibration() if calibration is None else calibration
         if acc.kind in VENDOR_STACK_KINDS:
@@ -126,8 +130,30 @@ class StepCostModel:
         self.model, self.deployment, self.calibration, self.engine = model, deployment, cal, engine
         s = self.shape = sharded_shape(model, deployment)
         self.num_stages = deployment.pp
-        self._consts = step_constants(s, deployment, cal)
-        self.formula = StepFormula(self._consts)
+        chunk = 0.0
+        if deployment.dp > 1:
+            # A data-parallel rank's share of the step's token budget (module docstring of
+            # step_formula); the engine's default budget when the caller gives none.
+            budget = max_num_batched_tokens or engine_defaults(engine or DEFAULT_ENGINE,
+                                                               acc).max_num_batched_tokens
+            chunk = max(budget / deployment.dp, 1.0)
+        # One prompt is prefilled on one data-parallel rank, at most this many tokens a step.
+        self.rank_chunk_tokens: int | None = int(chunk) if deployment.dp > 1 else None
+        spec = deployment.spec
+        self._consts = step_constants(
+            s, deployment, cal, chunk_tokens=chunk, spec_k=spec.num_tokens if spec else 0,
+            tokens_per_step=spec.tokens_per_step if spec else 1.0)
+        self._draft: StepCostModel | None = None
+        if spec is not None and spec.method != "ngram":
+            # ASSUMPTION: n-gram drafting runs on the CPU alongside the GPU step (no GPU time).
+            self._draft = _drafter(model, deployment, cal, engine)
+            self._consts["draft_per_rank"] = 0.0 if spec.method == "mtp" else 1.0
+            self._consts["draft_fixed"] = cal.spec_draft_step_s
+        self._build()
+
+    def _build(self) -> None:
+        draft = None if self._draft is None else self._draft.formula
+        self.formula = StepFormula(self._consts, draft)
         self.step_time_scalar_s = self.formula.time
 
     def __getstate__(self) -> dict:
@@ -137,8 +163,7 @@ class StepCostModel:
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
-        self.formula = StepFormula(self._consts)
-        self.step_time_scalar_s = self.formula.time
+        self._build()
 
     # ----------------------------------------------------------------------------- hot path
     def step_time_s(self, *, num_prefill_tokens=0, prefill_attention_pairs=0.0,
@@ -162,7 +187,8 @@ class StepCostModel:
         return np.asarray(out, dtype=np.float64).reshape(shape)
 
     def pipeline_interval_s(self, **kwargs):
-        """Steady-state time between batch completions with pp micro-batches in flight."""
+        """Time between micro-batch completions with pp micro-batches in flight (a round
+        over pp)."""
         return self.step_time_s(**kwargs) / self.num_stages
 
     def breakdown(self, *, num_prefill_tokens=0, prefill_attention_pairs=0.0,
@@ -180,6 +206,8 @@ class StepCostModel:
             t, c, m = vals[3 * i: 3 * i + 3]
             if name == "communication":
                 bound = "interconnect"
+            elif name == "draft":
+                bound = "memory"  # ASSUMPTION: drafting runs at decode batch: weight reads
             elif name == "overhead":
                 bound = "overhead"
             elif t > 0 and max(c, m) < 0.5 * t:
@@ -241,21 +269,63 @@ class StepCostModel:
                                 if _vec(batch, context_tokens) else batch * context_tokens)
 
 
-def step_constants(s: ShardedShape, dep: Deployment, cal: Calibration) -> dict[str, float]:
+def _drafter(model: ModelArch, dep: Deployment, cal: Calibration, engine: str | None
+             ) -> StepCostModel:
+    """The step-time model of one draft step (its engine overheads are the target's own).
+
+    MTP: the model's MTP modules, each one decoder layer like its last (DeepSeek-V3 report
+    section 2.2) on the same layout; EAGLE-3: one dense decoder layer of the target's width
+    with a 32k-token head (arXiv:2503.01840), on tp GPUs per rank; a draft model: itself, on
+    tp GPUs per rank.
+    """
+    spec = dep.spec
+    assert spec is not None
+    if spec.method == "draft":
+        arch = get_model(str(spec.draft_model))
+        ddep = replace(dep, ep=1, dp=1, pp=1, spec=None)
+        if arch.num_attention_heads % ddep.tp or (
+                arch.mla is None and arch.num_kv_heads % ddep.tp and ddep.tp % arch.num_kv_heads):
+            ddep = replace(ddep, tp=1)  # ASSUMPTION: a drafter that cannot split runs on one GPU
+    elif spec.method == "mtp":
+        last = model.layers[-1]
+        arch = replace(model, name=f"{model.name}-mtp", layers=(last,) * model.num_mtp_layers,
+                       tie_word_embeddings=True)
+        ddep = replace(dep, pp=1, spec=None)
+    else:
+        h = model.hidden_size
+        arch = replace(model, name=f"{model.name}-eagle", vocab_size=EAGLE_DRAFT_VOCAB,
+                       layers=(LayerSpec(mixer="attention", ffn="dense"),),
+                       intermediate_size=model.intermediate_size or 4 * h, moe=None,
+                       tie_word_embeddings=True, sliding_window_tokens=None)
+        ddep = replace(dep, ep=1, dp=1, pp=1, spec=None)
+    dcal = replace(cal, step_overhead_s=0.0, per_seq_overhead_s=0.0)
+    return StepCostModel(arch, ddep, dcal, engine=None)
+
+
+def step_constants(s: ShardedShape, dep: Deployment, cal: Calibration, *,
+                   chunk_tokens: float = 0.0, spec_k: int = 0,
+                   tokens_per_step: float = 1.0) -> dict[str, float]:
     """The constants of ``StepFormula`` for one sharded model, deployment and flat calibration.
 
+    ``chunk_tokens``: a data-parallel rank's share of the step's token budget (dp > 1 only);
+    ``spec_k``/``tokens_per_step``: drafts per step and mean tokens gained per step.
     Units: seconds, bytes, FLOPs, tokens; ``inv_*`` are reciprocal rates (s per FLOP or byte).
     """
     acc = dep.accelerator
-    tp, pp, ep = dep.tp, dep.pp, dep.ep
+    tp, pp, ep, dp = dep.tp, dep.pp, dep.ep, dep.dp
     mm = dep.matmul_dtype
     mm_compute = get_dtype(mm).compute
+    block = get_dtype(dep.weights_dtype).name == "fp8_block" and mm_compute == "fp8"
+    fp4 = mm_compute == "fp4"
     eff = (cal.gemm_compute_frac_fp4 if mm_compute == "fp4" else
+           cal.gemm_compute_frac_block if block else
            cal.gemm_compute_frac_lowp if mm_compute in _LOWP else cal.gemm_compute_frac)
-    # Weight-only INT4 (AWQ/GPTQ): 4-bit weights dequantised inside a 16-bit GEMM.
-    weight_only = get_dtype(dep.weights_dtype).name in WEIGHT_ONLY and mm_compute not in _LOWP
+    # Weights narrower than their 16-bit matmuls (AWQ/GPTQ INT4, FP4/FP8 on parts without
+    # those tensor cores): dequantised inside the GEMM.
+    weight_only = is_weight_only(dep)
     mem_frac = (cal.weight_only_memory_frac if weight_only else
-                cal.gemm_memory_frac_fp4 if mm_compute == "fp4" else cal.gemm_memory_frac)
+                cal.gemm_memory_frac_fp4 if mm_compute == "fp4" else
+                cal.gemm_memory_frac_block if block else cal.gemm_memory_frac)
     peak_mm = acc.matmul_flops_per_s(mm)
     # ASSUMPTION: attention (FlashAttention) and lm_head run on 16-bit tensor cores.
     peak16 = acc.matmul_flops_per_s("bf16")
@@ -270,17 +340,38 @@ def step_constants(s: ShardedShape, dep: Deployment, cal: Calibration) -> dict[s
     c["g_abpt"] = s.act_bytes_per_token_per_gpu
     c["inv_mm"] = 1.0 / (peak_mm * eff)
     c["inv_bw_g"] = 1.0 / (bw * mem_frac)
-    # 2. routed experts.
+    # 2. routed experts (grouped GEMMs; AIConfigurator's MoE tables, benchmarks/aiconfigurator):
+    # a rank holds E/ep experts, each sliced moe_tp ways; the busiest rank carries the
+    # token-expert pairs of ep's share times the routing imbalance (Lepikhin et al., GShard,
+    # arXiv:2006.16668, on expert load; fitted on AIConfigurator's power-law routed tables).
     moe = s.num_moe_layers > 0
     c["moe"] = 1.0 if moe else 0.0
     c["moe_fixed"] = s.num_moe_layers * cal.moe_launch_s if moe else 0.0
+    c["moe_sk"] = cal.moe_sharpness
     if moe:
-        e, k = s.num_experts, s.num_experts_per_tok
-        c["moe_fpt"] = 2.0 * k * s.routed_expert_params_one * s.num_moe_layers / tp
-        c["moe_e"], c["moe_q"] = float(e), 1.0 - k / e
-        c["moe_bpe"] = s.routed_expert_params_one * wb * s.num_moe_layers / tp
+        e, k, mt, n_moe = s.num_experts, s.num_experts_per_tok, dep.moe_tp, s.num_moe_layers
+        c["moe_kpe"] = k / ep  # mean token-expert pairs per rank per token
+        c["moe_imb"] = imbalance(ep, cal.moe_imbalance_a, cal.moe_imbalance_b)
+        c["moe_fpp"] = 2.0 * s.routed_expert_params_one / mt * n_moe
+        # ASSUMPTION: per token-expert pair the kernel reads the token's hidden state, writes
+        # the expert's output and round-trips its gated intermediate (2·H + 2·I/moe_tp).
+        c["moe_bpp"] = (2.0 * s.hidden_size + 2.0 * s.expert_intermediate_size / mt) * hb \
+            * n_moe
+        c["moe_el"], c["moe_q"] = e / ep, 1.0 - k / e
+        c["moe_bpe"] = s.routed_expert_params_one * wb / mt * n_moe
+        m_eff = (cal.moe_compute_frac_fp4 if fp4 else cal.moe_weight_only_compute_frac
+                 if weight_only else cal.moe_compute_frac_block if block else
+                 cal.moe_compute_frac_lowp if mm_compute in _LOWP else cal.moe_compute_frac)
+        m_mem = (cal.moe_memory_frac_fp4 if fp4 else cal.moe_weight_only_memory_frac
+                 if weight_only else cal.moe_memory_frac_block if block else
+                 cal.moe_memory_frac_lowp if mm_compute in _LOWP else cal.moe_memory_frac)
+        c["inv_moe_c"] = 1.0 / (peak_mm * m_eff)
+        c["inv_moe_m"] = 1.0 / (bw * m_mem)
     else:
-        c["moe_fpt"] = c["moe_e"] = c["moe_q"] = c["moe_bpe"] = 0.0
+        for key in ("moe_kpe", "moe_fpp", "moe_bpp", "moe_el", "moe_q", "moe_bpe", "inv_moe_c",
+                    "inv_moe_m"):
+            c[key] = 0.0
+        c["moe_imb"] = 1.0
     # 6. lm_head in 16-bit (shape.ACT_DTYPE), vocabulary-parallel over tp: one GEMM.
     c["h_fixed"] = cal.gemm_launch_s
     c["h_fpt"] = 2.0 * s.lm_head_params_per_gpu
@@ -300,11 +391,18 @@ def step_constants(s: ShardedShape, dep: Deployment, cal: Calibration) -> dict[s
     # A prompt of s tokens runs at s/(s + s_half) of the rate: its s²/2 pairs cost as many as
     # s²/2 + s_half·s/2 pairs at full rate (summed over prompts: s_half·P/2).
     c["half_pairs"] = 0.5 * cal.prefill_attention_half_tokens
-    c["inv_bw_att"] = 1.0 / (bw * cal.attention_memory_frac)
     n_attn = s.num_attention_layers
     c["pre_fixed"] = n_attn * cal.prefill_attention_launch_s
-    c["dec_fixed"] = n_attn * cal.attention_launch_s
-    c["dec_per_seq"] = n_attn * cal.attention_per_seq_s
+    if s.mla:
+        # MLA decode (DeepSeek-V2 section 2.1.4, absorbed): the latent-attention kernel with
+        # its batched matmuls, from AIConfigurator's MLA generation-module tables.
+        c["inv_bw_att"] = 1.0 / (bw * cal.mla_attention_memory_frac)
+        c["dec_fixed"] = n_attn * cal.mla_attention_launch_s
+        c["dec_per_seq"] = n_attn * cal.mla_attention_per_seq_s
+    else:
+        c["inv_bw_att"] = 1.0 / (bw * cal.attention_memory_frac)
+        c["dec_fixed"] = n_attn * cal.attention_launch_s
+        c["dec_per_seq"] = n_attn * cal.attention_per_seq_s
     # 5. elementwise kernels.
     c["e_fixed"] = s.elementwise_calls * cal.elementwise_launch_s
     c["e_bpt"] = s.elementwise_bytes_per_token_per_gpu
@@ -317,8 +415,8 @@ def step_constants(s: ShardedShape, dep: Deployment, cal: Calibration) -> dict[s
     small_fixed = small_pt = ring_fixed = ring_pt = 0.0
     if tp > 1:
         n_ar = 2.0 * s.num_layers
-        if ep > 1 and moe:
-            n_ar -= s.num_moe_layers  # the MoE block's all-reduce becomes an all-to-all
+        if dp > 1 and moe:
+            n_ar -= s.num_moe_layers  # the MoE block's outputs return by all-to-all instead
         link = dep.tp_link_bytes_per_s
         bytes_pt = n_ar * 2.0 * (tp - 1) / tp * msg_per_tok
         if dep.tp_uses_scaleup:
@@ -331,17 +429,22 @@ def step_constants(s: ShardedShape, dep: Deployment, cal: Calibration) -> dict[s
             small_fixed = ring_fixed = n_ar * cal.internode_latency_s
             small_pt = ring_pt = bytes_pt / (link * cal.comm_bus_frac)
     other_fixed = other_pt = 0.0
-    if ep > 1 and moe:
-        # ASSUMPTION: tokens are spread evenly over the ep ranks (data-parallel attention,
-        # DeepEP-style dispatch); each rank sends its tokens' top-k copies that live on other
-        # ranks and receives them back after the experts (dispatch + combine).
+    if dp > 1 and moe:
+        # Data-parallel attention: each rank dispatches its tokens' top-k copies to the ranks
+        # holding those experts and combines the results back (DeepEP, DeepSeek-V3 report
+        # section 3.2.2). ASSUMPTION: dispatch in FP8 when the experts run in 8 bits or fewer
+        # (DeepEP's FP8 dispatch), in bf16 otherwise; combine in bf16.
         k = s.num_experts_per_tok
-        inside = ep <= acc.scaleup_domain_size and acc.scaleup_bytes_per_s
-        a2a_link = (acc.scaleup_bytes_per_s if inside else dep.tp_link_bytes_per_s) \
-            * cal.comm_bus_frac
-        other_pt += s.num_moe_layers * 2.0 * k * msg_per_tok * (ep - 1) / ep / ep / a2a_link
-        other_fixed += s.num_moe_layers * 2.0 * (cal.comm_latency_s if inside
-                                                 else cal.internode_latency_s)
+        disp_b = 1.0 if (mm_compute in _LOWP or fp4) else hb
+        per_tok = s.num_moe_layers * k * s.hidden_size * (disp_b + hb) * (ep - 1) / ep
+        if dep.moe_group_crosses_scaleup_domain or not acc.scaleup_bytes_per_s:
+            link = (acc.scaleout_bytes_per_s or 64e9) * cal.a2a_internode_bus_frac
+            lat = cal.internode_latency_s
+        else:
+            link = acc.scaleup_bytes_per_s * cal.a2a_bus_frac
+            lat = cal.a2a_latency_s
+        other_pt += per_tok / link
+        other_fixed += s.num_moe_layers * 2.0 * lat
     if pp > 1:
         pl = dep.pp_link_bytes_per_s * cal.comm_bus_frac
         other_pt += (pp - 1) * msg_per_tok / pl
@@ -351,6 +454,14 @@ def step_constants(s: ShardedShape, dep: Deployment, cal: Calibration) -> dict[s
     # 8. the engine.
     c["over"] = cal.step_overhead_s
     c["per_seq"] = cal.per_seq_overhead_s
+    # Data-parallel attention and speculative decoding (step_formula module docstring).
+    c["dp"] = float(dp)
+    c["pp"] = float(pp)
+    c["chunk"] = float(chunk_tokens) if dp > 1 else 0.0
+    c["spec_k"] = float(spec_k)
+    c["tokens_per_step"] = float(tokens_per_step)
+    c["draft_per_rank"] = 0.0
+    c["draft_fixed"] = 0.0  # per draft step, set with a drafter (StepCostModel)
     return c
 
 
@@ -367,10 +478,10 @@ def _term_work(s: ShardedShape, dep: Deployment, p: float, pairs: float, kv_pre:
            "lm_head": (2.0 * s.lm_head_params_per_gpu * m, s.lm_head_params_per_gpu * 2.0),
            "elementwise": (0.0, s.elementwise_bytes_per_token_per_gpu * t)}
     if s.num_moe_layers:
-        e, k = s.num_experts, s.num_experts_per_tok
-        touched = e - e * (1.0 - k / e) ** t
-        per = s.routed_expert_params_one * s.num_moe_layers / tp
-        out["moe_experts"] = (2.0 * k * per * t, touched * per * wb)
+        e, k, ep, mt = s.num_experts, s.num_experts_per_tok, dep.ep, dep.moe_tp
+        touched = (e / ep) * (1.0 - (1.0 - k / e) ** t)
+        per = s.routed_expert_params_one * s.num_moe_layers / mt
+        out["moe_experts"] = (2.0 * k / ep * per * t, touched * per * wb)
     n_full, n_sl = s.num_full_attention_layers, s.num_sliding_attention_layers
     sl_pairs = min(pairs, p * w) if w else 0.0
     sl_kv = min(kv_pre, p * w) if w else 0.0

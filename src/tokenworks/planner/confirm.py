@@ -144,7 +144,8 @@ def _pool(p: PoolChoice, role: str, replicas: int, tiers: tuple[str, ...]) -> Po
     kv_tiers = replica_tiers(tuple(TierRequest(name=t) for t in tiers), system, p.num_gpus) \
         if tiers else ()
     return PoolSpec(role=role, accelerator=acc, system=system, tp=p.tp, pp=p.pp, ep=p.ep,
-                    weights_dtype=p.weights_dtype, kv_dtype=p.kv_dtype, num_replicas=replicas,
+                    dp=p.dp, weights_dtype=p.weights_dtype, kv_dtype=p.kv_dtype, spec=p.spec,
+                    num_replicas=replicas,
                     kv_block_size_tokens=BLOCK_TOKENS, kv_tiers=kv_tiers)
 
 

@@ -1,7 +1,9 @@
 """The search space as concrete replica choices, and why any part of it was dropped.
 
-``pool_choices`` walks the product of accelerators × tp × pp × ep × weight and KV precision,
-keeping each split the engine could run (``make_deployment`` accepts it, the weights and one
+``pool_choices`` walks the product of accelerators × tp × pp × ep × dp × weight and KV
+precision × speculative decoding, keeping each split the engine could run (``make_deployment``
+and the engine's support table accept it; with dp > 1 the experts span the tp × dp GPUs, so
+ep is tp × dp whatever the space lists), the weights and one
 longest sequence fit in memory at every scheduler setting tried, the replica fits the GPU
 budget). It counts what each rule removed, so an empty space is answered with the rule that
 emptied it and the fix. Units: tokens, counts.
@@ -15,6 +17,7 @@ from dataclasses import dataclass, field
 from tokenworks.errors import ConfigError, InfeasibleError
 from tokenworks.hardware import get_accelerator
 from tokenworks.perf.deployment import Deployment, make_deployment
+from tokenworks.perf.engine import check_engine_support
 from tokenworks.perf.memory import MemoryPlan, plan_memory
 from tokenworks.planner.spec import PlanSpec, PoolChoice
 
@@ -55,8 +58,15 @@ def pool_choices(spec: PlanSpec, hardware: tuple[str, ...], pruning: Pruning) ->
     s, model = spec.space, spec.model
     max_seq = spec.demand.max_seq_tokens
     out: list[ValidPool] = []
-    for name, tp, pp, ep, w, kv in itertools.product(hardware, s.tp, s.pp, s.ep,
-                                                     s.weights_dtypes, s.kv_dtypes):
+    seen: set[tuple] = set()
+    for name, tp, pp, ep, dp, w, kv, sd in itertools.product(
+            hardware, s.tp, s.pp, s.ep, s.dp, s.weights_dtypes, s.kv_dtypes, s.speculative):
+        if dp > 1:
+            ep = tp * dp
+        key = (name, tp, pp, ep, dp, w, kv, sd)
+        if key in seen:
+            continue
+        seen.add(key)
         pruning.tried += 1
         acc = get_accelerator(name)
         if tp > acc.scaleup_domain_size and acc.scaleup_domain_size > 1:
@@ -66,14 +76,19 @@ def pool_choices(spec: PlanSpec, hardware: tuple[str, ...], pruning: Pruning) ->
                                             f"{acc.scaleup_domain_size}")
             continue
         budget = spec.budget.max_gpus
-        if budget is not None and tp * pp > budget:
-            pruning.drop("the GPU budget", f"tp×pp = {tp * pp} > max_gpus = {budget}")
+        if budget is not None and tp * dp * pp > budget:
+            pruning.drop("the GPU budget", f"tp×dp×pp = {tp * dp * pp} > max_gpus = {budget}")
             continue
         try:
-            dep = make_deployment(model, acc, tp=tp, pp=pp, ep=ep, weights_dtype=w,
-                                  kv_dtype=kv)
+            dep = make_deployment(model, acc, tp=tp, pp=pp, ep=ep, dp=dp, weights_dtype=w,
+                                  kv_dtype=kv, spec=sd)
         except ConfigError as e:
             pruning.drop("the model's shape", str(e).split(". ")[0])
+            continue
+        try:
+            check_engine_support(spec.engine, dep)
+        except ConfigError as e:
+            pruning.drop("the engine's support", str(e).split(";")[0])
             continue
         if max_seq > model.max_context_tokens:
             raise ConfigError(f"the demand's longest request ({max_seq} tokens) exceeds "
@@ -87,8 +102,8 @@ def pool_choices(spec: PlanSpec, hardware: tuple[str, ...], pruning: Pruning) ->
         except InfeasibleError as e:
             pruning.drop("memory", f"{name} tp={tp} pp={pp} {w}: " + str(e).split(";")[0])
             continue
-        out.append(ValidPool(choice=PoolChoice(accelerator=acc.name, tp=tp, pp=pp, ep=ep,
+        out.append(ValidPool(choice=PoolChoice(accelerator=acc.name, tp=tp, pp=pp, ep=ep, dp=dp,
                                                weights_dtype=dep.weights_dtype,
-                                               kv_dtype=dep.kv_dtype),
+                                               kv_dtype=dep.kv_dtype, spec=sd),
                              deployment=dep, memory=memory))
     return out

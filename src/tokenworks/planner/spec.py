@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from tokenworks.errors import ConfigError, check_range
 from tokenworks.model.arch import ModelArch
 from tokenworks.perf.calibration import Calibration
+from tokenworks.perf.deployment import SpecDecode
 from tokenworks.perf.engine import DEFAULT_ENGINE, check_engine
 
 __all__ = ["METRICS", "MODES", "OBJECTIVES", "PERCENTILES", "BudgetSpec", "Candidate",
@@ -114,6 +115,8 @@ class SearchSpace:
     tp: tuple[int, ...] = (1, 2, 4, 8)
     pp: tuple[int, ...] = (1,)
     ep: tuple[int, ...] = (1,)
+    # data-parallel attention ranks (MoE): with dp > 1 the experts span all tp × dp GPUs
+    dp: tuple[int, ...] = (1,)
     weights_dtypes: tuple[str, ...] = ("bf16",)
     kv_dtypes: tuple[str, ...] = ("bf16",)
     max_num_batched_tokens: tuple[int, ...] = (2048, 8192)
@@ -125,14 +128,15 @@ class SearchSpace:
     pd_ratios: tuple[tuple[int, int], ...] = ((1, 1), (1, 2), (1, 3), (2, 1), (2, 3), (3, 1),
                                               (1, 4), (3, 2))
     routers: tuple[str, ...] = ("least_outstanding",)
+    speculative: tuple[SpecDecode | None, ...] = (None,)  # None: no speculative decoding
 
     def __post_init__(self) -> None:
         for m in self.modes:
             if m not in MODES:
                 raise ConfigError(f"mode '{m}' is unknown; use {' or '.join(MODES)}.")
-        for name in ("hardware", "tp", "pp", "ep", "weights_dtypes", "kv_dtypes",
+        for name in ("hardware", "tp", "pp", "ep", "dp", "weights_dtypes", "kv_dtypes",
                      "max_num_batched_tokens", "max_num_seqs", "prefix_cache", "kv_tiers",
-                     "modes", "routers"):
+                     "modes", "routers", "speculative"):
             if not getattr(self, name):
                 raise ConfigError(f"search space '{name}' is empty; give at least one option.")
         for x, y in self.pd_ratios:
@@ -222,20 +226,24 @@ class PoolChoice:
     tp: int = 1
     pp: int = 1
     ep: int = 1
+    dp: int = 1
     weights_dtype: str = "bf16"
     kv_dtype: str = "bf16"
+    spec: SpecDecode | None = None
 
     @property
     def num_gpus(self) -> int:
-        return self.tp * self.pp
+        return self.tp * self.dp * self.pp
 
     def label(self) -> str:
         s = f"{self.accelerator} tp{self.tp}"
+        s += f"dp{self.dp}" if self.dp > 1 else ""
         s += f"pp{self.pp}" if self.pp > 1 else ""
         s += f"ep{self.ep}" if self.ep > 1 else ""
         w = self.weights_dtype if self.weights_dtype == self.kv_dtype \
             else f"{self.weights_dtype}/kv-{self.kv_dtype}"
-        return f"{s} {w}"
+        sp = "" if self.spec is None else f" {self.spec.method}{self.spec.num_tokens}"
+        return f"{s} {w}{sp}"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -20,6 +20,7 @@ from tokenworks.perf import (
     Calibration,
     StepCostModel,
     make_deployment,
+    make_spec_decode,
     steady_state,
     token_budget_batch,
 )
@@ -46,14 +47,20 @@ def latency_throughput_curve(est: Any, *, model: ModelArch | str | None = None,
     e = est if isinstance(est, dict) else est.to_dict()
     try:
         arch = model if isinstance(model, ModelArch) else get_model(model or e["model"])
+        sp = e.get("speculative") or {}
+        spec = None if not sp else make_spec_decode(
+            sp["method"], num_tokens=sp["num_tokens"], acceptance_rate=sp["acceptance_rate"],
+            draft_model=sp.get("draft_model"))
         dep = make_deployment(arch, e["hardware"], tp=e["tp"], pp=e["pp"], ep=e["ep"],
-                              weights_dtype=e["weights_dtype"], kv_dtype=e["kv_dtype"],
-                              compute_dtype=e.get("compute_dtype"))
+                              dp=e.get("dp", 1), weights_dtype=e["weights_dtype"],
+                              kv_dtype=e["kv_dtype"], compute_dtype=e.get("compute_dtype"),
+                              spec=spec)
     except TokenworksError:
         return None
     engine = e.get("engine", "vllm")
-    cost = StepCostModel(arch, dep, calibration, engine=engine)
     max_num_batched_tokens = int(e.get("max_num_batched_tokens") or max_num_batched_tokens)
+    cost = StepCostModel(arch, dep, calibration, engine=engine,
+                         max_num_batched_tokens=max_num_batched_tokens)
     i, o = int(e["input_tokens"]), int(e["output_tokens"])
     cached = round(float(e.get("prefix_hit_frac") or 0.0) * i)
     max_batch = max(int(e["max_concurrent_sequences"]), int(e["batch_size"]))

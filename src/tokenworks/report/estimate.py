@@ -89,7 +89,8 @@ def summary_table(d: dict[str, Any]) -> Table:
     e = d["estimate"]
     rows = [
         ("deployment", f"{e['num_gpus']}× {e['hardware']} (tp={e['tp']}, pp={e['pp']}, "
-                       f"ep={e['ep']}; {e['num_replicas']} replica(s))"),
+                       f"ep={e['ep']}{', dp=' + str(e['dp']) if e.get('dp', 1) > 1 else ''}; "
+                       f"{e['num_replicas']} replica(s))"),
         ("precision", f"weights {e['weights_dtype']}, KV {e['kv_dtype']}, "
                       f"compute {e['compute_dtype']}"),
         ("request shape", f"{e['input_tokens']:,} in / {e['output_tokens']:,} out, "

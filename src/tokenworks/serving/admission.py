@@ -165,6 +165,9 @@ def chunk_for(r: ReplicaState, seq: Seq, budget: int, plan: StepPlan) -> int:
     """Prompt tokens of ``seq`` to run this step within ``budget``."""
     remaining = seq.target - seq.computed
     if r.config.chunked_prefill:
+        cap = r.config.max_prefill_chunk_tokens
+        if cap > 0 and cap < budget:  # data-parallel attention: one rank's share of the budget
+            return min(remaining, cap)
         return min(remaining, budget)
     # Unchunked: the whole prompt, alone in the step if it exceeds the budget.
     return remaining if remaining <= budget or plan.empty else 0

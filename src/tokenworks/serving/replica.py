@@ -47,7 +47,8 @@ class Replica(ReplicaState):
                          kv_bytes_per_token=kv_bytes_per_token, config=config,
                          on_finish=on_finish, on_prefill_done=on_prefill_done)
         self.policy = policy
-        self.prefill_jumps = policy.plans_prefill_jumps
+        # NOTE: prefill jumps plan whole-budget chunks; a per-prompt cap runs step by step.
+        self.prefill_jumps = policy.plans_prefill_jumps and config.max_prefill_chunk_tokens == 0
         self._wake_handle: EventHandle | None = None
 
     # ------------------------------------------------------------------ public API

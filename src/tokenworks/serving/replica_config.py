@@ -50,6 +50,9 @@ class ReplicaConfig:
     kv_tiers: tuple[TierSpec, ...] = ()
     tier_load: str = "blocking"
     role: str = "both"
+    # Tokens of one prompt a step may run (0: the budget). With data-parallel attention a
+    # prompt is prefilled on one rank, in chunks of that rank's share of the budget.
+    max_prefill_chunk_tokens: int = 0
     exact: bool = False  # step-by-step (no decode jumps), for checking the fast path
     record_steps: bool = False  # keep every step/jump for the Chrome trace export
 

@@ -18,7 +18,7 @@ import numpy as np
 from tokenworks.errors import ScenarioError
 from tokenworks.perf.calibration import Calibration
 from tokenworks.perf.deployment import Deployment, make_deployment
-from tokenworks.perf.engine import engine_defaults
+from tokenworks.perf.engine import check_engine_support, engine_defaults
 from tokenworks.perf.memory import MemoryPlan, plan_memory
 from tokenworks.perf.step import StepCostModel
 from tokenworks.serving import workload as wl
@@ -71,7 +71,9 @@ def plan_pool(spec: SimulationSpec, pool: PoolSpec, calibration: Calibration | N
     """Deployment, memory plan and step cost of one pool (``ConfigError`` if it cannot run)."""
     model = spec.model
     dep = make_deployment(model, pool.accelerator, tp=pool.tp, pp=pool.pp, ep=pool.ep,
-                          weights_dtype=pool.weights_dtype, kv_dtype=pool.kv_dtype)
+                          dp=pool.dp, weights_dtype=pool.weights_dtype, kv_dtype=pool.kv_dtype,
+                          spec=pool.spec)
+    check_engine_support(spec.engine, dep)  # refuses what the engine cannot run
     sched = spec.scheduler
     ed = engine_defaults(spec.engine, pool.accelerator)
     tokens = ed.max_num_batched_tokens if sched.max_num_batched_tokens is None \
@@ -86,18 +88,22 @@ def plan_pool(spec: SimulationSpec, pool: PoolSpec, calibration: Calibration | N
                       max_seq_len_tokens=max_seq, max_num_batched_tokens=tokens,
                       max_num_seqs=seqs)
     if mem.num_kv_blocks < 1:
-        raise ScenarioError(f"{model.name} on {pool.accelerator.name} tp={dep.tp} leaves no "
+        raise ScenarioError(f"{model.name} on {pool.accelerator.name} ({dep.layout}) leaves no "
                             f"paged KV cache (0 blocks); use more GPUs or a smaller model.")
     cfg = ReplicaConfig(
         max_num_batched_tokens=tokens, max_num_seqs=seqs,
         chunked_prefill=sched.chunked_prefill, policy=sched.policy, preemption=sched.preemption,
         queue=sched.queue, watermark_frac=sched.watermark_frac,
         prefix_cache=spec.prefix_cache, kv_tiers=pool.kv_tiers, tier_load=spec.tier_load,
-        role=pool.role, exact=sched.exact, record_steps=spec.run.record_steps)
+        role=pool.role, exact=sched.exact, record_steps=spec.run.record_steps,
+        max_prefill_chunk_tokens=max(tokens // dep.dp, 1) if dep.dp > 1 else 0)
+    cost = StepCostModel(model, dep, calibration, engine=spec.engine,
+                         max_num_batched_tokens=tokens)
+    # KV bytes per token of the replica: each GPU of a rank holds its tp share, and a token
+    # lives on one of the dp ranks.
     return PoolPlan(spec=pool, deployment=dep, memory=mem,
-                    kv_bytes_per_token=mem.kv_bytes_per_token_per_gpu * dep.num_gpus,
-                    config=cfg, cost=StepCostModel(model, dep, calibration, engine=spec.engine),
-                    max_seq_len_tokens=max_seq)
+                    kv_bytes_per_token=mem.kv_bytes_per_token_per_gpu * dep.tp * dep.pp,
+                    config=cfg, cost=cost, max_seq_len_tokens=max_seq)
 
 
 def transfer_bytes_per_s(spec: SimulationSpec, prefill: PoolPlan) -> float:

@@ -16,6 +16,7 @@ from tokenworks.errors import ConfigError, check_range
 from tokenworks.hardware import Accelerator, System
 from tokenworks.model.arch import ModelArch
 from tokenworks.perf.calibration import Calibration
+from tokenworks.perf.deployment import SpecDecode
 from tokenworks.perf.engine import DEFAULT_ENGINE, check_engine
 from tokenworks.serving.agentic import AgenticSpec
 from tokenworks.serving.kv_tiers import TierSpec
@@ -40,8 +41,10 @@ class PoolSpec:
     tp: int = 1
     pp: int = 1
     ep: int = 1
+    dp: int = 1  # data-parallel attention ranks (MoE models; perf.deployment)
     weights_dtype: str = "bf16"
     kv_dtype: str = "bf16"
+    spec: SpecDecode | None = None  # speculative decoding (perf.deployment.SpecDecode)
     num_replicas: int = 1
     gpu_memory_utilization_frac: float | None = None  # None: the engine's default
     kv_block_size_tokens: int = 16
@@ -60,7 +63,7 @@ class PoolSpec:
 
     @property
     def num_gpus(self) -> int:
-        return self.tp * self.pp * self.num_replicas
+        return self.tp * self.dp * self.pp * self.num_replicas
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -41,6 +41,7 @@ class EstimateInputs(_Form):
     tp: int | None = 8  # None: the smallest that fits
     pp: int = 1
     ep: int = 1
+    dp: int = 1  # data-parallel attention ranks (MoE)
     weights_dtype: str = "fp8"
     kv_dtype: str | None = None
     input_tokens: int = 2048
@@ -56,6 +57,11 @@ class EstimateInputs(_Form):
     tpot_slo_ms: float | None = None
     ttft_slo_ms: float | None = None
     sweep: bool = False
+    # speculative decoding (the CLI's --spec, --spec-tokens, --spec-acceptance-length)
+    spec: Literal["mtp", "eagle", "draft", "ngram"] | None = None
+    spec_tokens: int | None = None
+    spec_acceptance_length: float | None = None
+    draft_model: str | None = None
     calibration: str | None = None  # an uploaded calibration (from tokenworks calibrate)
 
 

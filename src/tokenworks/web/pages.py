@@ -21,7 +21,7 @@ from tokenworks.web.runs_money import ECONOMICS_KINDS
 
 __all__ = ["compare_page", "dashboard_page", "run_page"]
 
-DTYPES = ("bf16", "fp16", "fp8", "int8", "int4", "fp4", "nvfp4", "mxfp4")
+DTYPES = ("bf16", "fp16", "fp8", "fp8_block", "int8", "int4", "fp4", "nvfp4", "mxfp4")
 
 
 def _e(s: Any) -> str:
@@ -78,6 +78,7 @@ def _estimate_form(models: list[str], hardware: list[str]) -> str:
          _field("num_gpus", "GPUs in total", d.num_gpus, hint="multiple of tp × pp"),
          _field("tp", "tensor parallel (tp)", d.tp), _field("pp", "pipeline parallel", d.pp),
          _field("ep", "expert parallel", d.ep),
+         _field("dp", "data-parallel attention", d.dp, hint="MoE: ep = tp × dp"),
          _field("weights_dtype", "weights", d.weights_dtype, options=list(DTYPES)),
          _field("kv_dtype", "KV cache", "", options=["", *DTYPES]),
          _field("input_tokens", "input tokens", d.input_tokens),
@@ -90,6 +91,11 @@ def _estimate_form(models: list[str], hardware: list[str]) -> str:
          _field("tpot_slo_ms", "TPOT target (ms)", "", hint="batch max: largest meeting it"),
          _field("ttft_slo_ms", "TTFT target (ms)", "", hint="batch max: largest meeting it"),
          _field("sweep", "latency–throughput curve", "", options=["", "true"]),
+         _field("spec", "speculative decoding", "", options=["", "mtp", "eagle", "draft",
+                                                             "ngram"]),
+         _field("spec_tokens", "draft tokens per step", "", hint="default 3 (mtp, eagle)"),
+         _field("spec_acceptance_length", "acceptance length", "",
+                hint="mean tokens per step"),
          _field("calibration", "uploaded calibration", "", options=[""],
                 hint="empty: the packaged fit")]
     return _form("estimate", "Estimate one deployment", "".join(f),

@@ -25,6 +25,7 @@ from tokenworks.io.calibration import read_calibration
 from tokenworks.io.plan import read_plan_file
 from tokenworks.io.scenario import scenario_price, simulation_spec
 from tokenworks.io.scenario_file import Scenario, parse_scenario_dict
+from tokenworks.perf.deployment import make_spec_decode
 from tokenworks.report.data import result_data
 from tokenworks.report.plan import plan_data
 from tokenworks.web.forms import EstimateInputs, SimulateInputs
@@ -47,6 +48,10 @@ def prepare_estimate(inputs: dict[str, Any], uploads: Uploads) -> Prepared:
     for k in ("tpot_slo", "ttft_slo"):  # the form takes ms, as the CLI's flags
         ms = args.pop(f"{k}_ms")
         args[f"{k}_s"] = None if ms is None else ms / 1e3
+    method, k, length, draft = (args.pop(n) for n in ("spec", "spec_tokens",
+                                                      "spec_acceptance_length", "draft_model"))
+    args["spec"] = None if method is None else make_spec_decode(
+        method, num_tokens=k, acceptance_length=length, draft_model=draft)
     # Validates, and is fast: run it now.
     est = estimate(model, args.pop("hardware"), calibration=cal, **args)
 

@@ -312,7 +312,8 @@ def fit_targets(points: list[Point]) -> list[Point]:
     # staggered): the simulator replays those runs (benchmarks/validate_serving_runs.py).
     return [p for p in points if p.engine_row != "lmdeploy"
             and "finite_run" not in p.tags and "legacy_engine" not in p.tags
-            and "below_floor" not in p.tags and p.kind != "ttft_loaded"]
+            and "below_floor" not in p.tags and "warmup" not in p.tags
+            and p.kind != "ttft_loaded"]
 
 
 def device_names(points: list[Point], overrides: list[CalibrationOverride]) -> list[str]:
@@ -464,6 +465,7 @@ SETS = (
     ("legacy_engine", "engine versions before the profiles (TensorRT-LLM < 0.10, vLLM < 0.6)"),
     ("lmdeploy", "LMDeploy TurboMind (predicted with the trtllm profile; not fitted)"),
     ("below_floor", "runs with a number below the physical floor of their stated setup"),
+    ("warmup", "runs whose TTFT at concurrency 1 is above a physical ceiling (a timed warm-up)"),
 )
 
 
@@ -472,10 +474,28 @@ def set_of(p: Point, train_ids: set[int]) -> str:
         return "fit"
     if p.kind == "ttft_loaded":
         return "ttft_loaded"
-    for tag in ("below_floor", "finite_run", "legacy_engine"):
+    for tag in ("below_floor", "warmup", "finite_run", "legacy_engine"):
         if tag in p.tags:
             return tag
     return "lmdeploy" if p.engine_row == "lmdeploy" else "other"
+
+
+def target_rows(points: list[Point], idx: list[int], pred: np.ndarray,
+                loso: np.ndarray | None, logo: np.ndarray | None) -> list[str]:
+    """One table row per target over the points ``idx``."""
+    sel = [points[i] for i in idx]
+    ins = err_table(sel, pred[idx])
+    lso = err_table(sel, loso[idx]) if loso is not None else {}
+    lgo = err_table(sel, logo[idx]) if logo is not None else {}
+    rows = []
+    for k, label in (*TARGETS.items(), ("all", "all")):
+        if k not in ins:
+            continue
+        n, med, mean = ins[k]
+        rows.append(f"| {label} | {n} | {_pct(med)} | {_pct(mean)} | "
+                    f"{_pct(lso[k][1]) if k in lso else '—'} | "
+                    f"{_pct(lgo[k][1]) if k in lgo else '—'} |")
+    return rows
 
 
 def err_table(points: list[Point], pred: np.ndarray) -> dict[str, tuple[int, float, float]]:
@@ -701,16 +721,13 @@ def render(cal: Calibration, f: Fit, x: np.ndarray, points: list[Point], train: 
           "fitted fractions then fall back to the global (H100 kernel) values.", "",
           "| target | n | in-sample median | mean | leave-one-source-out median | "
           "leave-one-GPU-out median |", "|---|---:|---:|---:|---:|---:|"]
-    ins = err_table(tp, pred[tidx])
-    lso = err_table(tp, loso[tidx]) if loso is not None else {}
-    lgo = err_table(tp, logo[tidx]) if logo is not None else {}
-    for k, label in (*TARGETS.items(), ("all", "all")):
-        if k not in ins:
-            continue
-        n, med, mean = ins[k]
-        L.append(f"| {label} | {n} | {_pct(med)} | {_pct(mean)} | "
-                 f"{_pct(lso[k][1]) if k in lso else '—'} | "
-                 f"{_pct(lgo[k][1]) if k in lgo else '—'} |")
+    L += target_rows(points, tidx, pred, loso, logo)
+    for cls in ("dense", "moe"):
+        idx = [i for i in tidx if cls in points[i].tags]
+        L += ["", f"#### {'Dense' if cls == 'dense' else 'MoE'} models only", "",
+              "| target | n | in-sample median | mean | leave-one-source-out median | "
+              "leave-one-GPU-out median |", "|---|---:|---:|---:|---:|---:|"]
+        L += target_rows(points, idx, pred, loso, logo)
     b1 = [i for i in tidx if points[i].kind == "tpot_batch1"]
     if b1:
         L += ["", "### Batch-1 TPOT by weight format (fitted set)", "",

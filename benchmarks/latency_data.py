@@ -33,6 +33,7 @@ from tokenworks.errors import TokenworksError
 from tokenworks.hardware import get_accelerator
 from tokenworks.model.arch import ModelArch
 from tokenworks.model.catalog import get_model
+from tokenworks.model.flops import active_linear_params
 from tokenworks.perf import Calibration, Deployment, StepCostModel, make_deployment, plan_memory
 from tokenworks.perf.engine import engine_defaults
 from tokenworks.perf.shape import sharded_shape
@@ -273,10 +274,11 @@ def load_points() -> tuple[tuple[Point, ...], tuple[tuple[str, str], ...]]:
             points.append(p)
     # A run with one impossible number (below the physical floor) has its setup misreported:
     # all its rows are kept out of the fit.
-    bad = {_run(p) for p in points if "below_floor" in p.tags}
-    points = [p if _run(p) not in bad or "below_floor" in p.tags else
-              Point(**{**{f: getattr(p, f) for f in p.__dataclass_fields__},
-                       "tags": (*p.tags, "below_floor")}) for p in points]
+    for tag in ("below_floor", "warmup"):
+        bad = {_run(p) for p in points if tag in p.tags}
+        points = [p if _run(p) not in bad or tag in p.tags else
+                  Point(**{**{f: getattr(p, f) for f in p.__dataclass_fields__},
+                           "tags": (*p.tags, tag)}) for p in points]
     trt, trt_skipped = _trt_points()
     points += trt
     skipped += trt_skipped
@@ -372,6 +374,20 @@ def _point(r: dict) -> Point | str:
             dep.accelerator.memory_bytes_per_s
         if val[0] < 0.9 * floor:
             tags += ("below_floor",)
+    if metric == "ttft" and conc == 1:
+        # One request on an idle server: its prompt's FLOPs at a tenth of the datasheet's
+        # peak, ten times over, plus a second of front end, is a ceiling no warmed-up engine
+        # misses; above it the run timed a warm-up (graph capture, JIT compilation) and all
+        # its rows are kept out of the fit.
+        # ASSUMPTION: the ceiling (10 x the prompt at 10% of peak + 1 s) is a loose
+        # plausibility bound, not a model; it sets apart only runs timed hundreds of times
+        # slower than physics allows (two SGLang cookbook runs on MI300X, 4.2 s for 610
+        # tokens).
+        peak = max(v for _, v in dep.accelerator.peak_flops_per_s)
+        ceiling = 1.0 + 10 * 2 * active_linear_params(model) * lengths[0] / dep.num_gpus / \
+            (0.1 * peak)
+        if val[0] > ceiling:
+            tags += ("warmup",)
     return Point(source=r["source_id"], row_id=r["row_id"], engine_row=r["engine"], engine=engine,
                  model=model, dep=dep, isl=lengths[0], osl=lengths[1], concurrency=conc,
                  metric=metric, measured=val[0], per_gpu=val[1], num_gpus=num_gpus,

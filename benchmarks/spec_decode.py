@@ -800,11 +800,12 @@ does not describe the run).
 DIFFERENCES = """\
 ## Where the model and the measurements part
 
-- **Draft steps cost more than modelled.** A drafter step is charged its kernels only: no
-  engine time of its own (launch, sampling, acceptance bookkeeping). Where a source sweeps
-  k on one setup, the measured round grows faster per draft token than the predicted one
-  (line below), so predicted speedups grow more optimistic with k and the predicted best k is
-  larger than the measured one.
+- **Each draft step carries a fixed engine cost** (`spec_draft_step_s`, 0.3 ms: launch,
+  sampling and acceptance bookkeeping), besides the drafter's kernels. Its value was read from
+  the TensorRT-LLM DeepSeek-R1 MTP sweep below (the measured round grows 0.77 ms per draft
+  token), so the MTP rows of that source are not an independent check of it; before it the
+  predicted speedups grew more optimistic with k and the predicted best k was larger than the
+  measured one.
 - **SGLang EAGLE-3 rounds (v0.5.3, Qwen3-8B on one H100, second tier) are much longer than
   modelled** while the no-spec step is predicted within a few percent. The TPOT comparison does
   not depend on the inferred AL (both sides are a round's time divided by the same AL); the

@@ -128,3 +128,19 @@ def test_model_that_does_not_fit_says_what_would():
         estimate("llama-3.1-405b", "h100-sxm", num_gpus=1, tp=1)
     msg = str(e.value)
     assert "811" in msg and "Try" in msg and "\n" not in msg
+
+
+def test_weights_default_to_the_checkpoint_format():
+    """With no weights dtype, estimate serves the checkpoint's own format and says so: a
+    DeepSeek-R1 on 8× H200 fits in its FP8 (it would not in bf16), gpt-oss in MXFP4."""
+    e = estimate("deepseek-r1", "h200", num_gpus=8, tp=8, input_tokens=1000, output_tokens=100)
+    assert e.weights_dtype == "fp8_block"
+    assert any("weights_dtype = fp8_block (the checkpoint's format)" in d
+               for d in e.defaults_used)
+    assert estimate("gpt-oss-120b", "h100-sxm", num_gpus=1, tp=1, input_tokens=1000,
+                    output_tokens=100).weights_dtype == "mxfp4"
+    assert estimate("llama-3.1-8b", "h100-sxm", num_gpus=1, tp=1, input_tokens=1000,
+                    output_tokens=100).weights_dtype == "bf16"
+    with pytest.raises(InfeasibleError):
+        estimate("deepseek-r1", "h200", num_gpus=8, tp=8, weights_dtype="bf16",
+                 input_tokens=1000, output_tokens=100)

@@ -171,3 +171,22 @@ def test_moe_layout_and_speculative_keys(tmp_path):
     bad.write_text(f.read_text().replace("num_tokens: 2", "num_tokens: 2, drafts: 3"))
     with pytest.raises(ScenarioError, match="drafts"):
         load_scenario(bad)
+
+
+@pytest.mark.parametrize(("model", "served"), [("gpt-oss-20b", "mxfp4"),
+                                                ("deepseek-v3", "fp8_block"),
+                                                ("llama-3.1-8b", "bf16"),
+                                                ("llama-2-7b", "fp16")])
+def test_weights_default_to_the_checkpoint_format(tmp_path, model, served):
+    """A deployment that names no weights dtype serves the checkpoint as shipped (what an
+    engine loads), not bf16: gpt-oss in MXFP4, DeepSeek in block-scaled FP8."""
+    from tokenworks.io.scenario import simulation_spec
+
+    f = tmp_path / "s.yaml"
+    f.write_text(f"name: s\nmodel: {model}\nhardware: {{accelerator: b200}}\n"
+                 "deployment: {tp: 8}\n"
+                 "workload: {arrivals: {kind: poisson, rate_per_s: 2}, prompt_tokens: 100,\n"
+                 "  output_tokens: 10, num_requests: 4}\n")
+    assert simulation_spec(load_scenario(f)).pools[0].weights_dtype == served
+    f.write_text(f.read_text().replace("{tp: 8}", "{tp: 8, weights_dtype: fp8}"))
+    assert simulation_spec(load_scenario(f)).pools[0].weights_dtype == "fp8"

@@ -67,7 +67,7 @@ def test_deepseek_layout():
     arch = get_model("deepseek-v3")
     assert [layer.ffn for layer in arch.layers[:4]] == ["dense", "dense", "dense", "moe"]
     assert arch.num_moe_layers == 58 and arch.moe.num_shared_experts == 1
-    assert arch.attention_kind == "mla" and arch.native_linear_dtype == "fp8"
+    assert arch.attention_kind == "mla" and arch.native_linear_dtype == "fp8_block"
 
 
 def test_llama4_maverick_interleave():
@@ -195,7 +195,7 @@ def test_kimi_k2_is_deepseek_v3_shaped():
     assert [layer.ffn for layer in arch.layers[:2]] == ["dense", "moe"]
     assert arch.num_moe_layers == 60 and arch.moe.num_experts == 384
     assert arch.moe.num_shared_experts == 1 and arch.moe.router_bias
-    assert arch.native_linear_dtype == "fp8" and arch.num_mtp_layers == 0
+    assert arch.native_linear_dtype == "fp8_block" and arch.num_mtp_layers == 0
     raw = json.loads(data_path("models/kimi-k2.json").read_text())
     del raw["architectures"]
     assert arch_from_config(raw, name="k").architecture == "DeepseekV3ForCausalLM"

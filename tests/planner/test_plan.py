@@ -168,3 +168,20 @@ def test_moe_space_tries_data_parallel_attention_and_speculation():
     labels = {p.choice.label() for p in pools}
     assert any("dp2" in s and "eagle3" in s for s in labels)
     assert all(p.choice.num_gpus == p.choice.tp * p.choice.dp for p in pools)
+
+
+def test_search_weights_default_to_the_checkpoint_format():
+    """A plan that names no weights dtypes searches the checkpoint's own format (gpt-oss
+    MXFP4, DeepSeek FP8 block-scaled), with the fp8 KV cache tried beside bf16."""
+    from tokenworks.api.plan import load_plan
+
+    q = {"name": "w", "model": "gpt-oss-120b", "demand": {"rate_per_s": 1.0,
+                                                         "input_tokens": 500,
+                                                         "output_tokens": 100},
+         "slo": {"tpot_s": 0.05}, "search": {"hardware": ["h100-sxm"], "tp": [1]}}
+    space = load_plan(q).space
+    assert space.weights_dtypes == ("mxfp4",) and set(space.kv_dtypes) == {"bf16", "fp8"}
+    q["model"] = "deepseek-r1"
+    assert load_plan(q).space.weights_dtypes == ("fp8_block",)
+    q["search"]["weights_dtypes"] = ["bf16"]
+    assert load_plan(q).space.weights_dtypes == ("bf16",)

@@ -16,7 +16,7 @@ from tokenworks.hardware import Accelerator, get_accelerator
 from tokenworks.io.calibration import read_calibration
 from tokenworks.model import ModelArch, get_model
 from tokenworks.perf.calibration import Calibration
-from tokenworks.perf.deployment import SpecDecode, make_deployment
+from tokenworks.perf.deployment import SpecDecode, make_deployment, served_weights_dtype
 from tokenworks.perf.engine import (
     DEFAULT_ENGINE,
     VENDOR_STACK_KINDS,
@@ -38,7 +38,7 @@ def estimate(
     pp: int = 1,
     ep: int = 1,
     dp: int = 1,
-    weights_dtype: str = "bf16",
+    weights_dtype: str | None = None,
     kv_dtype: str | None = None,
     input_tokens: int = 2048,
     output_tokens: int = 256,
@@ -61,9 +61,13 @@ def estimate(
     TTFT target and ``batch="max"`` the batch is the largest that meets it; ``sweep`` adds the
     latency–throughput curve. ``dp`` > 1 runs attention data-parallel over that many ranks
     (MoE models, with ``ep`` = tp × dp); ``spec`` adds speculative decoding
-    (``make_spec_decode``)."""
+    (``make_spec_decode``). ``weights_dtype`` None serves the checkpoint's own format
+    (``served_weights_dtype``)."""
     defaults: list[str] = []
     arch = get_model(model) if isinstance(model, str) else model
+    if weights_dtype is None:
+        weights_dtype = served_weights_dtype(arch)
+        defaults.append(f"weights_dtype = {weights_dtype} (the checkpoint's format)")
     acc = get_accelerator(hardware) if isinstance(hardware, str) else hardware
     engine = check_engine(engine)
     ed = engine_defaults(engine, acc)

@@ -50,7 +50,7 @@ def estimate_command(
     pp: Annotated[int, typer.Option(help="Pipeline-parallel size per replica.")] = 1,
     ep: Annotated[int, typer.Option(help="Expert-parallel size (MoE): experts placed whole on ep of a stage's tp×dp GPUs.")] = 1,
     dp: Annotated[int, typer.Option(help="Data-parallel attention ranks per replica (MoE; needs --ep tp×dp), e.g. SGLang --enable-dp-attention.")] = 1,
-    weights_dtype: Annotated[str | None, typer.Option("--weights-dtype", help="bf16, fp16, fp8, fp8_block, int8, int4, fp4, nvfp4, mxfp4 (default: fp8 for the built-in scenario, else bf16).")] = None,
+    weights_dtype: Annotated[str | None, typer.Option("--weights-dtype", help="bf16, fp16, fp8, fp8_block, int8, int4, fp4, nvfp4, mxfp4 (default: fp8 for the built-in scenario, else the checkpoint's own format: bf16/fp16, FP8 block-scaled for DeepSeek and Kimi, MXFP4 experts for gpt-oss).")] = None,
     kv_dtype: Annotated[str | None, typer.Option("--kv-dtype", help="KV-cache precision (default: the engine's: bf16; TensorRT-LLM fp8 with 8/4-bit weights).")] = None,
     input_tokens: Annotated[int, typer.Option("--input-tokens", "-i", help="Prompt tokens per request.")] = 2048,
     output_tokens: Annotated[int, typer.Option("--output-tokens", "-o", help="Output tokens per request.")] = 256,
@@ -84,7 +84,7 @@ def estimate_command(
     if tp is None and scenario:
         tp = DEFAULT_TP
     if weights_dtype is None:
-        weights_dtype = DEFAULT_WEIGHTS if scenario else "bf16"
+        weights_dtype = DEFAULT_WEIGHTS if scenario else None  # None: the checkpoint's format
     check_report_path(report)
     cal = read_calibration(calibration) if calibration is not None else None
     sd = None

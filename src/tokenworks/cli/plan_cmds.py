@@ -65,7 +65,7 @@ def plan_command(
     hardware: Annotated[str | None, typer.Option("--hardware", help="Comma list of accelerators.")] = None,
     prefill_hardware: Annotated[str | None, typer.Option("--prefill-hardware", help="Comma list for disaggregated prefill pools.")] = None,
     vendors: Annotated[str | None, typer.Option("--vendors", help="Comma list, e.g. nvidia,amd.")] = None,
-    weights_dtype: Annotated[str | None, typer.Option("--weights-dtype", help="Comma list, e.g. bf16,fp8.")] = None,
+    weights_dtype: Annotated[str | None, typer.Option("--weights-dtype", help="Comma list, e.g. bf16,fp8 (default: the checkpoint's format).")] = None,
     kv_dtype: Annotated[str | None, typer.Option("--kv-dtype", help="Comma list.")] = None,
     tp: Annotated[str | None, typer.Option("--tp", help="Comma list, e.g. 1,2,4,8.")] = None,
     modes: Annotated[str | None, typer.Option("--modes", help="aggregated,disaggregated")] = None,

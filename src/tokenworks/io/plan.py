@@ -31,7 +31,7 @@ from tokenworks.io.economics import question
 from tokenworks.io.scenario_file import SpeculativeSection
 from tokenworks.io.traces import read_trace
 from tokenworks.model.catalog import get_model
-from tokenworks.perf.deployment import make_spec_decode
+from tokenworks.perf.deployment import make_spec_decode, served_weights_dtype
 from tokenworks.perf.engine import DEFAULT_ENGINE, ENGINES
 from tokenworks.planner.spec import (
     MODES,
@@ -109,7 +109,7 @@ class SearchSection(_Section):
     pp: list[PosInt] = [1]
     ep: list[PosInt] = [1]
     dp: list[PosInt] = [1]  # data-parallel attention ranks (MoE; ep becomes tp × dp)
-    weights_dtypes: list[str] = ["bf16"]
+    weights_dtypes: list[str] | None = None  # None: the checkpoint's format (served_weights_dtype)
     kv_dtypes: list[str] | None = None  # None: bf16, plus fp8 when fp8/fp4 weights are tried
     # speculative decoding options to try; "none" (or an empty table) for none
     speculative: list[Literal["none"] | SpeculativeSection] = ["none"]
@@ -345,18 +345,19 @@ def plan_spec(f: PlanFile, *, base_dir: Path | None = None) -> PlanSpec:
     base = base_dir or Path.cwd()
     hardware, prices = _hardware(f)
     s = f.search
+    weights = s.weights_dtypes or [served_weights_dtype(get_model(f.model))]
     kv = s.kv_dtypes
     if kv is None:
         # ASSUMPTION: unless told, the KV cache is tried in bf16, and also in fp8 when fp8 or
         # fp4 weights are tried (the FP8 recipes of TensorRT-LLM and MLPerf pair them).
         narrow = any(w in ("fp8", "fp8_block", "fp4", "nvfp4", "mxfp4")
-                     for w in s.weights_dtypes)
+                     for w in weights)
         kv = ["bf16", "fp8"] if narrow else ["bf16"]
     space = SearchSpace(
         hardware=tuple(hardware),
         prefill_hardware=tuple(get_accelerator(n).name for n in s.prefill_hardware),
         tp=tuple(s.tp), pp=tuple(s.pp), ep=tuple(s.ep), dp=tuple(s.dp),
-        weights_dtypes=tuple(s.weights_dtypes),
+        weights_dtypes=tuple(weights),
         speculative=tuple(None if sp == "none" else make_spec_decode(
             sp.method, num_tokens=sp.num_tokens, acceptance_rate=sp.acceptance_rate,
             acceptance_length=sp.acceptance_length, draft_model=sp.draft_model)

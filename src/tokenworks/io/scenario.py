@@ -26,7 +26,7 @@ from tokenworks.io.scenario_file import (
 )
 from tokenworks.io.traces import read_trace
 from tokenworks.model.catalog import get_model
-from tokenworks.perf.deployment import make_spec_decode
+from tokenworks.perf.deployment import make_spec_decode, served_weights_dtype
 from tokenworks.serving import workload as wl
 from tokenworks.serving.agentic import AgenticSpec
 from tokenworks.serving.kv_tiers import TierRequest, replica_tiers
@@ -69,7 +69,9 @@ def _pool(sc: Scenario, section: PoolSection, role: str) -> PoolSpec:
         sp.method, num_tokens=sp.num_tokens, acceptance_rate=sp.acceptance_rate,
         acceptance_length=sp.acceptance_length, draft_model=sp.draft_model)
     return PoolSpec(role=role, accelerator=acc, system=system, tp=section.tp, pp=section.pp,
-                    ep=section.ep, dp=section.dp, weights_dtype=section.weights_dtype,
+                    ep=section.ep, dp=section.dp,
+                    weights_dtype=section.weights_dtype or served_weights_dtype(
+                        get_model(sc.spec.model)),
                     kv_dtype=section.kv_dtype, spec=spec, num_replicas=section.num_replicas,
                     gpu_memory_utilization_frac=section.gpu_memory_utilization_frac,
                     kv_block_size_tokens=section.kv_block_size_tokens,

@@ -97,7 +97,7 @@ class DeploymentSection(_Section):
     pp: PosInt = 1
     ep: PosInt = 1
     dp: PosInt = 1  # data-parallel attention ranks (MoE models)
-    weights_dtype: str = "bf16"
+    weights_dtype: str | None = None  # None: the checkpoint's format (served_weights_dtype)
     kv_dtype: str = "bf16"
     speculative: SpeculativeSection | None = None
     num_replicas: PosInt = 1

@@ -166,6 +166,12 @@ class ModelArch:
                                   f"num_attention_heads divisible by num_key_value_heads).")
 
     @property
+    def checkpoint_weights_dtype(self) -> str:
+        """The weights' format as the checkpoint ships them, what an engine serves by default:
+        MXFP4 (experts) for gpt-oss, FP8 for DeepSeek/Kimi (block-scaled), else ``native_dtype``."""
+        return self.native_expert_dtype or self.native_linear_dtype or self.native_dtype
+
+    @property
     def num_layers(self) -> int:
         return len(self.layers)
 

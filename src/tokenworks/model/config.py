@@ -103,10 +103,18 @@ def _deepseek(c: Cfg, *, name: str, architecture: str) -> ModelArch:
         layers=[LayerSpec(mixer="attention", ffn="moe" if m else "dense") for m in is_moe],
         mla=mla, moe=moe, num_kv_heads=heads,
         head_dim=mla.qk_nope_head_dim + mla.qk_rope_head_dim,
-        native_linear_dtype="fp8" if quant.get("quant_method") == "fp8" else None,
+        native_linear_dtype=_fp8_checkpoint(quant),
         num_mtp_layers=int(c.get("num_nextn_predict_layers", 0)),
         extra=(("mtp", f"{c.get('num_nextn_predict_layers', 0)} MTP module(s) not counted"),),
     )
+
+
+def _fp8_checkpoint(quant: dict) -> str | None:
+    """An FP8 checkpoint's format: 128×128 block-scaled when the config gives
+    ``weight_block_size`` (DeepSeek-V3/R1, Kimi-K2), else per-tensor."""
+    if quant.get("quant_method") != "fp8":
+        return None
+    return "fp8_block" if quant.get("weight_block_size") else "fp8"
 
 
 def _gpt_oss(c: Cfg, *, name: str, architecture: str) -> ModelArch:
@@ -195,7 +203,7 @@ def _glm4_moe(c: Cfg, *, name: str, architecture: str) -> ModelArch:
         layers=[LayerSpec(mixer="attention", ffn="moe" if i >= first_dense else "dense")
                 for i in range(n)],
         moe=moe, attention_out_bias=False, qk_norm=bool(c.get("use_qk_norm", False)),
-        native_linear_dtype="fp8" if quant.get("quant_method") == "fp8" else None,
+        native_linear_dtype=_fp8_checkpoint(quant),
         num_mtp_layers=mtp, extra=(("mtp", f"{mtp} MTP layer(s) not counted"),),
     )
 

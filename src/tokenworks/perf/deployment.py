@@ -350,3 +350,11 @@ def make_deployment(
                           f"lists {have}). Pick one of those or leave it unset to derive it.")
     return Deployment(accelerator=acc, tp=tp, pp=pp, ep=ep, dp=dp, weights_dtype=w, kv_dtype=k,
                       compute_dtype=c, spec=spec)
+
+
+def served_weights_dtype(arch: ModelArch) -> str:
+    """The weights' format an engine serves a checkpoint in when none is asked for: the
+    checkpoint's own (gpt-oss MXFP4 experts, DeepSeek/Kimi FP8 block-scaled, bf16 or fp16),
+    with fp32 checkpoints served in fp16 (vLLM's ``--dtype auto``, docs "Engine Arguments")."""
+    d = arch.checkpoint_weights_dtype
+    return "fp16" if d == "fp32" else d

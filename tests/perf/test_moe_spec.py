@@ -188,6 +188,11 @@ def test_formats_without_tensor_cores_run_weight_only():
     assert check_engine_support("vllm", w4)  # a note: it saves memory, not compute
     with pytest.raises(ConfigError, match="NVFP4 needs Blackwell"):
         check_engine_support("trtllm", make_deployment(DENSE, "h100-sxm", weights_dtype="nvfp4"))
+    # The fix offered fits the part: no FP8 suggestion for an A100 (no FP8 tensor cores).
+    with pytest.raises(ConfigError, match="Use bf16, int8 or int4 weights") as err:
+        check_engine_support("trtllm", make_deployment(DENSE, "a100-80g-sxm",
+                                                       weights_dtype="nvfp4"))
+    assert "fp8" not in str(err.value)
     with pytest.raises(ConfigError, match="FP8 tensor cores"):
         check_engine_support("trtllm", make_deployment(DENSE, "a100-80g-sxm",
                                                        weights_dtype="fp8"))

@@ -169,8 +169,9 @@ def check_engine_support(engine: str | None, dep: Deployment) -> tuple[str, ...]
                               f"Blackwell); {acc.name} has none. Use bf16, int8 or int4 weights, "
                               f"or vllm (FP8 weight-only through Marlin).")
         if w.name == "nvfp4" and not acc.supports("fp4"):
+            alt = "fp8 weights" if acc.supports("fp8") else "bf16, int8 or int4 weights"
             raise ConfigError(f"TensorRT-LLM's NVFP4 needs Blackwell FP4 tensor cores; {acc.name} "
-                              f"has none. Use fp8 weights, or mxfp4 (W4A16) for gpt-oss.")
+                              f"has none. Use {alt}, or mxfp4 (W4A16) for gpt-oss.")
     if acc.kind == "tpu" and e != "vllm":
         raise ConfigError(f"{e} has no TPU backend modelled here; TPUs run vLLM's TPU backend "
                           f"(--engine vllm).")

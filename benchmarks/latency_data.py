@@ -1,8 +1,9 @@
 """Measured serving latency and throughput as prediction points for the step-time model.
 
 Reads the repository's transcribed public measurements (``benchmarks/data/latency_public.csv``,
-``benchmarks/data/moe_vendor_public.csv``; every row cites its source) and TensorRT-LLM's
-perf-overview tables from ``../shared/validation`` (never copied), keeps the rows tokenworks can
+``benchmarks/data/moe_vendor_public.csv``; every row cites its source), TensorRT-LLM's
+perf-overview tables and the MLPerf Inference v4.1/v5.1 Offline results of AMD's vLLM harness
+from ``../shared/validation`` (never copied), keeps the rows tokenworks can
 model (a catalog model and accelerator, a known engine, stated lengths or lengths recoverable
 from the row's notes, a closed-loop concurrency or an offline max-load run, no speculative
 decoding) and predicts each with the analytic steady state (``perf.steady.steady_state``), the
@@ -44,6 +45,7 @@ VAL = ROOT.parent / "shared" / "validation"
 LATENCY_CSV = ROOT / "benchmarks" / "data" / "latency_public.csv"
 VENDOR_CSV = ROOT / "benchmarks" / "data" / "moe_vendor_public.csv"
 TRT_CSV = VAL / "measured" / "trtllm_perf_overview_v014_v020.csv"
+MLPERF_CSV = VAL / "measured" / "mlperf_v4_v5.csv"
 
 # Engines as the rows name them -> the tokenworks engine profile that predicts them.
 # ASSUMPTION: NVIDIA NIM for LLMs runs TensorRT-LLM for these models (NIM docs), vLLM on TPU
@@ -92,6 +94,7 @@ class Point:
     max_num_batched_tokens: int | None = None
     frontend: bool = True  # served over HTTP (a benchmark client); False: offline API call
     tags: tuple[str, ...] = field(default=())
+    gpu_memory_utilization: float | None = None  # None: the engine's default
 
     @property
     def gpu(self) -> str:
@@ -282,6 +285,9 @@ def load_points() -> tuple[tuple[Point, ...], tuple[tuple[str, str], ...]]:
     trt, trt_skipped = _trt_points()
     points += trt
     skipped += trt_skipped
+    mlp, mlp_skipped = _mlperf_points()
+    points += mlp
+    skipped += mlp_skipped
     return tuple(points), tuple(skipped)
 
 
@@ -438,6 +444,78 @@ def _trt_points() -> tuple[list[Point], list[tuple[str, str]]]:
     return points, skipped
 
 
+# MLPerf Inference Offline results of AMD's vLLM harness (closed division; AMD and the partners
+# that ran it): the only measurements of AMD parts in the compute-bound, max-load regime.
+MLPERF_GPUS = {"MI300X": "mi300x", "MI325X": "mi325x"}
+# AMD's harness settings per (round, benchmark, part) — mlcommons/inference_results_v5.1
+# @965182b0 closed/AMD/code/{llama2-70b-99,mixtral-8x7b}/harness_llm/models/*/offline_mi3{00,25}x.yaml
+# (tensor_parallel_size 1, device_count 8: eight TP1 instances; kv_cache_dtype fp8 from
+# harness_llm/common/config.yaml; Quark FP8 w_fp8_a_fp8 weights) and inference_results_v4.1
+# @198fc467 closed/AMD/code/llama2-70b-99/test_VllmFp8 (TP1, DP8, gpu-memory-utilization 0.99,
+# harness defaults max_num_seqs 2048, max_num_batched_tokens 65536). Partners ran the same
+# files (a few changed the token budget to 65,000 or memory to 0.97).
+# ASSUMPTION: the MI300X results used offline_mi300x.yaml (the READMEs run the MI325X file and
+# say to change --config-name for other parts); the partners' small changes are ignored.
+MLPERF_SETTINGS = {  # (round, benchmark, part): (max_num_seqs, max_num_batched_tokens, mem)
+    ("v4.1", "llama2-70b-99", "mi300x"): (2048, 65536, 0.99),
+    ("v5.1", "llama2-70b-99", "mi300x"): (1792, 40960, 0.98),
+    ("v5.1", "llama2-70b-99", "mi325x"): (2700, 65536, 0.98),
+    ("v5.1", "mixtral-8x7b", "mi300x"): (5000, 51200, 0.97),
+    ("v5.1", "mixtral-8x7b", "mi325x"): (4736, 51200, 0.96),
+}
+# Mean input lengths of the datasets: Llama-2-70B on OpenOrca 222.3 tokens (the official
+# 24,576-sample pickle; benchmarks/validate_mlperf_server.py); Mixtral-8x7B 427.4 tokens over
+# the 15,000 samples of 09292024_mixtral_15k_mintoken2_v1.pkl (tok_input_len, as tabulated in
+# github:openshift-psap/performance-dashboard mlperf-data/summaries/mixtral-8x7b.csv @67033ba,
+# not an MLCommons document). Output lengths are each run's own: tokens/s / samples/s.
+MLPERF_MODELS = {"llama2-70b-99": ("llama-2-70b", 222), "mixtral-8x7b": ("mixtral-8x7b", 427)}
+
+
+def _mlperf_points() -> tuple[list[Point], list[tuple[str, str]]]:
+    if not MLPERF_CSV.exists():
+        return [], [("mlperf", f"{MLPERF_CSV} not found")]
+    points, skipped = [], []
+    for i, r in enumerate(load_rows(MLPERF_CSV)):
+        rid = f"M{i:04d}"
+        if (r["division"] != "closed" or r["scenario"] != "Offline" or r["result_valid"] != "VALID"
+                or "AMD" not in r["accelerator"]):
+            continue
+        gpu = next((g for k, g in MLPERF_GPUS.items() if k in r["accelerator"]), None)
+        spec = MLPERF_MODELS.get(r["model"])
+        if gpu is None or spec is None or not r["software"].startswith("vLLM"):
+            skipped.append((rid, "MLPerf: not an AMD vLLM Offline row of a modelled benchmark"))
+            continue
+        name, isl = spec
+        cfg = MLPERF_SETTINGS.get((r["version"], r["model"], gpu))
+        sps = _num(r["samples_per_s"]) or _num(r["samples_per_s_offline"])
+        if cfg is None or not sps:
+            skipped.append((rid, "MLPerf: harness settings or samples/s not known"))
+            continue
+        osl = round(float(r["result"]) / sps)
+        m = get_model(name)
+        w = "fp8" if r["weight_data_types"] in ("fp8", "") else r["weight_data_types"]
+        try:
+            dep = make_deployment(m, gpu, tp=1, weights_dtype=w, kv_dtype="fp8")
+        except TokenworksError as e:
+            skipped.append((rid, f"deployment invalid: {e}"))
+            continue
+        # One source per round: the submitters ran AMD's harness with its settings, so their
+        # results are replicates of one setup, not independent evidence.
+        source = f"mlperf-{r['version']}-offline"
+        version = re.search(r"vLLM (\d+\.\d+)", r["software"])
+        tags = ("engine:vllm", f"gpu:{gpu}", "moe" if m.is_moe else "dense",
+                f"source:{source}", "mlperf")
+        if version and _legacy("vllm", version.group(1)):
+            tags += ("legacy_engine",)
+        points.append(Point(
+            source=source, row_id=rid, engine_row="vllm", engine="vllm", model=m, dep=dep,
+            isl=isl, osl=osl, concurrency=None, metric="output_throughput",
+            measured=float(r["result"]), per_gpu=False, num_gpus=int(r["accelerators_total"]),
+            max_num_seqs=cfg[0], max_num_batched_tokens=cfg[1], gpu_memory_utilization=cfg[2],
+            frontend=False, tags=tags))
+    return points, skipped
+
+
 # ------------------------------------------------------------------------------ prediction
 
 def _batch(p: Point, cost: StepCostModel) -> tuple[int, int] | None:
@@ -447,7 +525,7 @@ def _batch(p: Point, cost: StepCostModel) -> tuple[int, int] | None:
     tokens = p.max_num_batched_tokens or ed.max_num_batched_tokens
     tokens = max(tokens, min(seqs, 8192))
     util = TRT_KV_FRAC if p.source.startswith("trtllm-perf-overview") else \
-        ed.gpu_memory_utilization_frac
+        p.gpu_memory_utilization or ed.gpu_memory_utilization_frac
     try:
         plan = _plan(p.model, p.dep, util, ed.block_size_tokens, p.isl + p.osl, tokens, seqs)
     except TokenworksError:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from doc_sections import write_section
 from tokenworks.api.estimate import estimate
 from tokenworks.model.catalog import get_model
 from tokenworks.perf import StepCostModel, make_deployment
@@ -138,13 +139,7 @@ def main() -> int:
     text = section()
     print(text)
     if args.write:
-        doc = ACCURACY.read_text()
-        block = f"{BEGIN}\n{text}{END}\n"
-        if BEGIN in doc:
-            doc = doc[:doc.index(BEGIN)] + block + doc[doc.index(END) + len(END) + 1:]
-        else:
-            doc = doc.rstrip("\n") + "\n\n" + block
-        ACCURACY.write_text(doc)
+        write_section(ACCURACY, BEGIN, END, text)
     return 0
 
 

@@ -37,6 +37,7 @@ from pathlib import Path
 
 from scipy.optimize import least_squares
 
+from doc_sections import write_section
 from tokenworks.errors import TokenworksError
 from tokenworks.hardware import Accelerator, get_accelerator
 from tokenworks.model.arch import ModelArch
@@ -257,13 +258,7 @@ def main() -> int:
     text = report(packaged_calibration())
     print(text)
     if args.write:
-        doc = ACCURACY.read_text()
-        block = f"{BEGIN}\n{text}{END}\n"
-        if BEGIN in doc:
-            doc = doc[:doc.index(BEGIN)] + block + doc[doc.index(END) + len(END) + 1:]
-        else:
-            doc = doc.rstrip("\n") + "\n\n" + block
-        ACCURACY.write_text(doc)
+        write_section(ACCURACY, BEGIN, END, text)
     return 0
 
 

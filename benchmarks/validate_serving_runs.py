@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from doc_sections import write_section
 from latency_data import (
     DUPLICATE_SOURCES,
     LATENCY_CSV,
@@ -195,13 +196,7 @@ def main() -> int:
     text = "\n".join(lines) + "\n"
     print(text.splitlines()[-1])
     if args.write:
-        doc = ACCURACY.read_text()
-        block = f"{BEGIN}\n{text}{END}\n"
-        if BEGIN in doc:
-            doc = doc[:doc.index(BEGIN)] + block + doc[doc.index(END) + len(END) + 1:]
-        else:
-            doc = doc.rstrip("\n") + "\n\n" + block
-        ACCURACY.write_text(doc)
+        write_section(ACCURACY, BEGIN, END, text)
     return 0 if all(math.isfinite(x) for v in errs.values() for x in v) else 1
 
 

@@ -136,3 +136,47 @@ def test_sram_machine_runs_from_its_sram() -> None:
     assert e.num_gpus == 112
     assert 500 < 1 / e.tpot_s < 1000  # published 560-751 tok/s per user
     assert e.frontend_s == 0.0
+
+
+def test_sglang_runs_prompts_in_steps_of_their_own() -> None:
+    """SGLang does not mix (enable_mixed_chunk off): a prompt chunk is a prefill-only step the
+    decodes wait for, so TPOT = decode step + (chunks per decode step) x prefill-only step, and
+    a request's own prompt runs alone. vLLM mixes the same chunk into a decode step."""
+    from tokenworks.perf.engine import default_policy, mixes_prefill
+    from tokenworks.perf.steady import _mixed
+    assert (mixes_prefill("sglang"), mixes_prefill("vllm"), mixes_prefill("trtllm")) == (
+        False, True, True)
+    assert (default_policy("sglang"), default_policy("vllm")) == ("prefill_first",
+                                                                  "decode_first")
+    c = _cost("sglang")
+    ss = steady_state(c, batch=64, input_tokens=2048, output_tokens=256,
+                      max_num_batched_tokens=8192)
+    alone = _mixed(c, 0, 0.0, 2048.0, 2048, 0, 2048)  # one prompt's prefill-only step
+    assert ss.mixed_step_frac == pytest.approx(64 * 2048 / 256 / 2048)
+    assert ss.step_time_s == pytest.approx(ss.decode_only_step_s + ss.mixed_step_frac * alone,
+                                           rel=1e-12)
+    own = prefill_time_s(c, new_tokens=2048, cached_tokens=0, chunk_tokens=8192)
+    assert ss.engine_ttft_s > own + 0.5 * ss.step_time_s - 1e-12  # alone, after the step
+    # Prompts needing more than one budget a decode step: several prefill-only steps each.
+    many = steady_state(c, batch=1024, input_tokens=8192, output_tokens=64,
+                        max_num_batched_tokens=8192)
+    assert many.decoding == 1024 and many.mixed_step_frac == pytest.approx(1024 * 8192 / 64 / 8192)
+
+
+def test_simulator_takes_the_engines_policy() -> None:
+    from tokenworks.serving import PoolSpec, SimulationSpec
+    from tokenworks.serving.simulator import plan_pool
+    from tokenworks.serving.spec import SchedulerSpec
+    from tokenworks.serving.workload import Fixed, PoissonArrivals, WorkloadSpec
+    traffic = WorkloadSpec(arrivals=PoissonArrivals(rate_per_s=1.0), prompt_tokens=Fixed(value=100),
+                           output_tokens=Fixed(value=10), num_requests=4)
+
+    def policy(engine: str, given: str | None = None) -> str:
+        spec = SimulationSpec(model=get_model("llama-3.1-8b"), engine=engine,
+                              pools=(PoolSpec(accelerator=get_accelerator("h100-sxm")),),
+                              scheduler=SchedulerSpec(policy=given), traffic=traffic)
+        return plan_pool(spec, spec.pools[0], None, 512).config.policy
+
+    assert (policy("sglang"), policy("vllm"), policy("trtllm")) == (
+        "prefill_first", "decode_first", "decode_first")
+    assert policy("sglang", "decode_first") == "decode_first"  # a stated policy wins

@@ -75,7 +75,7 @@ class ServingSetup:
     max_num_seqs: int | None = None
     gpu_memory_utilization_frac: float | None = None
     chunked_prefill: bool = True
-    policy: str = "decode_first"
+    policy: str | None = None  # None: the engine's (perf.engine.default_policy)
     # None: "lru_blocks" when the measurements name shared prefixes, else "none"
     prefix_cache: str | None = None
     kv_offload_gb: float = 0.0  # host-memory KV tier (vLLM --kv-offloading-size, LMCache)
@@ -97,7 +97,7 @@ class ServingSetup:
         check_engine_limits(max_num_seqs=self.max_num_seqs or ed.max_num_seqs,
                             max_num_batched_tokens=self.max_num_batched_tokens
                             or ed.max_num_batched_tokens)
-        if self.policy not in POLICIES:
+        if self.policy is not None and self.policy not in POLICIES:
             raise ConfigError(f"policy = {self.policy!r} is unknown; use one of "
                               f"{', '.join(POLICIES)}.")
         if self.prefix_cache is not None and self.prefix_cache not in PREFIX_CACHES:

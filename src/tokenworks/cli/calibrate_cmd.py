@@ -29,7 +29,7 @@ def calibrate_command(
     max_num_batched_tokens: Annotated[int | None, typer.Option("--max-num-batched-tokens", help="Engine token budget per step (default: the engine's on this part).")] = None,
     max_num_seqs: Annotated[int | None, typer.Option("--max-num-seqs", help="Engine batch cap (default: the engine's on this part).")] = None,
     gpu_memory_utilization: Annotated[float | None, typer.Option("--gpu-memory-utilization", help="Fraction of device memory the engine used (default: the engine's).")] = None,
-    policy: Annotated[str, typer.Option("--policy", help="Scheduler policy of the replay (decode_first is vLLM's).")] = "decode_first",
+    policy: Annotated[str | None, typer.Option("--policy", help="Scheduler policy of the replay: decode_first (vLLM, TensorRT-LLM) or prefill_first (SGLang); default: the engine's.")] = None,
     prefix_cache: Annotated[str | None, typer.Option("--prefix-cache", help="Prefix cache of the replay: none or lru_blocks (default: lru_blocks when the file has prefix_id columns, else none).")] = None,
     kv_offload_gb: Annotated[float, typer.Option("--kv-offload-gb", help="Host memory the engine offloaded KV to, GB (vLLM --kv-offloading-size, LMCache); 0: none.")] = 0.0,
     format: Annotated[str, typer.Option("--format", help="auto, vllm, guidellm or csv.")] = "auto",

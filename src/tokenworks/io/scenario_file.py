@@ -128,7 +128,8 @@ class SchedulerSection(_Section):
     max_num_batched_tokens: PosInt | None = None
     max_num_seqs: PosInt | None = None
     chunked_prefill: bool = True
-    policy: Literal[tuple(POLICIES)] = "decode_first"  # type: ignore[valid-type]
+    # None: the engine's own (prefill_first for SGLang, decode_first for vLLM, TensorRT-LLM)
+    policy: Literal[tuple(POLICIES)] | None = None  # type: ignore[valid-type]
     preemption: Literal["recompute", "swap"] = "recompute"
     queue: Literal[tuple(QUEUES)] = "fcfs"  # type: ignore[valid-type]
     watermark_frac: Frac = 0.01

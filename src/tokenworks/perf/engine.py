@@ -21,13 +21,16 @@ from tokenworks.units import GIB
 __all__ = [
     "DEFAULT_ENGINE",
     "ENGINES",
+    "MIXES_PREFILL",
     "VENDOR_STACK_KINDS",
     "EngineDefaults",
     "check_batch",
     "check_engine",
     "check_engine_limits",
     "check_engine_support",
+    "default_policy",
     "engine_defaults",
+    "mixes_prefill",
 ]
 
 
@@ -63,6 +66,14 @@ def check_batch(batch: int, *, max_num_seqs: int, max_num_batched_tokens: int) -
 
 ENGINES = ("vllm", "sglang", "trtllm")
 DEFAULT_ENGINE = "vllm"  # the engine most users run (issue #11)
+# Whether the engine's default scheduler runs prompt chunks in the same step as the running
+# decodes (a "mixed" step) or in steps of their own while the decodes wait. vLLM V1's scheduler
+# fills every step's token budget with prompt chunks beside the decodes (chunked prefill,
+# Sarathi-Serve); TensorRT-LLM's in-flight batching runs context and generation requests in
+# one step; SGLang does not (`enable_mixed_chunk: bool = False`, sglang/srt/server_args.py):
+# a waiting prompt gets a prefill batch of its own and the running decodes pause for it
+# (prefill-first).
+MIXES_PREFILL = {"vllm": True, "sglang": False, "trtllm": True}
 # Parts that run their vendors' own serving stacks (Groq, Cerebras, SambaNova): the engine
 # profiles' defaults and overheads do not apply to them.
 VENDOR_STACK_KINDS = ("lpu", "wafer", "asic")
@@ -85,6 +96,18 @@ class EngineDefaults:
     gpu_memory_utilization_frac: float
     block_size_tokens: int
     source: str
+
+
+def mixes_prefill(engine: str | None) -> bool:
+    """Whether ``engine`` runs prompt chunks in the decodes' steps (``MIXES_PREFILL``); no
+    engine (a vendor's own stack): mixed, as the default engine."""
+    return MIXES_PREFILL.get(engine or DEFAULT_ENGINE, True)
+
+
+def default_policy(engine: str | None) -> str:
+    """The simulator's scheduler policy (``serving.scheduler.POLICIES``) that matches the
+    engine's default: ``decode_first`` (mixed steps) or ``prefill_first`` (SGLang)."""
+    return "decode_first" if mixes_prefill(engine) else "prefill_first"
 
 
 def check_engine(engine: str) -> str:

@@ -17,6 +17,15 @@ wait for other prompts ahead of it (M/D/1), and its own chunks each mixed with t
 step than the budget leaves, every step is full and only ``budget·O/(O + I)`` of them decode
 at once; the rest wait for their chunks (their TTFT grows by Little's law).
 
+An engine that does not mix (SGLang's default, ``perf.engine.MIXES_PREFILL``) runs each
+prompt chunk in a step of its own while the decodes wait: the budget holds prompt tokens only,
+a chunk costs its own prefill-only step, and a fraction ``f = rate / chunk`` of decode steps
+waits for one (``f`` > 1 when several chunks are needed per decode step):
+
+    mean step = t(B decodes) + f · t(chunk alone),
+
+and a request's own prompt runs in prefill-only steps.
+
 The estimator, the calibration fit (``benchmarks/calibrate.py``) and the planner's screen use
 these functions, so the calibrated parameters mean the same thing everywhere. Units: s, tokens.
 """
@@ -26,6 +35,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from tokenworks.perf.engine import mixes_prefill
 from tokenworks.perf.step import StepBreakdown, StepCostModel, causal_pairs
 
 
@@ -39,7 +49,7 @@ class SteadyState:
     decode_only_step_s: float  # a step without a prompt chunk
     mixed_step_s: float  # a step carrying a prompt chunk
     chunk_tokens: float  # prompt tokens in a mixed step
-    mixed_step_frac: float  # share of steps that carry a chunk
+    mixed_step_frac: float  # share of steps that carry a chunk (not mixed: chunks per step)
     prefill_tokens_per_step: float  # mean prompt tokens per step
     ttft_s: float  # at this load, front end included
     engine_ttft_s: float  # the same without the front end
@@ -78,7 +88,8 @@ def steady_state(cost: StepCostModel, *, batch: int, input_tokens: int, output_t
     held = int(batch)
     b = held
     budget = max_num_batched_tokens
-    if new and held * (output_tokens + new) > budget * output_tokens:
+    mixed = mixes_prefill(cost.engine)
+    if mixed and new and held * (output_tokens + new) > budget * output_tokens:
         # The token budget cannot admit prompts as fast as ``held`` sequences would finish
         # them: every step is full, and only this many decode at once while the others wait
         # for their prefill chunks (the engine's per-step token budget binds).
@@ -87,10 +98,16 @@ def steady_state(cost: StepCostModel, *, batch: int, input_tokens: int, output_t
     kv_dec = b * (input_tokens + output_tokens / 2.0)
     t_dec = float(cost.step_time_s(num_decode_seqs=b, decode_kv_tokens=kv_dec))
     rate = b * new / output_tokens  # prompt tokens needed per step
-    room = max(budget - b, 1)
+    room = max(budget - b, 1) if mixed else max(budget, 1)
     chunk = float(min(room, new)) if new else 0.0
     if new == 0:
         frac, t_mix = 0.0, t_dec
+    elif not mixed:
+        # Prefill-only steps of up to the budget (waiting prompts batched into one), ``frac``
+        # of them per decode step; a mixed "step" is the decode step plus one of them.
+        chunk = min(max(rate, chunk), float(room))
+        frac = rate / chunk
+        t_mix = t_dec + _mixed(cost, 0, 0.0, chunk, new, cached_tokens, input_tokens)
     elif rate <= chunk:
         frac = rate / chunk
         t_mix = _mixed(cost, b, kv_dec, chunk, new, cached_tokens, input_tokens)
@@ -101,12 +118,15 @@ def steady_state(cost: StepCostModel, *, batch: int, input_tokens: int, output_t
     step = frac * t_mix + (1.0 - frac) * t_dec
     others = max(b - 1, 0)
     kv_others = others * (input_tokens + output_tokens / 2.0)
-    own_chunk = max(max_num_batched_tokens - others, 1)
+    own_chunk = max(max_num_batched_tokens - others, 1) if mixed else \
+        max(max_num_batched_tokens, 1)
     if cost.rank_chunk_tokens is not None:  # data-parallel attention: one rank's share
         own_chunk = min(own_chunk, cost.rank_chunk_tokens)
+    # The request's own prompt: in steps with the other decodes, or alone (not mixed).
     engine_ttft = prefill_time_s(cost, new_tokens=new, cached_tokens=cached_tokens,
                                  chunk_tokens=own_chunk,
-                                 decode_seqs=others, decode_kv_tokens=kv_others)
+                                 decode_seqs=others if mixed else 0,
+                                 decode_kv_tokens=kv_others if mixed else 0.0)
     front = cost.calibration.frontend_s if frontend else 0.0
     if others:
         engine_ttft += 0.5 * step  # ASSUMPTION: arrivals land mid-step on average

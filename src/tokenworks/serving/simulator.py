@@ -18,7 +18,7 @@ import numpy as np
 from tokenworks.errors import ScenarioError
 from tokenworks.perf.calibration import Calibration
 from tokenworks.perf.deployment import Deployment, make_deployment
-from tokenworks.perf.engine import check_engine_support, engine_defaults
+from tokenworks.perf.engine import check_engine_support, default_policy, engine_defaults
 from tokenworks.perf.memory import MemoryPlan, plan_memory
 from tokenworks.perf.step import StepCostModel
 from tokenworks.serving import workload as wl
@@ -92,7 +92,8 @@ def plan_pool(spec: SimulationSpec, pool: PoolSpec, calibration: Calibration | N
                             f"paged KV cache (0 blocks); use more GPUs or a smaller model.")
     cfg = ReplicaConfig(
         max_num_batched_tokens=tokens, max_num_seqs=seqs,
-        chunked_prefill=sched.chunked_prefill, policy=sched.policy, preemption=sched.preemption,
+        chunked_prefill=sched.chunked_prefill,
+        policy=sched.policy or default_policy(spec.engine), preemption=sched.preemption,
         queue=sched.queue, watermark_frac=sched.watermark_frac,
         prefix_cache=spec.prefix_cache, kv_tiers=pool.kv_tiers, tier_load=spec.tier_load,
         role=pool.role, exact=sched.exact, record_steps=spec.run.record_steps,

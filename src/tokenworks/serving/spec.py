@@ -74,7 +74,9 @@ class SchedulerSpec:
     max_num_batched_tokens: int | None = None
     max_num_seqs: int | None = None
     chunked_prefill: bool = True
-    policy: str = "decode_first"
+    # None: the engine's own (perf.engine.default_policy: prefill_first for SGLang, which does
+    # not mix prompt chunks into decode steps; decode_first for vLLM and TensorRT-LLM).
+    policy: str | None = None
     preemption: str = "recompute"
     queue: str = "fcfs"
     watermark_frac: float = 0.01

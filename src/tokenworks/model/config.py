@@ -45,6 +45,7 @@ def _dense_family(c: Cfg, *, name: str, architecture: str) -> ModelArch:
         attention_bias=True if qwen2 else bool(c.get("attention_bias", False)),
         attention_out_bias=False if qwen2 else bool(c.get("attention_bias", False)),
         ffn_bias=bool(c.get("mlp_bias", False)), qk_norm=qwen3,
+        native_linear_dtype=_fp8_checkpoint(c.get("quantization_config", {}) or {}),
     )
 
 

@@ -256,8 +256,12 @@ def load_points() -> tuple[tuple[Point, ...], tuple[tuple[str, str], ...]]:
     points: list[Point] = []
     skipped: list[tuple[str, str]] = []
     rows = load_rows(LATENCY_CSV) + load_rows(VENDOR_CSV)
-    # One statistic per (run, metric): the mean, else the median, else the bare value.
+    # One statistic per (run, metric): the mean, else the median, else the bare value; for TTFT
+    # and E2E the median first: their means carry the run's start-up (every client's first
+    # request arriving at once, a slow first request: 3.7 s mean vs 54 ms median TTFT in the
+    # SGLang Ministral-3 run), which a steady state does not have.
     rank = {"mean": 0, "median": 1, "value": 2}
+    rank_latency = {"median": 0, "mean": 1, "value": 2}
     best: dict[tuple, dict] = {}
     for r in rows:
         if not _stat_ok(r) or r["source_id"] in DUPLICATE_SOURCES:
@@ -267,7 +271,8 @@ def load_points() -> tuple[tuple[Point, ...], tuple[tuple[str, str], ...]]:
                                    "input_tokens", "output_tokens", "concurrency",
                                    "request_rate_per_s", "dataset", "scenario", "spec_decode",
                                    "metric", "notes"))
-        if key not in best or rank[r["statistic"]] < rank[best[key]["statistic"]]:
+        rk = rank_latency if r["metric"] in ("ttft", "e2e") else rank
+        if key not in best or rk[r["statistic"]] < rk[best[key]["statistic"]]:
             best[key] = r
     for r in best.values():
         p = _point(r)
@@ -323,7 +328,17 @@ def _point(r: dict) -> Point | str:
         return "lengths not stated"
     scen = r["scenario"]
     conc: int | None
-    if scen in ("batch1", "concurrency", "curve_point"):
+    static = metric == "e2e" and "benchmark_latency" in r.get("notes", "")
+    if "benchmark_latency" in r.get("notes", "") and not static:
+        return "static-batch rate (its batch's E2E row is predicted)"
+    if static:
+        # vLLM benchmark_latency.py: one static batch of ``concurrency`` prompts, prefilled
+        # together, then decoded to the end (no server, no arrivals): predicted as such.
+        c = _num(r["concurrency"]) or (1.0 if scen == "batch1" else None)
+        if not c:
+            return "concurrency not stated"
+        conc = int(c)
+    elif scen in ("batch1", "concurrency", "curve_point"):
         c = _num(r["concurrency"]) or (1.0 if scen == "batch1" else None)
         if not c:
             return "concurrency not stated"
@@ -340,14 +355,20 @@ def _point(r: dict) -> Point | str:
     tp = int(_num(r["tp"]) or 1)
     pp = int(_num(r["pp"]) or 1)
     dp = int(_num(r["dp"]) or 1)
+    # InferenceX's flag: attention data-parallel over the tp ranks of each group (TensorRT-LLM
+    # enable_attention_dp, SGLang --enable-dp-attention), experts over the same ranks; the
+    # row's GPU count holds every group of the run.
+    dp_flag = not _num(r["dp"]) and "DP-attention=True" in r.get("notes", "")
+    if dp_flag:
+        dp = tp
     ep_text = r["ep"].strip().lower()
     # "yes": vLLM --enable-expert-parallel, EP over tp × dp
     ep = tp * dp if ep_text.startswith("yes") else int(_num(r["ep"]) or 1)
     if dp > 1 and not model.is_moe:
         dp = 1  # data-parallel replicas of a dense model: the rows are per-replica rates
     given = int(_num(r["num_gpus"]) or 0)
-    if dp > 1 and tp % dp == 0 and (given == tp or (not given and engine in ("sglang",
-                                                                           "trtllm"))):
+    if dp > 1 and tp % dp == 0 and (dp_flag or given == tp or (
+            not given and engine in ("sglang", "trtllm"))):
         # SGLang (--tp 8 --dp 8 --enable-dp-attention) and TensorRT-LLM (tp_size 8 with
         # attention DP) count every GPU in tp: attention runs tp / dp wide on dp ranks.
         tp //= dp
@@ -362,9 +383,11 @@ def _point(r: dict) -> Point | str:
     notes = r.get("notes", "")
     mt = _FLAG_TOKENS.search(notes)
     ms = _FLAG_SEQS.search(notes)
-    frontend = r["source_id"] != "qwen25-speed-benchmark-vllm"  # an offline LLM.generate call
+    # An offline LLM.generate call (no HTTP front end): the Qwen speed benchmark and vLLM's
+    # benchmark_latency static batches.
+    frontend = r["source_id"] != "qwen25-speed-benchmark-vllm" and not static
     tags = (f"engine:{engine}", f"gpu:{hw}", "moe" if model.is_moe else "dense",
-            f"source:{r['source_id']}")
+            f"source:{r['source_id']}") + (("static_batch",) if static else ())
     if conc is None:
         # Offline runs of N prompts all queued at once (vllm bench serve --request-rate inf,
         # sglang bench_serving): admission waves, ramp-down and length spread, not a steady
@@ -538,6 +561,19 @@ def _batch(p: Point, cost: StepCostModel) -> tuple[int, int] | None:
     return (max(1, min(p.concurrency, cap)), tokens) if cap >= 1 else None
 
 
+def _static_e2e(cost: StepCostModel, b: int, isl: int, osl: int, budget: int) -> float:
+    """A static batch (vLLM benchmark_latency): ``b`` prompts prefilled in steps of up to the
+    token budget, then ``osl − 1`` decode steps of all ``b`` at their mean context."""
+    total = b * isl
+    n = max(math.ceil(total / max(budget, 1)), 1)
+    chunk = total / n
+    t = n * float(cost.step_time_s(num_prefill_tokens=chunk,
+                                   prefill_attention_pairs=chunk * (isl + 1) / 2.0,
+                                   prefill_kv_tokens=chunk))
+    return t + (osl - 1) * float(cost.step_time_s(num_decode_seqs=b,
+                                                  decode_kv_tokens=b * (isl + osl / 2.0)))
+
+
 @cache
 def _plan(model, dep, util, block, seq, tokens, seqs) -> int:
     return plan_memory(model, dep, gpu_memory_utilization_frac=util, kv_block_size_tokens=block,
@@ -552,6 +588,8 @@ def predict(p: Point, cal: Calibration) -> float:
     if bt is None:
         return float("nan")
     b, tokens = bt
+    if "static_batch" in p.tags:
+        return _static_e2e(cost, b, p.isl, p.osl, tokens)
     ss = steady_state(cost, batch=b, input_tokens=p.isl, output_tokens=p.osl,
                       max_num_batched_tokens=tokens, frontend=p.frontend)
     m = p.metric

@@ -38,6 +38,8 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import math
+import multiprocessing as mp
+import os
 import sys
 import tomllib
 from collections import defaultdict
@@ -555,21 +557,47 @@ def err_table(points: list[Point], pred: np.ndarray) -> dict[str, tuple[int, flo
     return out
 
 
+# The leave-out refit's inputs, inherited by forked workers (the key is a lambda).
+_LEAVE_OUT: dict[str, tuple] = {}
+
+
+def _leave_one(g: str) -> tuple[str, list[tuple[int, float]]]:
+    """Refit without group ``g`` and predict its points (one worker's task)."""
+    points, base, engines, devices, key = _LEAVE_OUT["args"]
+    train = [p for p in points if key(p) != g]
+    test = [i for i, p in enumerate(points) if key(p) == g]
+    tr_devices = [d for d in devices if any(p.gpu == d for p in train)]
+    tr_engines = [e for e in engines if any(p.engine == e for p in train)]
+    cal, _, _ = fit(train, base, tr_engines, tr_devices)
+    return g, [(i, predict(points[i], cal)) for i in test]
+
+
 def leave_out(points: list[Point], base: Calibration, engines: list[str], devices: list[str],
               key, label: str) -> np.ndarray:
     """Refit without each group (``key(point)``) and predict the group with that fit; a
-    device left out loses its fitted fractions (it falls back to the global values)."""
+    device left out loses its fitted fractions (it falls back to the global values). The
+    refits are independent, so they run on every core (forked workers); each is the same
+    deterministic fit, so the result does not depend on the number of workers."""
     pred = np.full(len(points), np.nan)
     groups = sorted({key(p) for p in points})
-    for n, g in enumerate(groups, 1):
-        train = [p for p in points if key(p) != g]
-        test = [i for i, p in enumerate(points) if key(p) == g]
-        tr_devices = [d for d in devices if any(p.gpu == d for p in train)]
-        tr_engines = [e for e in engines if any(p.engine == e for p in train)]
-        cal, _, _ = fit(train, base, tr_engines, tr_devices)
-        for i in test:
-            pred[i] = predict(points[i], cal)
-        print(f"  {label} {n}/{len(groups)} {g}: {len(test)} points", flush=True)
+    _LEAVE_OUT["args"] = (points, base, engines, devices, key)
+    workers = max(1, min(os.cpu_count() or 1, len(groups)))
+    try:
+        if workers > 1 and "fork" in mp.get_all_start_methods():
+            with mp.get_context("fork").Pool(workers) as pool:
+                done = pool.imap_unordered(_leave_one, groups)
+                for n, (g, vals) in enumerate(done, 1):
+                    for i, v in vals:
+                        pred[i] = v
+                    print(f"  {label} {n}/{len(groups)} {g}: {len(vals)} points", flush=True)
+        else:
+            for n, g in enumerate(groups, 1):
+                _, vals = _leave_one(g)
+                for i, v in vals:
+                    pred[i] = v
+                print(f"  {label} {n}/{len(groups)} {g}: {len(vals)} points", flush=True)
+    finally:
+        _LEAVE_OUT.clear()
     return pred
 
 

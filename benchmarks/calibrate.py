@@ -582,21 +582,17 @@ def leave_out(points: list[Point], base: Calibration, engines: list[str], device
     groups = sorted({key(p) for p in points})
     _LEAVE_OUT["args"] = (points, base, engines, devices, key)
     workers = max(1, min(os.cpu_count() or 1, len(groups)))
+    pool = mp.get_context("fork").Pool(workers) if (
+        workers > 1 and "fork" in mp.get_all_start_methods()) else None
     try:
-        if workers > 1 and "fork" in mp.get_all_start_methods():
-            with mp.get_context("fork").Pool(workers) as pool:
-                done = pool.imap_unordered(_leave_one, groups)
-                for n, (g, vals) in enumerate(done, 1):
-                    for i, v in vals:
-                        pred[i] = v
-                    print(f"  {label} {n}/{len(groups)} {g}: {len(vals)} points", flush=True)
-        else:
-            for n, g in enumerate(groups, 1):
-                _, vals = _leave_one(g)
-                for i, v in vals:
-                    pred[i] = v
-                print(f"  {label} {n}/{len(groups)} {g}: {len(vals)} points", flush=True)
+        done = pool.imap_unordered(_leave_one, groups) if pool else map(_leave_one, groups)
+        for n, (g, vals) in enumerate(done, 1):
+            for i, v in vals:
+                pred[i] = v
+            print(f"  {label} {n}/{len(groups)} {g}: {len(vals)} points", flush=True)
     finally:
+        if pool is not None:
+            pool.terminate()
         _LEAVE_OUT.clear()
     return pred
 

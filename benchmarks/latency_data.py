@@ -35,7 +35,14 @@ from tokenworks.hardware import get_accelerator
 from tokenworks.model.arch import ModelArch
 from tokenworks.model.catalog import get_model
 from tokenworks.model.flops import active_linear_params
-from tokenworks.perf import Calibration, Deployment, StepCostModel, make_deployment, plan_memory
+from tokenworks.perf import (
+    Calibration,
+    Deployment,
+    StepCostModel,
+    causal_pairs,
+    make_deployment,
+    plan_memory,
+)
 from tokenworks.perf.engine import engine_defaults
 from tokenworks.perf.shape import sharded_shape
 from tokenworks.perf.steady import steady_state
@@ -328,17 +335,12 @@ def _point(r: dict) -> Point | str:
         return "lengths not stated"
     scen = r["scenario"]
     conc: int | None
-    static = metric == "e2e" and "benchmark_latency" in r.get("notes", "")
-    if "benchmark_latency" in r.get("notes", "") and not static:
+    # vLLM benchmark_latency.py: one static batch of ``concurrency`` prompts, prefilled
+    # together, then decoded to the end (no server, no arrivals): its E2E is predicted as such.
+    static = "benchmark_latency" in r.get("notes", "")
+    if static and metric != "e2e":
         return "static-batch rate (its batch's E2E row is predicted)"
-    if static:
-        # vLLM benchmark_latency.py: one static batch of ``concurrency`` prompts, prefilled
-        # together, then decoded to the end (no server, no arrivals): predicted as such.
-        c = _num(r["concurrency"]) or (1.0 if scen == "batch1" else None)
-        if not c:
-            return "concurrency not stated"
-        conc = int(c)
-    elif scen in ("batch1", "concurrency", "curve_point"):
+    if static or scen in ("batch1", "concurrency", "curve_point"):
         c = _num(r["concurrency"]) or (1.0 if scen == "batch1" else None)
         if not c:
             return "concurrency not stated"
@@ -570,7 +572,7 @@ def _static_e2e(cost: StepCostModel, b: int, isl: int, osl: int, budget: int) ->
     n = max(math.ceil(total / max(budget, 1)), 1)
     chunk = total / n
     t = n * float(cost.step_time_s(num_prefill_tokens=chunk,
-                                   prefill_attention_pairs=chunk * (isl + 1) / 2.0,
+                                   prefill_attention_pairs=chunk * causal_pairs(isl, 0) / isl,
                                    prefill_kv_tokens=chunk))
     return t + (osl - 1) * float(cost.step_time_s(num_decode_seqs=b,
                                                   decode_kv_tokens=b * (isl + osl / 2.0)))

@@ -98,7 +98,7 @@ def steady_state(cost: StepCostModel, *, batch: int, input_tokens: int, output_t
     kv_dec = b * (input_tokens + output_tokens / 2.0)
     t_dec = float(cost.step_time_s(num_decode_seqs=b, decode_kv_tokens=kv_dec))
     rate = b * new / output_tokens  # prompt tokens needed per step
-    room = max(budget - b, 1) if mixed else max(budget, 1)
+    room = max(budget - (b if mixed else 0), 1)
     chunk = float(min(room, new)) if new else 0.0
     if new == 0:
         frac, t_mix = 0.0, t_dec
@@ -118,15 +118,14 @@ def steady_state(cost: StepCostModel, *, batch: int, input_tokens: int, output_t
     step = frac * t_mix + (1.0 - frac) * t_dec
     others = max(b - 1, 0)
     kv_others = others * (input_tokens + output_tokens / 2.0)
-    own_chunk = max(max_num_batched_tokens - others, 1) if mixed else \
-        max(max_num_batched_tokens, 1)
+    # The request's own prompt: in steps with the other decodes, or alone (not mixed).
+    beside = others if mixed else 0
+    own_chunk = max(max_num_batched_tokens - beside, 1)
     if cost.rank_chunk_tokens is not None:  # data-parallel attention: one rank's share
         own_chunk = min(own_chunk, cost.rank_chunk_tokens)
-    # The request's own prompt: in steps with the other decodes, or alone (not mixed).
     engine_ttft = prefill_time_s(cost, new_tokens=new, cached_tokens=cached_tokens,
-                                 chunk_tokens=own_chunk,
-                                 decode_seqs=others if mixed else 0,
-                                 decode_kv_tokens=kv_others if mixed else 0.0)
+                                 chunk_tokens=own_chunk, decode_seqs=beside,
+                                 decode_kv_tokens=kv_others if beside else 0.0)
     front = cost.calibration.frontend_s if frontend else 0.0
     if others:
         engine_ttft += 0.5 * step  # ASSUMPTION: arrivals land mid-step on average
